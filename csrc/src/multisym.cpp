@@ -1,15 +1,18 @@
 // Multi-symbol coding with caller-supplied distributions; see multisym.hpp for
-// the normative float-to-CDF algorithm this file implements.
+// the normative float-to-CDF algorithm (implemented in multisym_kernels.cpp).
 #include "pcstream/multisym.hpp"
 
 #include <algorithm>
 #include <string>
 #include <thread>
 
+#include "multisym_kernels.hpp"
+
 namespace pcstream {
 namespace {
 
-constexpr int kLanes = 32;
+using detail::active_kernels;
+using detail::Kernels;
 
 void check_shape(int K, int precision) {
   if (precision < 1 || precision > kMaxCdfPrecision)
@@ -22,89 +25,15 @@ void check_shape(int K, int precision) {
   fail(ErrorCode::InvalidArgument, "probability row " + std::to_string(row) + ": " + why);
 }
 
-// Steps 1-2: validation flag and the 32-lane binary32 sum. Written so the
-// compiler vectorises it without changing the order of any addition.
-inline float lane_sum(const float* p, int K, bool& bad) {
-  float acc[kLanes];
-  for (int j = 0; j < kLanes; ++j) acc[j] = 0.0f;
-  int neg = 0;
-  int i = 0;
-  for (; i + kLanes <= K; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) {
-      float v = p[i + j];
-      neg |= !(v >= 0.0f);
-      acc[j] += v;
-    }
-  }
-  for (int j = 0; i + j < K; ++j) {
-    float v = p[i + j];
-    neg |= !(v >= 0.0f);
-    acc[j] += v;
-  }
-  for (int w = kLanes / 2; w >= 1; w >>= 1)
-    for (int j = 0; j < w; ++j) acc[j] = acc[j] + acc[j + w];
-  bad = neg != 0;
-  return acc[0];
+[[noreturn]] void bad_cdf_row(size_t row) {
+  fail(ErrorCode::InvalidArgument,
+       "CDF row " + std::to_string(row) + " must start at 0, end at 2^precision and be non-decreasing");
 }
 
-// Steps 3-5 into g[0..K-1] (frequency minus one). Returns false for an
-// invalid row.
-inline bool row_freqs(const float* p, int K, int precision, uint32_t* g, const char** why) {
-  bool neg;
-  float S = lane_sum(p, K, neg);
-  if (neg) { *why = "contains a negative or NaN value"; return false; }
-  if (!(S > 0.0f)) { *why = "sums to zero"; return false; }
-  if (!(S <= 3.4028234663852886e38f)) { *why = "sum is not finite"; return false; }
-  const int64_t A = (int64_t{1} << precision) - K;
-  const double c = static_cast<double>(A) / static_cast<double>(S);
-  int64_t total = 0;
-  uint32_t gmax = 0;
-  for (int i = 0; i < K; ++i) {
-    double x = static_cast<double>(p[i]) * c + 0.5;
-    uint32_t v = static_cast<uint32_t>(x);
-    g[i] = v;
-    total += v;
-    gmax = v > gmax ? v : gmax;
-  }
-  int64_t R = A - total;
-  if (R != 0) {
-    int a = 0;
-    while (g[a] != gmax) ++a;
-    if (static_cast<int64_t>(g[a]) + R >= 0) {
-      g[a] = static_cast<uint32_t>(g[a] + R);
-    } else {
-      int64_t D = -R;
-      for (int i = 0; i < K && D > 0; ++i) {
-        int64_t t = std::min<int64_t>(g[i], D);
-        g[i] = static_cast<uint32_t>(g[i] - t);
-        D -= t;
-      }
-    }
-  }
-  return true;
-}
-
-inline void freqs_to_cdf(const uint32_t* g, int K, uint32_t* cdf) {
-  uint32_t c = 0;
-  cdf[0] = 0;
-  for (int i = 0; i < K; ++i) {
-    c += g[i] + 1;
-    cdf[i + 1] = c;
-  }
-}
-
-void check_symbol(int32_t s, int K, size_t i) {
+inline void check_symbol(int32_t s, int K, size_t i) {
   if (s < 0 || s >= K)
-    fail(ErrorCode::InvalidArgument,
-         "symbol " + std::to_string(s) + " at index " + std::to_string(i) + " is outside [0, K=" + std::to_string(K) + ")");
-}
-
-void check_cdf_row(const uint32_t* c, int K, int precision, size_t row) {
-  uint32_t bad = c[0] | (c[K] ^ (1u << precision));
-  for (int i = 0; i < K; ++i) bad |= c[i] > c[i + 1];
-  if (bad)
-    fail(ErrorCode::InvalidArgument, "CDF row " + std::to_string(row) +
-                                         " must start at 0, end at 2^precision and be non-decreasing");
+    fail(ErrorCode::InvalidArgument, "symbol " + std::to_string(s) + " at index " + std::to_string(i) +
+                                         " is outside [0, K=" + std::to_string(K) + ")");
 }
 
 void finish_decode(const RangeDecoder& dec, size_t size) {
@@ -114,63 +43,86 @@ void finish_decode(const RangeDecoder& dec, size_t size) {
                                         " trailing bytes after the coded symbols");
 }
 
+// Per-call scratch: the kernel's g buffer and one CDF row.
+struct RowBuffers {
+  explicit RowBuffers(int K) : g(detail::row_scratch_size(K)), cdf(static_cast<size_t>(K) + 1) {}
+  std::vector<uint32_t> g, cdf;
+};
+
+inline void decode_with(RangeDecoder& dec, const Kernels& k, const uint32_t* cdf, int K, int precision,
+                        int32_t* out) {
+  uint32_t v = dec.decode_freq_target(precision);
+  int s = k.count_le(cdf, K, v);
+  dec.consume(cdf[s], cdf[s + 1] - cdf[s]);
+  *out = s;
+}
+
 }  // namespace
 
 void probs_to_cdf_row(const float* probs, int K, int precision, uint32_t* cdf) {
   check_shape(K, precision);
-  std::vector<uint32_t> g(static_cast<size_t>(K));
-  const char* why = nullptr;
-  if (!row_freqs(probs, K, precision, g.data(), &why)) bad_row(0, why);
-  freqs_to_cdf(g.data(), K, cdf);
+  RowBuffers b(K);
+  const Kernels& k = active_kernels();
+  if (const char* why = k.row_freqs(probs, K, precision, b.g.data())) bad_row(0, why);
+  k.prefix(b.g.data(), K, cdf);
 }
 
 void probs_to_cdf(const float* probs, size_t n, int K, int precision, uint32_t* cdf, int threads) {
   check_shape(K, precision);
+  const Kernels& k = active_kernels();
+  // Rows are independent, so the split cannot change any output integer.
   auto work = [&](size_t lo, size_t hi, size_t* bad, const char** why) {
-    std::vector<uint32_t> g(static_cast<size_t>(K));
+    RowBuffers b(K);
     for (size_t r = lo; r < hi; ++r) {
-      if (!row_freqs(probs + r * K, K, precision, g.data(), why)) { *bad = r; return; }
-      freqs_to_cdf(g.data(), K, cdf + r * (K + 1));
+      if ((*why = k.row_freqs(probs + r * K, K, precision, b.g.data()))) { *bad = r; return; }
+      k.prefix(b.g.data(), K, cdf + r * (K + 1));
     }
   };
-  size_t nt = static_cast<size_t>(std::max(1, threads));
-  if (n < 4096) nt = 1;
+  size_t nt = static_cast<size_t>(std::max(1, std::min(threads, 64)));
+  if (n < 1024) nt = 1;
   std::vector<size_t> bad(nt, SIZE_MAX);
   std::vector<const char*> why(nt, nullptr);
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < nt; ++t)
-    pool.emplace_back(work, n * t / nt, n * (t + 1) / nt, &bad[t], &why[t]);
+  for (size_t t = 1; t < nt; ++t) pool.emplace_back(work, n * t / nt, n * (t + 1) / nt, &bad[t], &why[t]);
   work(0, n / nt, &bad[0], &why[0]);
   for (auto& th : pool) th.join();
-  for (size_t t = 0; t < nt; ++t)  // report the first bad row, whatever the split
+  for (size_t t = 0; t < nt; ++t)  // the first bad row, whatever the split
     if (bad[t] != SIZE_MAX) bad_row(bad[t], why[t]);
 }
 
 void validate_cdf(const uint32_t* cdf, size_t n, int K, int precision) {
   check_shape(K, precision);
-  for (size_t r = 0; r < n; ++r) check_cdf_row(cdf + r * (K + 1), K, precision, r);
+  const Kernels& k = active_kernels();
+  for (size_t r = 0; r < n; ++r)
+    if (!k.cdf_ok(cdf + r * (K + 1), K, 1u << precision)) bad_cdf_row(r);
 }
 
 void encode_symbols_probs(RangeEncoder& enc, const int32_t* symbols, const float* probs, size_t n, int K,
                           int precision) {
   check_shape(K, precision);
-  std::vector<uint32_t> g(static_cast<size_t>(K)), cdf(static_cast<size_t>(K) + 1);
-  const char* why = nullptr;
+  for (size_t i = 0; i < n; ++i) check_symbol(symbols[i], K, i);
+  const Kernels& k = active_kernels();
+  RowBuffers b(K);
+  const uint32_t* g = b.g.data();
   for (size_t i = 0; i < n; ++i) {
-    check_symbol(symbols[i], K, i);
-    if (!row_freqs(probs + i * K, K, precision, g.data(), &why)) bad_row(i, why);
-    freqs_to_cdf(g.data(), K, cdf.data());
-    encode_symbol(enc, cdf.data(), symbols[i], precision);
+    if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
+    // cdf[s] = s + g[0] + ... + g[s-1]: no need for the whole prefix.
+    const int s = symbols[i];
+    uint32_t cum = static_cast<uint32_t>(s);
+    for (int j = 0; j < s; ++j) cum += g[j];
+    enc.encode_freq(cum, g[s] + 1, precision);
   }
 }
 
 void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_t* cdf, size_t n, int K,
                         int precision) {
   check_shape(K, precision);
+  const Kernels& k = active_kernels();
+  const uint32_t total = 1u << precision;
   for (size_t i = 0; i < n; ++i) {
     const uint32_t* c = cdf + i * (K + 1);
     check_symbol(symbols[i], K, i);
-    check_cdf_row(c, K, precision, i);
+    if (!k.cdf_ok(c, K, total)) bad_cdf_row(i);
     if (c[symbols[i]] == c[symbols[i] + 1])
       fail(ErrorCode::InvalidArgument, "symbol at index " + std::to_string(i) + " has frequency 0 in its CDF");
     encode_symbol(enc, c, symbols[i], precision);
@@ -179,21 +131,24 @@ void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_
 
 void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K, int precision, int32_t* out) {
   check_shape(K, precision);
-  std::vector<uint32_t> g(static_cast<size_t>(K)), cdf(static_cast<size_t>(K) + 1);
-  const char* why = nullptr;
+  const Kernels& k = active_kernels();
+  RowBuffers b(K);
+  uint32_t* cdf = b.cdf.data();
   for (size_t i = 0; i < n; ++i) {
-    if (!row_freqs(probs + i * K, K, precision, g.data(), &why)) bad_row(i, why);
-    freqs_to_cdf(g.data(), K, cdf.data());
-    out[i] = decode_symbol(dec, cdf.data(), K, precision);
+    if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
+    k.prefix(b.g.data(), K, cdf);
+    decode_with(dec, k, cdf, K, precision, out + i);
   }
 }
 
 void decode_symbols_cdf(RangeDecoder& dec, const uint32_t* cdf, size_t n, int K, int precision, int32_t* out) {
   check_shape(K, precision);
+  const Kernels& k = active_kernels();
+  const uint32_t total = 1u << precision;
   for (size_t i = 0; i < n; ++i) {
     const uint32_t* c = cdf + i * (K + 1);
-    check_cdf_row(c, K, precision, i);
-    out[i] = decode_symbol(dec, c, K, precision);
+    if (!k.cdf_ok(c, K, total)) bad_cdf_row(i);
+    decode_with(dec, k, c, K, precision, out + i);
   }
 }
 

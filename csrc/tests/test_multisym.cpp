@@ -109,8 +109,10 @@ TEST_CASE("multisym/invalid_rows") {
   CHECK_THROWS_CODE(probs_to_cdf_row(zero_row, 4, 16, cdf), ErrorCode::InvalidArgument);
   CHECK_THROWS_CODE(probs_to_cdf_row(inf_row, 4, 16, cdf), ErrorCode::InvalidArgument);
   CHECK_THROWS_CODE(probs_to_cdf_row(big_row, 4, 16, cdf), ErrorCode::InvalidArgument);
-  probs_to_cdf_row(tiny_row, 4, 16, cdf);  // a denormal is a valid (if odd) weight
-  CHECK(cdf_valid(cdf, 4, 16) && cdf[1] == 65533);
+  CHECK_THROWS_CODE(probs_to_cdf_row(tiny_row, 4, 16, cdf), ErrorCode::InvalidArgument);  // flushed: all zero
+  float small_row[4] = {1e-20f, 0, 3e-20f, 0};
+  probs_to_cdf_row(small_row, 4, 16, cdf);
+  CHECK(cdf_valid(cdf, 4, 16) && cdf[2] - cdf[1] == 1 && cdf[1] == 16384);
   CHECK_THROWS_CODE(probs_to_cdf_row(tiny_row, 4, 17, cdf), ErrorCode::InvalidArgument);
   CHECK_THROWS_CODE(probs_to_cdf_row(tiny_row, 4, 0, cdf), ErrorCode::InvalidArgument);
   CHECK_THROWS_CODE(probs_to_cdf_row(tiny_row, 4, 1, cdf), ErrorCode::InvalidArgument);
@@ -231,4 +233,61 @@ TEST_CASE("multisym/near_ideal_rate") {
   }
   auto bytes = encode_symbols_probs(s.data(), p.data(), n, K, 16);
   CHECK(bytes.size() * 8.0 < bits * 1.005 + 64);
+}
+
+#include "../src/multisym_kernels.hpp"
+
+TEST_CASE("multisym/simd_kernels_match_generic") {
+  using namespace pcstream::detail;
+  const Kernels& gk = generic_kernels();
+  const Kernels& bk = best_kernels();
+  std::fprintf(stderr, "  multisym kernels: %s\n", bk.name);
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-38f, 1.1754944e-38f, 3e38f, 1e-30f, 1e30f,
+                            std::numeric_limits<float>::infinity(), -1.0f,
+                            std::numeric_limits<float>::quiet_NaN()};
+  int mismatches = 0, rows = 0;
+  for (int K : {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 100, 255, 256, 257, 1000, 5000}) {
+    for (int P : {8, 12, 16}) {
+      if (K > (1 << P)) continue;
+      for (int t = 0; t < 30; ++t) {
+        std::vector<float> p(K);
+        float scale = std::pow(10.0f, static_cast<float>(static_cast<int>(rng() % 60) - 30));
+        for (auto& v : p) v = u(rng) * (rng() % 4 == 0 ? 0.0f : scale);
+        if (t % 3 == 0) p[rng() % K] = specials[rng() % (sizeof specials / sizeof specials[0])];
+        if (t % 5 == 0) p[rng() % K] = 1000.0f * scale;
+        std::vector<uint32_t> g1(row_scratch_size(K)), g2(row_scratch_size(K)), c1(K + 1), c2(K + 1);
+        const char* e1 = gk.row_freqs(p.data(), K, P, g1.data());
+        const char* e2 = bk.row_freqs(p.data(), K, P, g2.data());
+        ++rows;
+        if ((e1 == nullptr) != (e2 == nullptr)) { ++mismatches; continue; }
+        if (e1) continue;
+        gk.prefix(g1.data(), K, c1.data());
+        bk.prefix(g2.data(), K, c2.data());
+        if (c1 != c2 || !cdf_valid(c1.data(), K, P)) { ++mismatches; continue; }
+        if (!gk.cdf_ok(c1.data(), K, 1u << P) || !bk.cdf_ok(c1.data(), K, 1u << P)) ++mismatches;
+        for (int q = 0; q < 20; ++q) {
+          uint32_t v = rng() % (1u << P);
+          if (gk.count_le(c1.data(), K, v) != bk.count_le(c1.data(), K, v)) ++mismatches;
+        }
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(rows > 1000);
+}
+
+TEST_CASE("multisym/cdf_ok_rejects_unsigned_wrap") {
+  using namespace pcstream::detail;
+  for (const Kernels* k : {&generic_kernels(), &best_kernels()}) {
+    std::vector<uint32_t> c(18);
+    for (int i = 0; i <= 17; ++i) c[i] = i * 65536u / 17;
+    c[17] = 65536;
+    CHECK(k->cdf_ok(c.data(), 17, 65536));
+    c[9] = 0x80000000u;
+    CHECK(!k->cdf_ok(c.data(), 17, 65536));
+    c[9] = c[8] - 1;
+    CHECK(!k->cdf_ok(c.data(), 17, 65536));
+  }
 }

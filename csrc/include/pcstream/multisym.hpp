@@ -13,19 +13,21 @@
 //
 // Float-to-CDF conversion (normative; formats cite this text). Inputs: one
 // row p[0..K-1] of IEEE-754 binary32 values, precision P, 1 <= K <= 2^P.
-// All floating-point operations are IEEE-754 with round-to-nearest-even and
+// All floating-point operations are binary32 with round-to-nearest-even and
 // without contraction (no FMA), in exactly this order:
-//   1. Validation: every p[i] must satisfy p[i] >= 0 (NaN and negative values
-//      are rejected; -0.0 is accepted as zero).
-//   2. Sum S in binary32 over 32 lanes: acc[j] = +0.0f for j < 32; for i =
-//      0..K-1 in increasing order acc[i mod 32] += p[i]; then for w = 16, 8,
-//      4, 2, 1: acc[j] = acc[j] + acc[j + w] for j < w; S = acc[0].
-//      S must be finite and > 0 (all-zero rows and rows whose sum overflows
-//      are rejected).
+//   1. Flush and validate, on the bit patterns u[i] of p[i]: if
+//      (u[i] & 0x7FFFFFFF) < 0x00800000 (a zero or subnormal of either sign)
+//      then q[i] = +0.0 else q[i] = p[i]. The row is rejected if any q[i] is
+//      negative or NaN (bit pattern, as unsigned, > 0x7F800000).
+//   2. Sum S over 32 lanes: acc[j] = +0.0 for j < 32; for i = 0..K-1 in
+//      increasing order acc[i mod 32] = acc[i mod 32] + q[i]; then for w =
+//      16, 8, 4, 2, 1: acc[j] = acc[j] + acc[j + w] for j < w; S = acc[0].
+//      The row is rejected unless 2^-100 <= S <= 2^100 (this rejects
+//      all-zero rows, infinities and sums that overflow).
 //   3. A = 2^P - K (the mass left after giving every symbol frequency 1) and
-//      c = double(A) / double(S) in binary64.
-//   4. g[i] = floor(double(p[i]) * c + 0.5), binary64 multiply then binary64
-//      add, then truncation to an integer (values are in [0, A + 1)).
+//      c = float(A) / S.
+//   4. g[i] = trunc(q[i] * c + 0.5): multiply, then add 0.5, then truncate
+//      to an integer (the values lie in [0, A]).
 //   5. R = A - sum(g) (exact integer arithmetic, may be negative).
 //      a = the smallest index with g[a] == max(g).
 //      If g[a] + R >= 0: g[a] += R.
@@ -33,6 +35,9 @@
 //        t = min(g[i], D); g[i] -= t; D -= t.
 //   6. cdf[0] = 0; cdf[i+1] = cdf[i] + g[i] + 1. Hence cdf[K] == 2^P and every
 //      symbol has frequency >= 1, so any symbol is codable.
+// Because subnormals are flushed by bit tests and no step can turn a result
+// into a subnormal that matters (step 4 adds 0.5 to it), the output is also
+// independent of the CPU's flush-to-zero / denormals-are-zero modes.
 // The result depends only on the input bits: it is the same on every
 // IEEE-754 machine, for any SIMD width and any thread count.
 //
