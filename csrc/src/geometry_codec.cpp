@@ -3,8 +3,6 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstdio>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -93,6 +91,24 @@ const NbTables kNb;
 
 const int kPow3[6] = {1, 3, 9, 27, 81, 243};
 
+// Portable popcounts (the build targets baseline x86-64, where the builtin
+// becomes a library call).
+inline int popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+struct Pop8 {
+  uint8_t v[256];
+  constexpr Pop8() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = static_cast<uint8_t>((i & 1) + ((i >> 1) & 1) + ((i >> 2) & 1) + ((i >> 3) & 1) +
+                                                              ((i >> 4) & 1) + ((i >> 5) & 1) + ((i >> 6) & 1) + ((i >> 7) & 1));
+  }
+};
+constexpr Pop8 kPop8{};
+inline int popcount8(uint32_t x) { return kPop8.v[x & 0xFF]; }
+
 // ---------------------------------------------------------------------------
 // Coders as a template parameter, so that one traversal serves both sides.
 struct EncIO {
@@ -115,16 +131,18 @@ inline int cbit_p(const Counter& c) { int p = c.p; return p < 32 ? 32 : p > 6550
 // context tables mixed in the logistic domain, then refined by an APM.
 class OccupancyModel {
  public:
-  static constexpr int kInputs = 7;
-  static constexpr int kHashBits = 22;
-  OccupancyModel()
-      : c0_(8 * 729), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64), c4_(8 * 4 * 729), c5_(size_t(1) << kHashBits),
-        mixer_(kInputs, 8 * 7 * 4, getenv("LR") ? atoi(getenv("LR")) : 6, 20000), apm_(8 * 729, 7) {}
+  static constexpr int kInputs = 8;
+  OccupancyModel() : OccupancyModel(16) {}
+  // hash_bits: log2 of the size of each hashed context table.
+  explicit OccupancyModel(int hash_bits)
+      : hash_bits_(hash_bits), c0_(8 * 729), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64), c4_(8 * 4 * 729),
+        c5_(size_t(1) << hash_bits), c6_(size_t(1) << hash_bits),
+        mixer_(kInputs, 8 * 4 * 16, 8, 20000), apm_(8 * 729, 7) {}
 
   // occ4: known occupied child-level voxels of the 4x4x4 block (neighbours
   // only); unk4: voxels whose occupancy is not known yet (later nodes).
   template <class IO>
-  uint8_t code(IO& io, uint8_t truth, uint64_t occ4, uint64_t unk4, int p26, int lc) {
+  uint8_t code(IO& io, uint8_t truth, uint64_t occ4, uint64_t unk4, int p26, int lc, uint32_t pmask) {
     uint32_t partial = 0;
     const uint64_t* self = kNb.block[13];
     for (int j = 0; j < 8; ++j) {
@@ -138,10 +156,10 @@ class OccupancyModel {
         nocc += s == 1;
         f6 += s * kPow3[d];
       }
-      int eo = __builtin_popcountll(known & kNb.edge[j]);
-      int eu = __builtin_popcountll(unk & kNb.edge[j]);
-      int co = __builtin_popcountll(known & kNb.corner[j]);
-      int nsib = __builtin_popcount(partial);
+      int eo = popcount64(known & kNb.edge[j]);
+      int eu = popcount64(unk & kNb.edge[j]);
+      int co = popcount64(known & kNb.corner[j]);
+      int nsib = popcount8(partial);
       Counter& k0 = c0_[j * 729 + f6];
       Counter& k1 = c1_[((1u << j) | partial) * 27 + p26];
       Counter& k2 = c2_[((j * 13 + eo) * 13 + eu) * 9 + co];
@@ -149,15 +167,22 @@ class OccupancyModel {
       Counter& k4 = c4_[(j * 4 + lc) * 729 + f6];
       uint64_t h = ((known & kNb.around[j]) * 0x9E3779B97F4A7C15ull) ^ ((unk & kNb.around[j]) * 0xC2B2AE3D27D4EB4Full) ^
                    (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
-      Counter& k5 = c5_[(h ^ (h >> 29)) >> (64 - kHashBits)];
+      Counter& k5 = c5_[(h ^ (h >> 29)) >> (64 - hash_bits_)];
+      uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+      h2 ^= h2 >> 31;
+      h2 *= 0x9E3779B97F4A7C15ull;
+      Counter& k6 = c6_[h2 >> (64 - hash_bits_)];
       mixer_.add(stretch12(k0.p >> 4));
       mixer_.add(stretch12(k1.p >> 4));
       mixer_.add(stretch12(k2.p >> 4));
       mixer_.add(stretch12(k3.p >> 4));
       mixer_.add(stretch12(k4.p >> 4));
       mixer_.add(stretch12(k5.p >> 4));
+      mixer_.add(stretch12(k6.p >> 4));
       mixer_.add(256);
-      int pm = mixer_.mix((j * 7 + nocc) * 4 + lc);
+      auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
+      int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
+      (void)nocc;
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
@@ -169,6 +194,7 @@ class OccupancyModel {
       k3.update(b, kLimit);
       k4.update(b, kLimit);
       k5.update(b, kLimit);
+      k6.update(b, kLimit);
       partial |= static_cast<uint32_t>(b) << j;
     }
     return static_cast<uint8_t>(partial);
@@ -176,7 +202,8 @@ class OccupancyModel {
 
  private:
   static constexpr int kLimit = 255;
-  std::vector<Counter> c0_, c1_, c2_, c3_, c4_, c5_;
+  int hash_bits_;
+  std::vector<Counter> c0_, c1_, c2_, c3_, c4_, c5_, c6_;
   Mixer mixer_;
   Apm apm_;
 };
@@ -258,6 +285,11 @@ class OctreeState {
   DirectModel dmodel;
 
   void init_root(bool enc) {
+    // Hashed context tables sized by the point count (the decoder knows it
+    // from the header): about 16 slots per point, 2^12 .. 2^24.
+    int hb = 12;
+    while (hb < 24 && (uint64_t(1) << (hb - 4)) < n_out) ++hb;
+    occ_model = OccupancyModel(hb);
     level = 0;
     codes.assign(1, 0);
     nb.assign(27, -1);
@@ -279,10 +311,12 @@ class OctreeState {
       const int32_t* nbn = &nb[n * 27];
       uint64_t occ4 = 0, unk4 = 0;
       int p26 = 0, p6 = 0;
+      uint32_t pmask = 0;
       for (int k = 0; k < 27; ++k) {
         int32_t m = nbn[k];
         if (m < 0 || k == 13) continue;
         ++p26;
+        pmask |= 1u << k;
         if (k == 4 || k == 10 || k == 12 || k == 14 || k == 16 || k == 22) ++p6;
         if (static_cast<size_t>(m) < n) occ4 |= kNb.block[k][occ[m]];
         else unk4 |= kNb.block[k][255];
@@ -300,35 +334,11 @@ class OctreeState {
           continue;
         }
       }
-      if (ENC && getenv("DBG")) debug_check(n, occ4, unk4, sh);
-      uint8_t o = occ_model.code(io, truth, occ4, unk4, p26, lc);
+      uint8_t o = occ_model.code(io, truth, occ4, unk4, p26, lc, pmask);
       occ[n] = tocc[n] = o;
       if (!ENC) io.check();
     }
     next_level<ENC>();
-  }
-
-  std::vector<uint64_t> dbg_set;
-  void debug_check(size_t n, uint64_t occ4, uint64_t unk4, int sh) {
-    static long bad = 0, good = 0;
-    if (n == 0) {
-      dbg_set.clear();
-      for (auto& lf : leaves) dbg_set.push_back(lf.code >> sh);
-      dbg_set.erase(std::unique(dbg_set.begin(), dbg_set.end()), dbg_set.end());
-    }
-    uint32_t X, Y, Z;
-    morton_decode(codes[n], X, Y, Z);
-    for (int bx = 0; bx < 4; ++bx) for (int by = 0; by < 4; ++by) for (int bz = 0; bz < 4; ++bz) {
-      int q = bx * 16 + by * 4 + bz;
-      if ((bx == 1 || bx == 2) && (by == 1 || by == 2) && (bz == 1 || bz == 2)) continue;
-      long x = 2L * X + bx - 1, y = 2L * Y + by - 1, z = 2L * Z + bz - 1;
-      bool truth = false;
-      if (x >= 0 && y >= 0 && z >= 0) truth = std::binary_search(dbg_set.begin(), dbg_set.end(), morton_encode(x, y, z));
-      bool k = (occ4 >> q) & 1, u = (unk4 >> q) & 1;
-      if (u) continue;
-      if (k != truth) ++bad; else ++good;
-    }
-    if (n + 1 == codes.size()) fprintf(stderr, "level %d good %ld bad %ld\n", level, good, bad);
   }
 
   template <bool ENC, class IO>
@@ -365,13 +375,13 @@ class OctreeState {
   void next_level() {
     const size_t n_nodes = codes.size();
     size_t n_child = 0;
-    for (size_t n = 0; n < n_nodes; ++n) n_child += __builtin_popcount(tocc[n]);
+    for (size_t n = 0; n < n_nodes; ++n) n_child += popcount8(tocc[n]);
     if (!ENC && n_child + direct_voxels > n_out)
       fail(ErrorCode::CorruptPayload, "geometry: more voxels than the header announces");
     std::vector<uint32_t> first(n_nodes);
     {
       uint32_t s = 0;
-      for (size_t n = 0; n < n_nodes; ++n) { first[n] = s; s += __builtin_popcount(tocc[n]); }
+      for (size_t n = 0; n < n_nodes; ++n) { first[n] = s; s += popcount8(tocc[n]); }
     }
     std::vector<uint64_t> ncodes(n_child);
     std::vector<uint8_t> nnpar(n_child);
@@ -384,7 +394,7 @@ class OctreeState {
     for (size_t n = 0; n < n_nodes; ++n) {
       uint32_t t = tocc[n];
       if (!t) continue;
-      int cnt = __builtin_popcount(t);
+      int cnt = popcount8(t);
       uint32_t li = ENC ? lbeg[n] : 0;
       for (uint32_t b = t; b; b &= b - 1, ++c) {
         int j = __builtin_ctz(b);
@@ -404,7 +414,7 @@ class OctreeState {
             if (m >= 0) {
               uint32_t tm = tocc[m];
               int jj = kNb.child_nb_bit[j][k];
-              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + __builtin_popcount(tm & ((1u << jj) - 1)));
+              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + popcount8(tm & ((1u << jj) - 1)));
             }
             out[k] = v;
           }
@@ -602,23 +612,31 @@ void GeometryDecoder::feed(const uint8_t* payload, size_t size) {
   if (lo != d.next_lo || hi < lo || hi > st.D)
     fail(ErrorCode::CorruptPayload, "geometry: chunk levels " + std::to_string(lo) + ".." + std::to_string(hi) +
                                         " do not follow level " + std::to_string(st.level), 0);
-  // Work on a copy so that a failure leaves the last complete level intact.
-  OctreeState work = st;
+  // On failure, restore the last complete level (the models are discarded:
+  // a failed decoder accepts no further chunks).
+  std::vector<uint64_t> saved_codes = st.codes;
+  std::vector<Leaf> saved_direct = st.direct_pts;
+  const int saved_level = st.level;
+  const uint64_t saved_dv = st.direct_voxels;
   try {
     RangeDecoder rc(r.cursor(), r.remaining());
     DecIO io{&rc};
-    for (int l = std::max(lo, 1); l <= hi; ++l) work.code_level<false>(io);
-    if (hi == st.D && st.lossless) work.code_leaf_counts<false>(io);
+    for (int l = std::max(lo, 1); l <= hi; ++l) st.code_level<false>(io);
+    if (hi == st.D && st.lossless) st.code_leaf_counts<false>(io);
     io.check();
-    if (hi == st.D && !st.lossless && work.voxel_codes().size() != st.n_out)
+    if (hi == st.D && !st.lossless && st.voxel_codes().size() != st.n_out)
       fail(ErrorCode::CorruptPayload, "geometry: voxel count differs from the header");
   } catch (const Error& e) {
     d.failed = true;
+    st.codes.swap(saved_codes);
+    st.direct_pts.swap(saved_direct);
+    st.level = saved_level;
+    st.direct_voxels = saved_dv;
+    st.leaf_counts.clear();
     if (e.code() == ErrorCode::CorruptPayload && r.remaining() < 8)
       fail(ErrorCode::Truncated, std::string(e.what()) + " (payload truncated?)", e.offset());
     throw;
   }
-  st = std::move(work);
   d.next_lo = hi + 1;
   if (hi == st.D) d.done = true;
 }
