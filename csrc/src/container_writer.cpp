@@ -28,12 +28,23 @@ std::vector<uint8_t> ContainerWriter::add_chunk(ChunkInfo info, const uint8_t* p
   info.payload_length = n;
   if (!info.has_bounds) info.bounds = {};
   auto header = encode_chunk_header(info);
+  // Progressive order rule 2: attributes follow the geometry of their level.
+  bool is_geom = info.type == kTypeGeom;
+  bool needs_geom = !is_geom && info.level_hi >= 1 && int(info.level_hi) > geom_max_;
+  if (is_geom && geom_max_ < 0 && unmet_ > 0)
+    fail(ErrorCode::InvalidArgument, "a chunk for level " + std::to_string(unmet_) +
+             " was added before any GEOM chunk; add geometry before the chunks that refer to its levels");
+  if (needs_geom && geom_max_ >= 0)
+    fail(ErrorCode::InvalidArgument, "chunk '" + chunk_type_name(info.type) + "' for level " +
+             std::to_string(info.level_hi) + " added before the GEOM chunk of that level");
   // Progressive order rule 1 (spec section 9); a violation is the caller's mistake.
   try {
     check_order(order_, info, int64_t(offset_));
   } catch (const Error& e) {
     fail(ErrorCode::InvalidArgument, std::string(e.what()) + "; add chunks coarse level first");
   }
+  if (needs_geom && info.level_hi > unmet_) unmet_ = info.level_hi;
+  if (is_geom && int(info.level_hi) > geom_max_) geom_max_ = info.level_hi;
   std::vector<uint8_t> out;
   out.reserve(kChunkHeaderSize + n + kChunkCrcSize);
   out.insert(out.end(), header.begin(), header.end());

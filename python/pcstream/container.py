@@ -34,7 +34,8 @@ except ImportError as exc:  # pragma: no cover - only without a built extension
 __all__ = [
     "Chunk", "IndexEntry", "Limits", "PcsWriter", "PcsReader", "StreamParser", "VerifyReport",
     "write_pcs", "read_pcs", "verify", "pack_metadata", "unpack_metadata", "KNOWN_CHUNK_TYPES",
-    "FORMAT_VERSION",
+    "FORMAT_VERSION", "Footer", "parse_head", "check_metadata_block", "parse_footer", "parse_index",
+    "index_from_tail", "check_chunk",
 ]
 
 FORMAT_VERSION = (_core.PCS_MAJOR, _core.PCS_MINOR)
@@ -325,6 +326,76 @@ def write_pcs(metadata: dict, chunks: list) -> bytes:
     return buf.getvalue()
 
 
+# ------------------------------------------- building blocks for remote readers
+
+@dataclass(frozen=True)
+class Footer:
+    """The fixed 32-byte footer (spec section 8)."""
+
+    index_offset: int
+    index_length: int
+    entry_count: int
+
+
+def parse_head(head: bytes, limits: Optional[Limits] = None) -> tuple:
+    """``(version, metadata_length, metadata_crc)`` from the first 24 bytes of a file."""
+    major, minor, _flags, meta_len, meta_crc = _core.pcs_parse_file_header(head, (limits or Limits())._core())
+    return (major, minor), meta_len, meta_crc
+
+
+def check_metadata_block(data: bytes, metadata_length: int, metadata_crc: int,
+                         limits: Optional[Limits] = None) -> dict:
+    """CRC-check and parse the metadata block read from offset 24."""
+    _core.pcs_check_metadata(data, metadata_length, metadata_crc)
+    return unpack_metadata(data, limits)
+
+
+def parse_footer(tail: bytes, file_size: int, limits: Optional[Limits] = None) -> Footer:
+    """Footer from the last 32 bytes (or more: only the last 32 are used) of a file of ``file_size`` bytes.
+
+    One HTTP suffix range request (``Range: bytes=-S``) gives ``tail``; if
+    ``S >= 32 + footer.index_length`` it holds the whole index too (see :func:`index_from_tail`).
+    """
+    tail = bytes(tail[-FOOTER_SIZE:])
+    return Footer(*_core.pcs_parse_footer(tail, file_size, (limits or Limits())._core()))
+
+
+def parse_index(index: bytes, footer: Footer, data_start: int, limits: Optional[Limits] = None) -> list:
+    """Index entries from the ``footer.index_length`` bytes at ``footer.index_offset``.
+    ``data_start`` is ``24 + metadata_length``."""
+    raw = _core.pcs_parse_index(index, footer.index_offset, footer.index_length, footer.entry_count, data_start,
+                                (limits or Limits())._core())
+    return [_entry_from(i, off, info, r) for i, (off, info, r) in enumerate(raw)]
+
+
+def index_from_tail(tail: bytes, file_size: int, data_start: int, limits: Optional[Limits] = None):
+    """``(footer, entries)`` from a suffix of the file; entries is None when the suffix
+    does not reach back to the index (fetch ``footer.index_length`` bytes at ``footer.index_offset``)."""
+    footer = parse_footer(tail, file_size, limits)
+    need = footer.index_length + FOOTER_SIZE
+    if len(tail) < need:
+        return footer, None
+    start = len(tail) - need
+    return footer, parse_index(bytes(tail[start:start + footer.index_length]), footer, data_start, limits)
+
+
+def check_chunk(data: bytes, entry: IndexEntry, limits: Optional[Limits] = None) -> Chunk:
+    """Check the ``entry.size`` bytes of a chunk fetched at ``entry.offset`` and return it."""
+    info = _core.ChunkInfo()
+    # The entry's raw header copy is authoritative; rebuild the core view of it.
+    info.type = entry.type
+    info.critical = entry.critical
+    info.codec_id, info.codec_version = entry.codec_id, entry.codec_version
+    info.level_lo, info.level_hi, info.stream_id = entry.level_lo, entry.level_hi, entry.stream_id
+    info.payload_length, info.point_count, info.decoded_size = entry.payload_length, entry.point_count, \
+        entry.decoded_size
+    if entry.bounds is not None:
+        info.has_bounds = True
+        info.bounds = list(entry.bounds)
+    payload = _core.pcs_check_chunk(data, entry.offset, info, entry.raw, (limits or Limits())._core())
+    return _chunk_from(info, payload)
+
+
 # ------------------------------------------------------------------ reader
 
 class _Source:
@@ -524,7 +595,7 @@ class StreamParser:
                     self.metadata = unpack_metadata(payload, self.limits)
                 except errors.PcsError as exc:
                     exc.partial = out
-                    exc.last_good_offset = FILE_HEADER_SIZE
+                    exc.last_good_offset = 0  # nothing usable without valid metadata
                     self._error = exc
                     raise
                 out.append(("metadata", self.metadata))
@@ -555,7 +626,7 @@ class StreamParser:
 
     @property
     def last_good_offset(self) -> int:
-        return self._p.last_good_offset
+        return self._error.last_good_offset if self._error is not None else self._p.last_good_offset
 
     @property
     def bytes_fed(self) -> int:

@@ -125,7 +125,9 @@ std::array<uint8_t, kFooterSize> encode_footer(const Footer& f);
 // Emits a file as a sequence of byte blocks, front to back, never seeking
 // (spec section 10.1). Call begin() once, add_chunk() per chunk, finish() once;
 // write the returned blocks in order. add_chunk enforces the progressive order
-// rule 1 of section 9 (InvalidArgument otherwise).
+// rules 1 and 2 of section 9 (InvalidArgument otherwise): per stream, levels
+// never decrease; a non-GEOM chunk for level L >= 1 needs the GEOM chunk of
+// level L before it whenever the file has GEOM chunks.
 class ContainerWriter {
  public:
   std::vector<uint8_t> begin(const uint8_t* metadata, size_t n);
@@ -141,6 +143,8 @@ class ContainerWriter {
   uint64_t offset_ = 0;
   std::vector<IndexEntry> entries_;
   LevelOrderState order_;
+  int geom_max_ = -1;  // highest GEOM level_hi written so far
+  int unmet_ = 0;      // highest level a non-GEOM chunk needed before any GEOM was written
 };
 
 // ----------------------------------------------------------------- parsing
