@@ -5,6 +5,8 @@ from .scene import SH_C0, SplatScene  # noqa: F401
 from .io_inria import is_inria_ply, read_inria_ply, write_inria_ply  # noqa: F401
 from .io_spz import read_spz, write_spz  # noqa: F401
 from .io_splat import read_splat, write_splat  # noqa: F401
+from .codec import decode, decode_prefix, encode, steps_for_quality  # noqa: F401
+from .fidelity import fidelity, fidelity_report  # noqa: F401
 
 
 def load(path) -> SplatScene:
@@ -15,13 +17,3 @@ def load(path) -> SplatScene:
     if p.endswith(".splat"):
         return read_splat(p)
     return read_inria_ply(p)
-
-
-def __getattr__(name):  # codec and fidelity import the compiled core lazily
-    if name in ("encode", "decode", "decode_prefix", "SplatDecoder", "EncodeOptions"):
-        from . import codec
-        return getattr(codec, name)
-    if name in ("fidelity", "fidelity_report"):
-        from . import fidelity
-        return getattr(fidelity, name)
-    raise AttributeError(name)

@@ -31,10 +31,10 @@ _T /= np.linalg.norm(_T, axis=1, keepdims=True)
 # Quantisation steps at quality 0.5 (about SPZ v4's fidelity on every measure).
 BASE_STEPS = {
     "opacity": 1.0 / 160.0,   # sigmoid domain
-    "dc": 0.075,              # f_dc, decorrelated colour domain
+    "dc": 0.076,              # f_dc, decorrelated colour domain
     "scale": 1.0 / 16.0,      # log scale (SPZ's grid)
-    "rotation": 0.0016,       # smallest-three quaternion components
-    "sh": 0.11,               # SH rest, decorrelated colour domain
+    "rotation": 0.00128,      # smallest-three quaternion components
+    "sh": 0.135,              # SH rest, decorrelated colour domain
 }
 # How strongly each step follows the quality knob (exponent weights).
 STEP_SLOPES = {"opacity": 1.0, "dc": 1.0, "scale": 1.0, "rotation": 1.0, "sh": 1.0}
@@ -140,11 +140,12 @@ def _core():
 
 # ---------------------------------------------------------------- encoder
 
-def encode(scene: SplatScene, quality: float | str = 0.5, **kw) -> bytes:
+def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool = False, **kw):
     """Encode a scene; returns the self-contained byte stream (see formats/splats.md).
 
     quality: float in [0, 1] or a preset name ("high", "spz", "small").
     Options: position_step, max_sh_degree, steps (dict of per-attribute step overrides).
+    return_order: also return `order` (int64) with decoded[i] == scene[order[i]].
     """
     if isinstance(quality, str):
         if quality not in PRESETS:
@@ -214,7 +215,8 @@ def encode(scene: SplatScene, quality: float | str = 0.5, **kw) -> bytes:
     out = [MAGIC, struct.pack("<I", len(hb)), hb]
     for typ, payload in chunks:
         out += [typ, struct.pack("<HI", CODEC_ID, len(payload)), payload]
-    return b"".join(out)
+    blob = b"".join(out)
+    return (blob, order) if return_order else blob
 
 
 def _group_payload(group: int, body: bytes) -> bytes:

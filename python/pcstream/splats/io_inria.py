@@ -45,10 +45,13 @@ def _vertex_names(path):
     return names
 
 
-def read_inria_ply(path, *, trim_zero_bands: bool = True) -> SplatScene:
+def read_inria_ply(path, *, trim_zero_bands: bool = True, clip_infinite_opacity: bool = True) -> SplatScene:
     """Read an INRIA 3DGS PLY. SH degree comes from the number of f_rest_* properties
     (0, 9, 24 or 45); trailing SH bands that are exactly zero everywhere are dropped
-    (decoders that always write 45 f_rest values)."""
+    (decoders that always write 45 f_rest values). An opacity logit of -inf/+inf
+    (alpha exactly 0 or 1, written by some converters) becomes -/+30 when
+    `clip_infinite_opacity`; every other non-finite value is left for
+    `SplatScene.validate()` (and the encoder) to reject."""
     try:
         ply = PlyData.read(str(path))
         v = ply["vertex"].data
@@ -78,6 +81,11 @@ def read_inria_ply(path, *, trim_zero_bands: bool = True) -> SplatScene:
         rotations=np.stack([col(f"rot_{i}") for i in range(4)], 1),
         extra={"format": "inria-ply"},
     )
+    if clip_infinite_opacity:
+        op = scene.opacity
+        inf = np.isinf(op)
+        if inf.any():
+            op[inf] = np.sign(op[inf]) * 30.0
     if trim_zero_bands:
         deg = scene.sh_degree
         while deg > 0 and not np.any(scene.sh_rest[:, SH_COEFFS[deg - 1]:SH_COEFFS[deg]]):
