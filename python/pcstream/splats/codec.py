@@ -58,39 +58,11 @@ class EncodeOptions:
     quality: float = 0.5
     position_step: float | None = None   # default: 1/4096, coarser only if the extent needs > 21 bits
     max_sh_degree: int | None = None
+    positions: str = "octree"            # "octree": classic geometry codec; "keys": Morton-delta (faster)
     steps: dict = field(default_factory=dict)  # per-attribute overrides
 
 
 # ---------------------------------------------------------------- helpers
-
-def _spread3(v: np.ndarray) -> np.ndarray:
-    # TODO(geometry): replace by the geometry codec's canonical order once branch `geometry` lands.
-    v = v.astype(np.uint64) & np.uint64(0x1FFFFF)
-    v = (v | (v << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
-    v = (v | (v << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
-    v = (v | (v << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
-    v = (v | (v << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
-    v = (v | (v << np.uint64(2))) & np.uint64(0x1249249249249249)
-    return v
-
-
-def _compact3(v: np.ndarray) -> np.ndarray:
-    v = v & np.uint64(0x1249249249249249)
-    v = (v | (v >> np.uint64(2))) & np.uint64(0x10C30C30C30C30C3)
-    v = (v | (v >> np.uint64(4))) & np.uint64(0x100F00F00F00F00F)
-    v = (v | (v >> np.uint64(8))) & np.uint64(0x1F0000FF0000FF)
-    v = (v | (v >> np.uint64(16))) & np.uint64(0x1F00000000FFFF)
-    v = (v | (v >> np.uint64(32))) & np.uint64(0x1FFFFF)
-    return v
-
-
-def morton_keys(q: np.ndarray) -> np.ndarray:
-    return _spread3(q[:, 0]) | (_spread3(q[:, 1]) << np.uint64(1)) | (_spread3(q[:, 2]) << np.uint64(2))
-
-
-def morton_decode(keys: np.ndarray) -> np.ndarray:
-    return np.stack([_compact3(keys >> np.uint64(i)) for i in range(3)], 1)
-
 
 def _qround(x, step):
     return np.floor(np.asarray(x, np.float64) / step + 0.5).astype(np.int64)
@@ -179,12 +151,18 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     if n and qp.max() >= (1 << MAX_DEPTH):
         raise InvalidArgumentError(f"position_step {step} too fine for the scene extent ({MAX_DEPTH} bits per axis)")
     depth = max(1, int(qp.max()).bit_length()) if n else 1
-    keys = morton_keys(qp.astype(np.uint64))
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    qp = np.ascontiguousarray(qp, np.uint32)
+    if opts.positions == "octree":
+        ghead, gchunks, order = core.splat_encode_positions(qp, depth)
+        chunks = [(b"GEOM", _pack_list([ghead] + list(gchunks)))]
+    elif opts.positions == "keys":
+        keys = core.splat_morton_codes(qp)
+        order = np.argsort(keys, kind="stable")
+        chunks = [(b"POSK", core.splat_encode_keys(keys[order]))]
+    else:
+        raise InvalidArgumentError("positions must be 'octree' or 'keys'")
     s = scene.subset(order)
 
-    chunks = [(b"POSK", core.splat_encode_keys(keys))]
     # Group 1: opacity (sigmoid domain) + DC colour (decorrelated).
     nlev = int(round(1.0 / steps["opacity"]))
     op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
@@ -217,6 +195,33 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
         out += [typ, struct.pack("<HI", CODEC_ID, len(payload)), payload]
     blob = b"".join(out)
     return (blob, order) if return_order else blob
+
+
+def _pack_list(parts) -> bytes:
+    out = [struct.pack("<I", len(parts))]
+    for p in parts:
+        out += [struct.pack("<I", len(p)), p]
+    return b"".join(out)
+
+
+def _unpack_list(data: bytes, max_parts: int = 64) -> list:
+    if len(data) < 4:
+        raise TruncatedError("splat stream: geometry chunk truncated")
+    (k,) = struct.unpack_from("<I", data, 0)
+    if k < 1 or k > max_parts:
+        raise CorruptPayloadError(f"splat stream: geometry chunk lists {k} parts")
+    p, out = 4, []
+    for _ in range(k):
+        if p + 4 > len(data):
+            raise TruncatedError("splat stream: geometry chunk truncated", p)
+        (ln,) = struct.unpack_from("<I", data, p)
+        if p + 4 + ln > len(data):
+            raise TruncatedError("splat stream: geometry part truncated", p)
+        out.append(data[p + 4:p + 4 + ln])
+        p += 4 + ln
+    if p != len(data):
+        raise CorruptPayloadError("splat stream: trailing bytes in geometry chunk", p)
+    return out
 
 
 def _group_payload(group: int, body: bytes) -> bytes:
@@ -298,10 +303,18 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     n, deg, depth = int(h["n"]), int(h["sh"]), int(h["depth"])
     steps = h["steps"]
     ch = list(parsed.chunks)
-    if not ch or ch[0][0] != b"POSK":
+    if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
         raise TruncatedError("splat stream: position chunk missing")
-    keys = core.splat_decode_keys(ch[0][1], n, 3 * depth)
-    qp = morton_decode(keys).astype(np.float64)
+    if ch[0][0] == b"POSK":
+        qp = core.splat_morton_decode(core.splat_decode_keys(ch[0][1], n, 3 * depth))
+    else:
+        parts = _unpack_list(ch[0][1])
+        qp = core.splat_decode_positions(parts[0], parts[1:], max(n, 1))
+        if len(qp) != n:
+            raise CorruptPayloadError(f"splat stream: geometry has {len(qp)} points, header says {n}")
+        if n and int(qp.max()) >= (1 << depth):
+            raise CorruptPayloadError("splat stream: geometry deeper than the header's depth")
+    qp = qp.astype(np.float64)
     pos = qp * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)
     scene = SplatScene.empty(n, 0)
     scene.positions = pos.astype(np.float32)
@@ -362,6 +375,6 @@ def chunk_sizes(data: bytes) -> list:
     names = {1: "opacity+dc", 2: "scale+rotation", 3: "sh1", 4: "sh2", 5: "sh3"}
     out = [("header", 12 + len(msgpack.packb(p.header)))]
     for typ, payload in p.chunks:
-        nm = "positions" if typ == b"POSK" else names.get(payload[0], "?")
+        nm = "positions" if typ in (b"POSK", b"GEOM") else names.get(payload[0], "?")
         out.append((nm, len(payload) + 10))
     return out
