@@ -36,6 +36,7 @@ std::pair<size_t, int> shape2(const py::array& a, const char* what) {
 }
 
 struct BinSetup {
+  CArray<int32_t> ctx_array;  // keeps the contexts alive while `ctx` points into them
   const uint8_t* bits = nullptr;
   const int32_t* ctx = nullptr;
   size_t n = 0;
@@ -46,7 +47,10 @@ struct BinSetup {
 void check_bins(const BinSetup& s) {
   require(s.num_contexts >= 1 && s.num_contexts <= (1 << 24), "num_contexts must be in [1, 2^24]");
   require(s.fast >= 1 && s.fast <= 15 && s.slow >= 1 && s.slow <= 15, "adaptation shifts must be in [1, 15]");
-  if (s.ctx)
+  if (!s.ctx) return;
+  int32_t bad = 0;
+  for (size_t i = 0; i < s.n; ++i) bad |= (s.ctx[i] < 0) | (s.ctx[i] >= s.num_contexts);
+  if (bad)
     for (size_t i = 0; i < s.n; ++i)
       require(s.ctx[i] >= 0 && s.ctx[i] < s.num_contexts,
               "context " + std::to_string(s.ctx[i]) + " at index " + std::to_string(i) + " is outside [0, num_contexts)");
@@ -86,9 +90,10 @@ BinSetup bin_setup(const CArray<uint8_t>* bits, const py::object& contexts, size
     s.bits = bits->data();
   }
   if (!contexts.is_none()) {
-    auto c = contexts.cast<CArray<int32_t>>();
-    require(c.ndim() == 1 && static_cast<size_t>(c.shape(0)) == n, "contexts must be a 1-D array with one entry per bit");
-    s.ctx = c.data();
+    s.ctx_array = contexts.cast<CArray<int32_t>>();
+    require(s.ctx_array.ndim() == 1 && static_cast<size_t>(s.ctx_array.shape(0)) == n,
+            "contexts must be a 1-D array with one entry per bit");
+    s.ctx = s.ctx_array.data();
   }
   s.num_contexts = num_contexts;
   s.fast = fast;
