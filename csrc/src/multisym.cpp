@@ -108,9 +108,7 @@ void encode_symbols_probs(RangeEncoder& enc, const int32_t* symbols, const float
     if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
     // cdf[s] = s + g[0] + ... + g[s-1]: no need for the whole prefix.
     const int s = symbols[i];
-    uint32_t cum = static_cast<uint32_t>(s);
-    for (int j = 0; j < s; ++j) cum += g[j];
-    enc.encode_freq(cum, g[s] + 1, precision);
+    enc.encode_freq(static_cast<uint32_t>(s) + k.sum_before(g, K, s), g[s] + 1, precision);
   }
 }
 

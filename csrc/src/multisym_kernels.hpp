@@ -21,6 +21,8 @@ inline size_t row_scratch_size(int K) { return static_cast<size_t>(K) + 64; }
 using RowFreqsFn = const char* (*)(const float* p, int K, int precision, uint32_t* g);
 // Step 6: cdf[0..K] from g.
 using PrefixFn = void (*)(const uint32_t* g, int K, uint32_t* cdf);
+// g[0] + ... + g[s-1] for 0 <= s < K (the g of RowFreqsFn).
+using SumBeforeFn = uint32_t (*)(const uint32_t* g, int K, int s);
 // Largest s in [0, K) with cdf[s] <= v, for a valid CDF row (values <= 2^16).
 using CountLeFn = int (*)(const uint32_t* cdf, int K, uint32_t v);
 // True when a CDF row satisfies the contract of multisym.hpp.
@@ -29,6 +31,7 @@ using CdfOkFn = bool (*)(const uint32_t* cdf, int K, uint32_t total);
 struct Kernels {
   RowFreqsFn row_freqs;
   PrefixFn prefix;
+  SumBeforeFn sum_before;
   CountLeFn count_le;
   CdfOkFn cdf_ok;
   const char* name;

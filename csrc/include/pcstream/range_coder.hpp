@@ -127,12 +127,14 @@ class RangeEncoder {
   inline void encode_bits(uint32_t value, int nbits) {
     for (int i = nbits - 1; i >= 0; --i) encode_bypass((value >> i) & 1);
   }
-  // Symbol with cumulative frequency `cum` and frequency `freq` (> 0) out of a
-  // total of 2^total_bits (total_bits <= 16).
+  // Symbol with cumulative frequency `cum` and frequency `freq` out of a
+  // total of 2^total_bits (total_bits <= 16). Preconditions: freq > 0 and
+  // cum + freq <= 2^total_bits (a zero freq is coded as 1 so nothing hangs,
+  // but the stream is then wrong).
   inline void encode_freq(uint32_t cum, uint32_t freq, int total_bits) {
     uint32_t r = range_ >> total_bits;
     low_ += static_cast<uint64_t>(r) * cum;
-    range_ = r * freq;
+    range_ = r * (freq | (freq == 0));
     while (range_ < kRangeTop) { range_ <<= 8; shift_low(); }
   }
   // Flushes the coder; the returned buffer is complete. The encoder must not
@@ -215,7 +217,8 @@ class RangeDecoder {
     return v;
   }
   // Returns the scaled target value in [0, 2^total_bits); the caller finds the
-  // symbol s with cdf[s] <= v < cdf[s+1] and then calls `consume`.
+  // symbol s with cdf[s] <= v < cdf[s+1] and then calls `consume(cdf[s],
+  // cdf[s+1] - cdf[s])` (same preconditions as encode_freq).
   inline uint32_t decode_freq_target(int total_bits) {
     r_ = range_ >> total_bits;
     uint32_t v = code_ / r_;
@@ -224,29 +227,32 @@ class RangeDecoder {
   }
   inline void consume(uint32_t cum, uint32_t freq) {
     code_ -= r_ * cum;
-    range_ = r_ * freq;
-    while (range_ < kRangeTop) { range_ <<= 8; code_ = (code_ << 8) | next_byte(); }
+    range_ = r_ * (freq | (freq == 0));  // >= 2^8: at most two bytes to read
+    // Branch-free renormalisation: symbol sizes vary, so a loop here would be
+    // mispredicted about once per symbol.
+    const uint32_t n = static_cast<uint32_t>(range_ < kRangeTop) + static_cast<uint32_t>(range_ < (1u << 16));
+    const uint64_t pair = (static_cast<uint64_t>(byte_at(pos_)) << 8) | byte_at(pos_ + 1);
+    code_ = static_cast<uint32_t>((static_cast<uint64_t>(code_) << (8 * n)) | (pair >> (16 - 8 * n)));
+    range_ = static_cast<uint32_t>(static_cast<uint64_t>(range_) << (8 * n));
+    pos_ += n;
   }
 
   // True when the decoder needed bytes beyond the end of its buffer (beyond
   // the final flush the encoder writes): the payload is truncated or corrupt.
-  bool overrun() const { return over_ > 0; }
+  bool overrun() const { return pos_ > n_; }
   // Bytes consumed so far (including the look-ahead of 4 bytes).
-  size_t position() const { return pos_; }
+  size_t position() const { return pos_ < n_ ? pos_ : n_; }
   void check_end(const char* what) const {
     if (overrun()) fail(ErrorCode::CorruptPayload, std::string(what) + ": entropy-coded payload is truncated or corrupt");
   }
 
  private:
-  inline uint32_t next_byte() {
-    if (pos_ < n_) return p_[pos_++];
-    ++over_;
-    return 0;
-  }
+  // Bytes past the end read as zero; pos_ keeps counting so overrun() sees them.
+  inline uint32_t byte_at(size_t i) const { return i < n_ ? p_[i] : 0u; }
+  inline uint32_t next_byte() { return byte_at(pos_++); }
   const uint8_t* p_;
   size_t n_;
-  size_t pos_ = 0;
-  size_t over_ = 0;
+  size_t pos_ = 0;  // may run past n_ on truncated input
   uint32_t code_ = 0;
   uint32_t range_ = 0xFFFFFFFFu;
   uint32_t r_ = 0;
