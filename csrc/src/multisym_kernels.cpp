@@ -16,21 +16,6 @@ namespace pcstream {
 namespace detail {
 namespace {
 
-constexpr int kLanes = 32;
-const char* const kNegative = "contains a negative or NaN value";
-const char* const kZero = "sums to zero (or below 2^-100)";
-const char* const kInfinite = "sum is infinite (or above 2^100)";
-
-// Step 5's rare branch: the remainder is too negative for the largest entry.
-void spread_deficit(uint32_t* g, int K, int64_t R) {
-  int64_t D = -R;
-  for (int i = 0; i < K && D > 0; ++i) {
-    int64_t t = std::min<int64_t>(g[i], D);
-    g[i] = static_cast<uint32_t>(g[i] - t);
-    D -= t;
-  }
-}
-
 // Step 5 given sum(g) and max(g).
 inline void correct(uint32_t* g, int K, int64_t A, int64_t total, uint32_t gmax) {
   int64_t R = A - total;
@@ -52,16 +37,6 @@ inline float from_bits(uint32_t u) {
   float v;
   std::memcpy(&v, &u, sizeof v);
   return v;
-}
-
-// Step 2's accepted range of S.
-const float kMinSum = 7.88860905e-31f;  // 2^-100
-const float kMaxSum = 1.2676506e30f;    // 2^100
-
-inline const char* check_sum(float S) {
-  if (!(S >= kMinSum)) return kZero;
-  if (!(S <= kMaxSum)) return kInfinite;
-  return nullptr;
 }
 
 const char* row_freqs_generic(const float* p, int K, int precision, uint32_t* g) {
@@ -286,9 +261,8 @@ const Kernels kAvx2{row_freqs_avx2, prefix_avx2, sum_before_avx2, count_le_avx2,
 #endif
 
 const Kernels* detect() {
-#ifdef PCSTREAM_HAVE_AVX2_KERNEL
-  if (__builtin_cpu_supports("avx2")) return &kAvx2;
-#endif
+  if (const Kernels* k = avx512_kernels()) return k;
+  if (const Kernels* k = avx2_kernels()) return k;
   return &kGeneric;
 }
 
@@ -297,6 +271,14 @@ const Kernels* g_active = nullptr;
 }  // namespace
 
 const Kernels& generic_kernels() { return kGeneric; }
+const Kernels* avx2_kernels() {
+#ifdef PCSTREAM_HAVE_AVX2_KERNEL
+  static const bool ok = __builtin_cpu_supports("avx2");
+  return ok ? &kAvx2 : nullptr;
+#else
+  return nullptr;
+#endif
+}
 const Kernels& best_kernels() {
   static const Kernels* best = detect();
   return *best;
