@@ -320,3 +320,18 @@ def test_encoding_is_deterministic():
     assert a == b
     bits = (rng.random(10000) < 0.3).astype(np.uint8)
     assert coders.encode_bits(bits) == coders.encode_bits(bits.copy())
+
+
+def test_threads_give_identical_results():
+    rng = np.random.default_rng(10)
+    probs = _rows(rng, 6000, 40)
+    symbols = _sample(rng, probs)
+    data = coders.encode_symbols(symbols, probs)
+    assert coders.encode_symbols(symbols, probs, threads=2) == data
+    np.testing.assert_array_equal(coders.decode_symbols(data, probs, threads=2), symbols)
+    probs[4321, 7] = np.nan
+    for t in (1, 2):
+        with pytest.raises(InvalidArgumentError, match="row 4321"):
+            coders.encode_symbols(symbols, probs, threads=t)
+        with pytest.raises(InvalidArgumentError, match="row 4321"):
+            coders.decode_symbols(data, probs, threads=t)

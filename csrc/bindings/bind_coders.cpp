@@ -176,7 +176,8 @@ void bind(py::module_& root) {
     return cdf;
   });
 
-  m.def("encode_symbols_probs", [](const CArray<int32_t>& symbols, const CArray<float>& probs, int precision) {
+  m.def("encode_symbols_probs", [](const CArray<int32_t>& symbols, const CArray<float>& probs, int precision,
+                                   int threads) {
     auto [n, K] = shape2(probs, "probs");
     require(symbols.ndim() == 1 && static_cast<size_t>(symbols.shape(0)) == n, "symbols must be 1-D with one entry per row");
     const int32_t* s = symbols.data();
@@ -184,7 +185,7 @@ void bind(py::module_& root) {
     std::vector<uint8_t> out;
     {
       py::gil_scoped_release nogil;
-      out = encode_symbols_probs(s, p, n, K, precision);
+      out = encode_symbols_probs(s, p, n, K, precision, threads);
     }
     return to_bytes(out);
   });
@@ -203,7 +204,7 @@ void bind(py::module_& root) {
     return to_bytes(out);
   });
 
-  m.def("decode_symbols_probs", [](py::bytes data, const CArray<float>& probs, int precision) {
+  m.def("decode_symbols_probs", [](py::bytes data, const CArray<float>& probs, int precision, int threads) {
     auto [n, K] = shape2(probs, "probs");
     std::string buf = data;
     CArray<int32_t> out(static_cast<py::ssize_t>(n));
@@ -211,7 +212,7 @@ void bind(py::module_& root) {
     int32_t* o = out.mutable_data();
     {
       py::gil_scoped_release nogil;
-      decode_symbols_probs(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), p, n, K, precision, o);
+      decode_symbols_probs(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), p, n, K, precision, o, threads);
     }
     return out;
   });

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 
 #include "pcstream/multisym.hpp"
 #include "test_harness.hpp"
@@ -304,5 +305,35 @@ TEST_CASE("multisym/cdf_ok_rejects_unsigned_wrap") {
     CHECK(!k->cdf_ok(c.data(), 17, 65536));
     c[9] = c[8] - 1;
     CHECK(!k->cdf_ok(c.data(), 17, 65536));
+  }
+}
+
+TEST_CASE("multisym/threads_do_not_change_bytes_or_errors") {
+  std::mt19937 rng(19);
+  for (int K : {16, 256}) {
+    const size_t n = 9000;
+    auto p = random_probs(rng, n, K, 10.0f);
+    auto s = sample(rng, p, n, K);
+    auto one = encode_symbols_probs(s.data(), p.data(), n, K, 16, 1);
+    auto two = encode_symbols_probs(s.data(), p.data(), n, K, 16, 2);
+    CHECK(one == two);
+    std::vector<int32_t> out(n, -1);
+    decode_symbols_probs(one.data(), one.size(), p.data(), n, K, 16, out.data(), 3);
+    CHECK(out == s);
+    p[6543 * K + 1] = -1.0f;
+    for (int t : {1, 2, 3}) {
+      try {
+        encode_symbols_probs(s.data(), p.data(), n, K, 16, t);
+        CHECK(!"no error");
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("row 6543:") != std::string::npos);
+      }
+      try {
+        decode_symbols_probs(one.data(), one.size(), p.data(), n, K, 16, out.data(), t);
+        CHECK(!"no error");
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("row 6543:") != std::string::npos);
+      }
+    }
   }
 }
