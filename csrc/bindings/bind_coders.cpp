@@ -124,8 +124,10 @@ void bind(py::module_& root) {
   m.def("decode_bins", [](py::bytes data, size_t n, const py::object& contexts, int num_contexts, int fast, int slow) {
     std::string buf = data;
     require(n <= (size_t{1} << 40), "bit count is too large");
-    // A payload of b bytes holds fewer than 8 * 2^11 * b bins: refuse absurd n before allocating.
-    require(n <= (buf.size() + 8) * 16384, "bit count is implausibly large for this payload");
+    // A bin costs at least -log2(1 - 1/2^16) > 2^-15.5 bits (p1 <= 65534), so a
+    // payload of b bytes holds fewer than 2^19 (b + 8) bins: refuse absurd n
+    // before allocating.
+    require(n <= (buf.size() + 8) * (size_t{1} << 19), "bit count is implausibly large for this payload");
     BinSetup s = bin_setup(nullptr, contexts, n, num_contexts, fast, slow);
     check_bins(s);
     CArray<uint8_t> out(static_cast<py::ssize_t>(n));
