@@ -44,6 +44,20 @@ void finish_decode(const RangeDecoder& dec, size_t size) {
 }
 
 // Per-call scratch: the kernel's g buffer and one CDF row.
+// Asks for the row `ahead` rows further on, so the next rows stream in from
+// memory while this one is converted (rows are read once, in order).
+inline void prefetch_row(const float* probs, size_t row, size_t n, int K) {
+  constexpr size_t ahead = 4;
+  if (row + ahead >= n) return;
+  const char* p = reinterpret_cast<const char*>(probs + (row + ahead) * static_cast<size_t>(K));
+  const size_t bytes = static_cast<size_t>(K) * sizeof(float);
+  for (size_t off = 0; off < bytes; off += 64) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p + off);
+#endif
+  }
+}
+
 struct RowBuffers {
   explicit RowBuffers(int K) : g(detail::row_scratch_size(K)), cdf(static_cast<size_t>(K) + 1) {}
   std::vector<uint32_t> g, cdf;
@@ -92,6 +106,7 @@ void probs_to_cdf(const float* probs, size_t n, int K, int precision, uint32_t* 
   parallel_rows(n, threads, [&](size_t lo, size_t hi, size_t* bad, const char** why) {
     RowBuffers b(K);
     for (size_t r = lo; r < hi; ++r) {
+      prefetch_row(probs, r, hi, K);
       if ((*why = k.row_freqs(probs + r * K, K, precision, b.g.data()))) { *bad = r; return; }
       k.prefix(b.g.data(), K, cdf + r * (K + 1));
     }
@@ -114,6 +129,7 @@ void encode_symbols_probs(RangeEncoder& enc, const int32_t* symbols, const float
     RowBuffers b(K);
     const uint32_t* g = b.g.data();
     for (size_t i = 0; i < n; ++i) {
+      prefetch_row(probs, i, n, K);
       if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
       // cdf[s] = s + g[0] + ... + g[s-1]: no need for the whole prefix.
       const int s = symbols[i];
@@ -127,6 +143,7 @@ void encode_symbols_probs(RangeEncoder& enc, const int32_t* symbols, const float
     RowBuffers b(K);
     const uint32_t* g = b.g.data();
     for (size_t i = lo; i < hi; ++i) {
+      prefetch_row(probs, i, hi, K);
       if ((*why = k.row_freqs(probs + i * K, K, precision, b.g.data()))) { *bad = i; return; }
       const int s = symbols[i];
       pairs[2 * i] = static_cast<uint32_t>(s) + k.sum_before(g, K, s);
@@ -159,6 +176,7 @@ void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K
     RowBuffers b(K);
     uint32_t* cdf = b.cdf.data();
     for (size_t i = 0; i < n; ++i) {
+      prefetch_row(probs, i, n, K);
       if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
       k.prefix(b.g.data(), K, cdf);
       decode_with(dec, k, cdf, K, precision, out + i);
@@ -177,6 +195,7 @@ void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K
         [&](size_t lo, size_t hi, size_t* bad, const char** why) {
           RowBuffers b(K);
           for (size_t r = lo; r < hi; ++r) {
+            prefetch_row(rows, r, hi, K);
             if ((*why = k.row_freqs(rows + r * K, K, precision, b.g.data()))) { *bad = r; return; }
             k.prefix(b.g.data(), K, cdfs.data() + r * (K + 1));
           }
