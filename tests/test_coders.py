@@ -267,8 +267,11 @@ def test_invalid_arguments():
         coders.decode_symbols(b"\0" * 8, cdf=bad_cdf)
     with pytest.raises(InvalidArgumentError):
         coders.encode_symbols([1], cdf=np.array([[0, 10, 10, 65536]]))  # frequency 0
+    for dt in (np.int64, np.int32, np.int16):
+        with pytest.raises(InvalidArgumentError):
+            coders.encode_symbols([1], cdf=np.array([[0, -1, 10, 65536 if dt != np.int16 else 0]], dt))
     with pytest.raises(InvalidArgumentError):
-        coders.encode_symbols([1], cdf=np.array([[0, -1, 10, 65536]]))
+        coders.encode_symbols([1], cdf=np.array([[0, 2**32 + 5, 2**32 + 10, 65536]], np.int64))
     with pytest.raises(InvalidArgumentError):
         coders.encode_symbols([1], cdf=np.array([[0.0, 1.0, 65536.0]]))
 

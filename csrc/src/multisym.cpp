@@ -46,11 +46,12 @@ void finish_decode(const RangeDecoder& dec, size_t size) {
 // Per-call scratch: the kernel's g buffer and one CDF row.
 // Asks for the row `ahead` rows further on, so the next rows stream in from
 // memory while this one is converted (rows are read once, in order).
-inline void prefetch_row(const float* probs, size_t row, size_t n, int K) {
+template <class T>
+inline void prefetch_row(const T* rows, size_t row, size_t n, int width) {
   constexpr size_t ahead = 4;
   if (row + ahead >= n) return;
-  const char* p = reinterpret_cast<const char*>(probs + (row + ahead) * static_cast<size_t>(K));
-  const size_t bytes = static_cast<size_t>(K) * sizeof(float);
+  const char* p = reinterpret_cast<const char*>(rows + (row + ahead) * static_cast<size_t>(width));
+  const size_t bytes = static_cast<size_t>(width) * sizeof(T);
   for (size_t off = 0; off < bytes; off += 64) {
 #if defined(__GNUC__) || defined(__clang__)
     __builtin_prefetch(p + off);
@@ -159,6 +160,7 @@ void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_
   const Kernels& k = active_kernels();
   const uint32_t total = 1u << precision;
   for (size_t i = 0; i < n; ++i) {
+    prefetch_row(cdf, i, n, K + 1);
     const uint32_t* c = cdf + i * (K + 1);
     check_symbol(symbols[i], K, i);
     if (!k.cdf_ok(c, K, total)) bad_cdf_row(i);
@@ -211,6 +213,7 @@ void decode_symbols_cdf(RangeDecoder& dec, const uint32_t* cdf, size_t n, int K,
   const Kernels& k = active_kernels();
   const uint32_t total = 1u << precision;
   for (size_t i = 0; i < n; ++i) {
+    prefetch_row(cdf, i, n, K + 1);
     const uint32_t* c = cdf + i * (K + 1);
     if (!k.cdf_ok(c, K, total)) bad_cdf_row(i);
     decode_with(dec, k, c, K, precision, out + i);

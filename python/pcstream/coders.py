@@ -141,7 +141,10 @@ def _cdf(cdf, precision: int) -> np.ndarray:
         raise InvalidArgumentError(f"cdf must be a 2-D (N, K+1) array with K >= 1, got shape {c.shape}")
     if not np.issubdtype(c.dtype, np.integer):
         raise InvalidArgumentError(f"cdf must hold integers, got {c.dtype}")
-    if c.size and (c.min() < 0 or c.max() > 2**precision):
+    # The core checks every row (0 first, 2**precision last, non-decreasing),
+    # which also catches negative 32-bit values (they wrap to > 2**31). Only
+    # wider integers could wrap into a valid-looking row: check those here.
+    if c.dtype.itemsize > 4 and c.size and (c.min() < 0 or c.max() > 2**precision):
         raise InvalidArgumentError(f"cdf values must lie in [0, 2**precision = {2**precision}]")
     return np.ascontiguousarray(c, dtype=np.uint32)
 
