@@ -62,7 +62,7 @@ std::vector<uint8_t> encode_bins_impl(const BinSetup& s) {
   if (s.ctx) {
     for (size_t i = 0; i < s.n; ++i) enc.encode_bit(ctx[static_cast<size_t>(s.ctx[i])], s.bits[i] != 0);
   } else {
-    BinContext& c = ctx[0];
+    BinContext c = ctx[0];  // a local: byte stores cannot alias it
     for (size_t i = 0; i < s.n; ++i) enc.encode_bit(c, s.bits[i] != 0);
   }
   return std::move(enc.finish());
@@ -75,7 +75,7 @@ bool decode_bins_impl(const BinSetup& s, const uint8_t* data, size_t size, uint8
   if (s.ctx) {
     for (size_t i = 0; i < s.n; ++i) out[i] = static_cast<uint8_t>(dec.decode_bit(ctx[static_cast<size_t>(s.ctx[i])]));
   } else {
-    BinContext& c = ctx[0];
+    BinContext c = ctx[0];  // a local: byte stores cannot alias it
     for (size_t i = 0; i < s.n; ++i) out[i] = static_cast<uint8_t>(dec.decode_bit(c));
   }
   return !dec.overrun() && dec.position() == size;
