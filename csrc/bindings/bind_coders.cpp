@@ -166,6 +166,36 @@ void bind(py::module_& root) {
     return py::make_tuple(te, td, nbytes);
   });
 
+  // Pure C++ timing of the multi-symbol coder on one block coded `reps` times
+  // (an in-cache block, as a model would produce it); thread CPU seconds.
+  m.def("time_symbols_probs", [](const CArray<int32_t>& symbols, const CArray<float>& probs, int precision, int reps) {
+    auto [n, K] = shape2(probs, "probs");
+    require(symbols.ndim() == 1 && static_cast<size_t>(symbols.shape(0)) == n, "symbols must be 1-D with one entry per row");
+    require(reps >= 1 && reps <= 100000, "reps must be in [1, 100000]");
+    const int32_t* sy = symbols.data();
+    const float* p = probs.data();
+    double te = 0, td = 0;
+    size_t nbytes = 0;
+    bool ok = true;
+    {
+      py::gil_scoped_release nogil;
+      std::vector<int32_t> out(n);
+      for (int r = 0; r < reps; ++r) {
+        double t0 = thread_cpu_seconds();
+        std::vector<uint8_t> enc = encode_symbols_probs(sy, p, n, K, precision);
+        double t1 = thread_cpu_seconds();
+        decode_symbols_probs(enc.data(), enc.size(), p, n, K, precision, out.data());
+        double t2 = thread_cpu_seconds();
+        te += t1 - t0;
+        td += t2 - t1;
+        nbytes = enc.size();
+      }
+      for (size_t i = 0; i < n; ++i) ok = ok && out[i] == sy[i];
+    }
+    if (!ok) fail(ErrorCode::Internal, "multi-symbol round trip failed");
+    return py::make_tuple(te, td, nbytes);
+  });
+
   m.def("probs_to_cdf", [](const CArray<float>& probs, int precision, int threads) {
     auto [n, K] = shape2(probs, "probs");
     CArray<uint32_t> cdf({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(K) + 1});
