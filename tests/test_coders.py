@@ -338,3 +338,15 @@ def test_threads_give_identical_results():
             coders.encode_symbols(symbols, probs, threads=t)
         with pytest.raises(InvalidArgumentError, match="row 4321"):
             coders.decode_symbols(data, probs, threads=t)
+
+
+def test_docs_python_examples_run():
+    """The Python block of docs/coders.md works as written."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "coders.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/coders.md", "exec"), {})
