@@ -60,7 +60,7 @@ inline void prefetch_row(const T* rows, size_t row, size_t n, int width) {
 }
 
 struct RowBuffers {
-  explicit RowBuffers(int K) : g(detail::row_scratch_size(K)), cdf(static_cast<size_t>(K) + 1) {}
+  explicit RowBuffers(int K) : g(detail::row_scratch_size(K)), cdf(detail::row_scratch_size(K)) {}
   std::vector<uint32_t> g, cdf;
 };
 
@@ -180,8 +180,9 @@ void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K
     for (size_t i = 0; i < n; ++i) {
       prefetch_row(probs, i, n, K);
       if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
-      k.prefix(b.g.data(), K, cdf);
-      decode_with(dec, k, cdf, K, precision, out + i);
+      uint32_t cum, freq;
+      out[i] = k.find(b.g.data(), K, dec.decode_freq_target(precision), cdf, &cum, &freq);
+      dec.consume(cum, freq);
     }
     return;
   }

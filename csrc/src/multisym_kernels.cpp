@@ -91,6 +91,15 @@ uint32_t sum_before_generic(const uint32_t* g, int, int s) {
   return sum;
 }
 
+template <PrefixFn prefix, CountLeFn count_le>
+int find_by_prefix(const uint32_t* g, int K, uint32_t v, uint32_t* cdf, uint32_t* cum, uint32_t* freq) {
+  prefix(g, K, cdf);
+  const int s = count_le(cdf, K, v);
+  *cum = cdf[s];
+  *freq = cdf[s + 1] - cdf[s];
+  return s;
+}
+
 bool cdf_ok_generic(const uint32_t* c, int K, uint32_t total) {
   uint32_t bad = c[0] | (c[K] ^ total);
   for (int i = 0; i < K; ++i) bad |= c[i] > c[i + 1];
@@ -254,10 +263,11 @@ PCS_AVX2 bool cdf_ok_avx2(const uint32_t* c, int K, uint32_t total) {
 #undef PCS_AVX2
 #endif  // PCSTREAM_HAVE_AVX2_KERNEL
 
-const Kernels kGeneric{row_freqs_generic, prefix_generic, sum_before_generic, count_le_generic, cdf_ok_generic,
-                       "generic"};
+const Kernels kGeneric{row_freqs_generic, prefix_generic, sum_before_generic, count_le_generic,
+                       find_by_prefix<prefix_generic, count_le_generic>, cdf_ok_generic, "generic"};
 #ifdef PCSTREAM_HAVE_AVX2_KERNEL
-const Kernels kAvx2{row_freqs_avx2, prefix_avx2, sum_before_avx2, count_le_avx2, cdf_ok_avx2, "avx2"};
+const Kernels kAvx2{row_freqs_avx2, prefix_avx2, sum_before_avx2, count_le_avx2,
+                    find_by_prefix<prefix_avx2, count_le_avx2>, cdf_ok_avx2, "avx2"};
 #endif
 
 const Kernels* detect() {

@@ -26,6 +26,10 @@ using PrefixFn = void (*)(const uint32_t* g, int K, uint32_t* cdf);
 using SumBeforeFn = uint32_t (*)(const uint32_t* g, int K, int s);
 // Largest s in [0, K) with cdf[s] <= v, for a valid CDF row (values <= 2^16).
 using CountLeFn = int (*)(const uint32_t* cdf, int K, uint32_t v);
+// Decoder search on the g of RowFreqsFn: the symbol s with cdf[s] <= v <
+// cdf[s+1] (v < 2^precision), its cdf[s] and frequency. `cdf` is scratch of
+// K + 1 entries (kernels may leave it partly filled).
+using FindFn = int (*)(const uint32_t* g, int K, uint32_t v, uint32_t* cdf, uint32_t* cum, uint32_t* freq);
 // True when a CDF row satisfies the contract of multisym.hpp.
 using CdfOkFn = bool (*)(const uint32_t* cdf, int K, uint32_t total);
 
@@ -34,6 +38,7 @@ struct Kernels {
   PrefixFn prefix;
   SumBeforeFn sum_before;
   CountLeFn count_le;
+  FindFn find;
   CdfOkFn cdf_ok;
   const char* name;
 };

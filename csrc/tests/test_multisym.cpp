@@ -269,9 +269,14 @@ int kernel_mismatches(const pcstream::detail::Kernels& bk, int* rows_out) {
         bk.prefix(g2.data(), K, c2.data());
         if (c1 != c2 || !cdf_valid(c1.data(), K, P)) { ++mismatches; continue; }
         if (!gk.cdf_ok(c1.data(), K, 1u << P) || !bk.cdf_ok(c1.data(), K, 1u << P)) ++mismatches;
+        std::vector<uint32_t> scratch(row_scratch_size(K));
         for (int q = 0; q < 20; ++q) {
-          uint32_t v = rng() % (1u << P);
-          if (gk.count_le(c1.data(), K, v) != bk.count_le(c1.data(), K, v)) ++mismatches;
+          uint32_t v = q == 0 ? 0 : q == 1 ? (1u << P) - 1 : rng() % (1u << P);
+          const int s1 = gk.count_le(c1.data(), K, v);
+          if (s1 != bk.count_le(c1.data(), K, v)) ++mismatches;
+          uint32_t cum = 0, freq = 0;
+          const int s2 = bk.find(g2.data(), K, v, scratch.data(), &cum, &freq);
+          if (s2 != s1 || cum != c1[s1] || freq != c1[s1 + 1] - c1[s1]) ++mismatches;
         }
       }
     }
