@@ -8,20 +8,26 @@
 // sub-range.
 //
 // Binary probabilities are 16-bit estimates of P(bit = 1) kept by two
-// exponential-decay estimators (a fast and a slow one, averaged), each with
+// exponential-decay estimators (a fast and a slow one, mixed), each with
 // a warm-up that starts with a high adaptation rate so fresh contexts learn
-// quickly (see BinContext).
+// quickly (see BinContext). Multi-symbol coding with caller-supplied
+// distributions (float probabilities or CDFs) is in multisym.hpp.
 //
 // Errors: the decoder never reads outside its buffer; bytes past the end read
 // as zero and are counted. `overrun()` tells whether the decoder consumed more
-// than the padding an encoder writes, i.e. the payload was truncated or
-// corrupt. Codecs must check it (or `check_end()`) after decoding.
+// than the bytes the encoder wrote, i.e. the payload was truncated (decoding
+// a complete payload consumes exactly its bytes: position() == size).
+// Codecs must check it (or `check_end()`) after decoding. Corrupt bytes that
+// keep the length decode to wrong but valid values, never to a crash or hang.
+//
+// Speed (bench/coders.py, one core): ~110-270 Mbins/s encode and ~100-330
+// Mbins/s decode depending on skew.
 //
 // Thread safety: encoder/decoder/context objects are not thread-safe; use one
 // per thread.
 #pragma once
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
