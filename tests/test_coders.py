@@ -139,8 +139,9 @@ def test_cdf_properties(probs):
 def test_cdf_golden_values():
     # Frozen integers of the normative conversion (multisym.hpp): any change
     # here breaks every learned-model payload.
-    x = np.arange(64, dtype=np.float64)
-    probs = (((x * 7919) % 1009 / 1009.0) ** 3).astype(np.float32).reshape(4, 16)
+    # Same inputs and integers as the C++ test multisym/golden_integers.
+    x = np.arange(64, dtype=np.int64)
+    probs = (((x * 7919) % 1009) ** 3).astype(np.float32).reshape(4, 16)
     cdf = coders.probs_to_cdf(probs, 16)
     digest = int(np.bitwise_xor.reduce((cdf.astype(np.uint64) * np.arange(1, 69, dtype=np.uint64).reshape(4, 17))
                                        .ravel()))

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -341,4 +342,37 @@ TEST_CASE("multisym/threads_do_not_change_bytes_or_errors") {
       }
     }
   }
+}
+
+TEST_CASE("multisym/golden_integers") {
+  // Frozen output of the normative conversion (same inputs and integers as
+  // tests/test_coders.py::test_cdf_golden_values): a change here breaks every
+  // stored learned-model payload.
+  std::vector<float> p(64);
+  for (int64_t x = 0; x < 64; ++x) {
+    int64_t r = (x * 7919) % 1009;
+    p[x] = static_cast<float>(r * r * r);
+  }
+  const uint32_t want16[4][17] = {
+      {0, 1, 10081, 15665, 18340, 19346, 19580, 19593, 33242, 41287, 45520, 47388, 47993, 48091, 48092, 59232, 65536},
+      {0, 3323, 4647, 4996, 5027, 20941, 30483, 35632, 37998, 38824, 38986, 38990, 52059, 59603, 63451, 65064, 65536},
+      {0, 48, 14365, 23089, 27907, 30204, 31061, 31257, 31267, 43095, 50050, 53697, 55297, 55809, 55890, 55891, 65536},
+      {0, 6129, 9149, 10344, 10654, 10680, 25265, 33991, 38684, 40829, 41571, 41713, 41717, 53686, 60577, 64078, 65536}};
+  const uint32_t want12[33] = {0,    1,    324,  504,  591,  624,  632,  633,  1071, 1329, 1465,
+                               1526, 1546, 1550, 1551, 1908, 2111, 2212, 2253, 2264, 2266, 2744,
+                               3032, 3188, 3260, 3286, 3292, 3293, 3687, 3915, 4032, 4081, 4096};
+  using namespace pcstream::detail;
+  for (bool generic : {true, false}) {  // the other SIMD levels match by simd_kernels_match_generic
+    use_generic_kernels(generic);
+    std::vector<uint32_t> cdf(4 * 17);
+    probs_to_cdf(p.data(), 4, 16, 16, cdf.data());
+    bool ok = true;
+    for (int r = 0; r < 4; ++r)
+      for (int i = 0; i < 17; ++i) ok = ok && cdf[r * 17 + i] == want16[r][i];
+    CHECK(ok);
+    std::vector<uint32_t> c12(2 * 33);
+    probs_to_cdf(p.data(), 2, 32, 12, c12.data());
+    CHECK(std::equal(want12, want12 + 33, c12.begin()));
+  }
+  use_generic_kernels(false);
 }
