@@ -131,11 +131,11 @@ inline int cbit_p(const Counter& c) { int p = c.p; return p < 32 ? 32 : p > 6550
 // context tables mixed in the logistic domain, then refined by an APM.
 class OccupancyModel {
  public:
-  static constexpr int kInputs = 8;
+  static constexpr int kInputs = 6;
   OccupancyModel() : OccupancyModel(16) {}
   // hash_bits: log2 of the size of each hashed context table.
   explicit OccupancyModel(int hash_bits)
-      : hash_bits_(hash_bits), c0_(8 * 729), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64), c4_(8 * 4 * 729),
+      : hash_bits_(hash_bits), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64),
         c5_(size_t(1) << hash_bits), c6_(size_t(1) << hash_bits),
         mixer_(kInputs, 8 * 4 * 16, 8, 20000), apm_(8 * 729, 7) {}
 
@@ -162,11 +162,9 @@ class OccupancyModel {
       int eu = popcount64(unk & kNb.edge[j]);
       int co = popcount64(known & kNb.corner[j]);
       int nsib = popcount8(partial);
-      Counter& k0 = c0_[j * 729 + f6];
       Counter& k1 = c1_[((1u << j) | partial) * 27 + p26];
       Counter& k2 = c2_[((j * 13 + eo) * 13 + eu) * 9 + co];
       Counter& k3 = c3_[(f6 * 8 + j) * 8 + nsib];
-      Counter& k4 = c4_[(j * 4 + lc) * 729 + f6];
       Counter& k5 = c5_[i5];
       Counter& k6 = c6_[i6];
       size_t a5 = 0, a6 = 0, b5 = 0, b6 = 0;
@@ -178,11 +176,9 @@ class OccupancyModel {
         __builtin_prefetch(&c5_[b5]);
         __builtin_prefetch(&c6_[b6]);
       }
-      mixer_.add(stretch12(k0.p >> 4));
       mixer_.add(stretch12(k1.p >> 4));
       mixer_.add(stretch12(k2.p >> 4));
       mixer_.add(stretch12(k3.p >> 4));
-      mixer_.add(stretch12(k4.p >> 4));
       mixer_.add(stretch12(k5.p >> 4));
       mixer_.add(stretch12(k6.p >> 4));
       mixer_.add(256);
@@ -194,11 +190,9 @@ class OccupancyModel {
       int b = io.bit((truth >> j) & 1, p);
       mixer_.update(b);
       apm_.update(b);
-      k0.update(b, kLimit);
       k1.update(b, kLimit);
       k2.update(b, kLimit);
       k3.update(b, kLimit);
-      k4.update(b, kLimit);
       k5.update(b, kLimit);
       k6.update(b, kLimit);
       partial |= static_cast<uint32_t>(b) << j;
@@ -227,7 +221,7 @@ class OccupancyModel {
  private:
   static constexpr int kLimit = 255;
   int hash_bits_;
-  std::vector<Counter> c0_, c1_, c2_, c3_, c4_, c5_, c6_;
+  std::vector<Counter> c1_, c2_, c3_, c5_, c6_;
   Mixer mixer_;
   Apm apm_;
 };
