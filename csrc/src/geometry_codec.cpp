@@ -3,7 +3,6 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
