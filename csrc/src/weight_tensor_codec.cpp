@@ -1,0 +1,163 @@
+// Binarization and context-coded loops of the weight coder. The encoder and
+// decoder loops mirror each other line by line; keep them in step.
+#include "weight_tensor_codec.hpp"
+
+#include <vector>
+
+namespace pcstream {
+namespace weights {
+namespace detail {
+
+namespace {
+
+// Per-tensor neighbourhood state: the current row, the previous non-zero row and
+// the column activities (all indexed by column).
+struct RowState {
+  std::vector<int32_t> cur, up;
+  std::vector<uint32_t> col;
+  explicit RowState(uint64_t cols) : cur(cols, 0), up(cols, 0), col(cols, 0) {}
+
+  inline Neighbourhood at(uint64_t j) const {
+    Neighbourhood n;
+    n.a = j >= 1 ? cur[j - 1] : 0;
+    n.b = j >= 2 ? cur[j - 2] : 0;
+    n.u = up[j];
+    n.c = col[j];
+    return n;
+  }
+  // After a non-zero row: it becomes the co-located reference and feeds the column activity.
+  void finish_row() {
+    const size_t n = cur.size();
+    for (size_t j = 0; j < n; ++j) col[j] = update_col_activity(col[j], cur[j]);
+    cur.swap(up);
+  }
+};
+
+inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls) {
+  int p = 0;
+  while (r >= (uint64_t{1} << k)) {
+    enc.encode_bit(ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
+    r -= uint64_t{1} << k;
+    ++k;
+    ++p;
+  }
+  enc.encode_bit(ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
+  if (k > 0) {
+    enc.encode_bit(ctx.suffix_msb[k], static_cast<int>((r >> (k - 1)) & 1));
+    int rest = k - 1;
+    while (rest > 0) {
+      int nb = rest > 24 ? 24 : rest;
+      rest -= nb;
+      enc.encode_bits(static_cast<uint32_t>((r >> rest) & ((uint64_t{1} << nb) - 1)), nb);
+    }
+  }
+}
+
+inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, int cls) {
+  uint64_t base = 0;
+  int p = 0;
+  while (dec.decode_bit(ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
+    base += uint64_t{1} << k;
+    ++k;
+    if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
+  }
+  uint64_t r = 0;
+  if (k > 0) {
+    r = static_cast<uint64_t>(dec.decode_bit(ctx.suffix_msb[k]));
+    int rest = k - 1;
+    while (rest > 0) {
+      int nb = rest > 24 ? 24 : rest;
+      rest -= nb;
+      r = (r << nb) | dec.decode_bits(nb);
+    }
+  }
+  return base + r;
+}
+
+}  // namespace
+
+void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
+                   uint64_t cols, const TensorParams& params) {
+  if (rows == 0 || cols == 0) return;
+  RowState st(cols);
+  const int K = params.gt_flags;
+  int prev_zero = 0;
+  for (uint64_t i = 0; i < rows; ++i) {
+    const int64_t* row = values + i * cols;
+    bool zero = true;
+    for (uint64_t j = 0; j < cols && zero; ++j) zero = row[j] == 0;
+    enc.encode_bit(ctx.row_zero[prev_zero], zero);
+    prev_zero = zero;
+    if (zero) continue;
+    bool seen = false;
+    for (uint64_t j = 0; j < cols; ++j) {
+      const int64_t q = row[j];
+      const Neighbourhood nb = st.at(j);
+      // The last weight of a non-zero row with no non-zero weight yet is known to be significant.
+      if (seen || j + 1 < cols) enc.encode_bit(ctx.sig[sig_context(nb)], q != 0);
+      st.cur[j] = clamp_neighbour(q);
+      if (q == 0) continue;
+      seen = true;
+      enc.encode_bit(ctx.sign[sign_context(nb)], q < 0);
+      const uint64_t m = static_cast<uint64_t>(q < 0 ? -q : q);
+      const int cls = mag_class(nb);
+      int k = 1;
+      for (; k <= K; ++k) {
+        const int gt = m > static_cast<uint64_t>(k);
+        enc.encode_bit(ctx.gt[k - 1][cls], gt);
+        if (!gt) break;
+      }
+      if (k > K) encode_remainder(enc, ctx, m - static_cast<uint64_t>(K) - 1, params.eg_order, cls);
+    }
+    st.finish_row();
+  }
+}
+
+void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+                   const TensorParams& params) {
+  if (rows == 0 || cols == 0) return;
+  RowState st(cols);
+  const int K = params.gt_flags;
+  int prev_zero = 0;
+  for (uint64_t i = 0; i < rows; ++i) {
+    int64_t* row = values + i * cols;
+    const int zero = dec.decode_bit(ctx.row_zero[prev_zero]);
+    prev_zero = zero;
+    if (zero) {
+      for (uint64_t j = 0; j < cols; ++j) row[j] = 0;
+      continue;
+    }
+    bool seen = false;
+    for (uint64_t j = 0; j < cols; ++j) {
+      const Neighbourhood nb = st.at(j);
+      const int sig = (seen || j + 1 < cols) ? dec.decode_bit(ctx.sig[sig_context(nb)]) : 1;
+      if (!sig) {
+        row[j] = 0;
+        st.cur[j] = 0;
+        continue;
+      }
+      seen = true;
+      const int neg = dec.decode_bit(ctx.sign[sign_context(nb)]);
+      const int cls = mag_class(nb);
+      uint64_t m = 1;
+      int k = 1;
+      for (; k <= K; ++k) {
+        if (!dec.decode_bit(ctx.gt[k - 1][cls])) break;
+        ++m;
+      }
+      if (k > K) {
+        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls);
+        if (m > static_cast<uint64_t>(kMaxMagnitude))
+          fail(ErrorCode::CorruptPayload, "weights: decoded magnitude exceeds the format limit");
+      }
+      const int64_t q = neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
+      row[j] = q;
+      st.cur[j] = clamp_neighbour(q);
+    }
+    st.finish_row();
+  }
+}
+
+}  // namespace detail
+}  // namespace weights
+}  // namespace pcstream
