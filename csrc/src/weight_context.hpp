@@ -16,15 +16,44 @@ namespace detail {
 constexpr int kMaxGtFlags = 15;  // K, the number of "greater than k" flags, is 0..15
 constexpr int kMaxEgOrder = 15;  // Exp-Golomb order of the remainder, 0..15
 constexpr int kMaxPrefix = 48;   // Exp-Golomb prefix length never exceeds this (|q| < 2^47)
-constexpr int kSigCtx = 3 * 3 * 4 * 2;
-constexpr int kMagClasses = 12;
+constexpr int kSigCtx = 3 * 3 * 4 * 3;
+constexpr int kSignCtx = 9 * 3;
+constexpr int kMagClasses = 4;
 constexpr int kPrefixCtx = 12;
 constexpr int kNeighbourClamp = 1 << 15;  // neighbour magnitudes are clamped to this
 
-// Adaptation rates (fast, slow shift) of the weight contexts: slower than the
-// core's default because weight statistics are stationary within a tensor.
-constexpr int kFastShift = 5;
-constexpr int kSlowShift = 8;
+// Adaptive binary probability from symbol counts (Krichevsky-Trofimov estimate
+// (n1 + 1/2) / (n + 1)), with both counts halved when their sum reaches
+// kCountLimit so the estimate can follow slow drifts. For the stationary
+// statistics of a weight tensor this converges faster and fluctuates less than
+// exponential-decay estimators. The division is a table look-up.
+constexpr int kCountLimit = 1024;
+
+struct CountRecip {
+  uint32_t r[kCountLimit + 1];
+  CountRecip() {
+    for (int t = 0; t <= kCountLimit; ++t) r[t] = static_cast<uint32_t>((uint64_t{1} << 32) / static_cast<uint64_t>(2 * t + 2));
+  }
+};
+extern const CountRecip kCountRecip;
+
+struct CountBin {
+  uint16_t n0 = 0, n1 = 0;
+  // P(bit = 1) in 16 bits, clamped to [32, 65504] like the core's contexts.
+  inline uint32_t p1() const {
+    uint64_t p = (static_cast<uint64_t>(2 * n1 + 1) * kCountRecip.r[n0 + n1]) >> 16;
+    if (p < 32) p = 32;
+    if (p > kProbOne - 32) p = kProbOne - 32;
+    return static_cast<uint32_t>(p);
+  }
+  inline void update(int bit) {
+    if (bit) ++n1; else ++n0;
+    if (n0 + n1 >= kCountLimit) { n0 = static_cast<uint16_t>((n0 + 1) >> 1); n1 = static_cast<uint16_t>((n1 + 1) >> 1); }
+  }
+};
+
+inline void code_bit(RangeEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
+inline int code_bit(RangeDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
 
 struct TensorParams {
   int gt_flags = 0;  // K
@@ -32,23 +61,14 @@ struct TensorParams {
 };
 
 struct WeightContexts {
-  BinContext row_zero[2];
-  BinContext sig[kSigCtx];
-  BinContext sign[9];
-  BinContext gt[kMaxGtFlags][kMagClasses];
-  BinContext prefix[kPrefixCtx][kMagClasses / 2];
-  BinContext suffix_msb[kMaxPrefix + kMaxEgOrder + 1];
+  CountBin row_zero[2];
+  CountBin sig[kSigCtx];
+  CountBin sign[kSignCtx];
+  CountBin gt[kMaxGtFlags][kMagClasses];
+  CountBin prefix[kPrefixCtx][kMagClasses / 2];
+  CountBin suffix_msb[kMaxPrefix + kMaxEgOrder + 1];
 
-  WeightContexts() { reset(); }
-  void reset() {
-    auto init = [](BinContext* c, size_t n) { for (size_t i = 0; i < n; ++i) c[i] = BinContext(kFastShift, kSlowShift); };
-    init(row_zero, 2);
-    init(sig, kSigCtx);
-    init(sign, 9);
-    init(&gt[0][0], kMaxGtFlags * kMagClasses);
-    init(&prefix[0][0], kPrefixCtx * (kMagClasses / 2));
-    init(suffix_msb, kMaxPrefix + kMaxEgOrder + 1);
-  }
+  void reset() { *this = WeightContexts(); }
 };
 
 inline int32_t clamp_neighbour(int64_t v) {
@@ -71,17 +91,32 @@ inline uint32_t update_col_activity(uint32_t act, int32_t q) {
 
 // Neighbourhood of position j in the current row: left (a), second left (b),
 // co-located in the previous non-zero row (u) and column activity (c, 1/16 units).
+// r: running activity of the row so far (exponential mean of |q|, 1/16 units,
+// weight 1/8); s: running sign balance of the row (exponential mean of sign(q)).
 struct Neighbourhood {
   int32_t a, b, u;  // signed, clamped
-  uint32_t c;
+  uint32_t c, r;
+  int32_t s;
 };
+
+inline uint32_t update_row_activity(uint32_t act, int32_t q) {
+  uint32_t m = static_cast<uint32_t>(q < 0 ? -q : q);
+  if (m > 4095) m = 4095;
+  int32_t a = static_cast<int32_t>(act);
+  return static_cast<uint32_t>(a + ((static_cast<int32_t>(m << 4) - a) / 8));
+}
+// Sign balance in 1/256 units, in [-256, 256].
+inline int32_t update_sign_balance(int32_t bal, int32_t q) {
+  int32_t target = q > 0 ? 256 : (q < 0 ? -256 : bal);
+  return bal + (target - bal) / 8;
+}
 
 inline int sig_context(const Neighbourhood& n) {
   int sa = std::abs(n.a); if (sa > 2) sa = 2;
   int su = std::abs(n.u); if (su > 2) su = 2;
   int sc = n.c < 4 ? 0 : n.c < 16 ? 1 : n.c < 40 ? 2 : 3;
-  int sb = n.b != 0;
-  return ((sa * 3 + su) * 4 + sc) * 2 + sb;
+  int sr = n.r < 2 ? 0 : n.r < 8 ? 1 : 2;
+  return ((sa * 3 + su) * 4 + sc) * 3 + sr;
 }
 
 // Magnitude class in [0, kMagClasses): a log-scale bucket of a weighted mean of
@@ -89,13 +124,16 @@ inline int sig_context(const Neighbourhood& n) {
 inline int mag_class(const Neighbourhood& n) {
   uint32_t e = (static_cast<uint32_t>(std::abs(n.a)) * 32u + static_cast<uint32_t>(std::abs(n.b)) * 16u +
                 static_cast<uint32_t>(std::abs(n.u)) * 16u + n.c * 2u) / 6u;  // mean |q| in 1/16 units
-  static constexpr uint32_t kThresholds[kMagClasses - 1] = {4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+  static constexpr uint32_t kThresholds[kMagClasses - 1] = {4, 12, 32};
   int k = 0;
   while (k < kMagClasses - 1 && e >= kThresholds[k]) ++k;
   return k;
 }
 
-inline int sign_context(const Neighbourhood& n) { return sgn3(n.a) * 3 + sgn3(n.u); }
+inline int sign_context(const Neighbourhood& n) {
+  int sb = n.s < -64 ? 0 : (n.s > 64 ? 2 : 1);
+  return (sgn3(n.a) * 3 + sgn3(n.u)) * 3 + sb;
+}
 
 }  // namespace detail
 }  // namespace weights

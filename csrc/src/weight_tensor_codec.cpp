@@ -8,6 +8,8 @@ namespace pcstream {
 namespace weights {
 namespace detail {
 
+const CountRecip kCountRecip;
+
 namespace {
 
 // Per-tensor neighbourhood state: the current row, the previous non-zero row and
@@ -17,8 +19,19 @@ struct RowState {
   std::vector<uint32_t> col;
   explicit RowState(uint64_t cols) : cur(cols, 0), up(cols, 0), col(cols, 0) {}
 
+  uint32_t row_act = 0;
+  int32_t sign_bal = 0;
+
+  void start_row() { row_act = 0; sign_bal = 0; }
+  inline void push(uint64_t j, int32_t q) {
+    cur[j] = q;
+    row_act = update_row_activity(row_act, q);
+    sign_bal = update_sign_balance(sign_bal, q);
+  }
   inline Neighbourhood at(uint64_t j) const {
     Neighbourhood n;
+    n.r = row_act;
+    n.s = sign_bal;
     n.a = j >= 1 ? cur[j - 1] : 0;
     n.b = j >= 2 ? cur[j - 2] : 0;
     n.u = up[j];
@@ -36,14 +49,14 @@ struct RowState {
 inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls) {
   int p = 0;
   while (r >= (uint64_t{1} << k)) {
-    enc.encode_bit(ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
+    code_bit(enc, ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
     r -= uint64_t{1} << k;
     ++k;
     ++p;
   }
-  enc.encode_bit(ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
+  code_bit(enc, ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
   if (k > 0) {
-    enc.encode_bit(ctx.suffix_msb[k], static_cast<int>((r >> (k - 1)) & 1));
+    code_bit(enc, ctx.suffix_msb[k], static_cast<int>((r >> (k - 1)) & 1));
     int rest = k - 1;
     while (rest > 0) {
       int nb = rest > 24 ? 24 : rest;
@@ -56,14 +69,14 @@ inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r,
 inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, int cls) {
   uint64_t base = 0;
   int p = 0;
-  while (dec.decode_bit(ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
+  while (code_bit(dec, ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
     base += uint64_t{1} << k;
     ++k;
     if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
   }
   uint64_t r = 0;
   if (k > 0) {
-    r = static_cast<uint64_t>(dec.decode_bit(ctx.suffix_msb[k]));
+    r = static_cast<uint64_t>(code_bit(dec, ctx.suffix_msb[k]));
     int rest = k - 1;
     while (rest > 0) {
       int nb = rest > 24 ? 24 : rest;
@@ -86,25 +99,26 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
     const int64_t* row = values + i * cols;
     bool zero = true;
     for (uint64_t j = 0; j < cols && zero; ++j) zero = row[j] == 0;
-    enc.encode_bit(ctx.row_zero[prev_zero], zero);
+    code_bit(enc, ctx.row_zero[prev_zero], zero);
     prev_zero = zero;
     if (zero) continue;
     bool seen = false;
+    st.start_row();
     for (uint64_t j = 0; j < cols; ++j) {
       const int64_t q = row[j];
       const Neighbourhood nb = st.at(j);
       // The last weight of a non-zero row with no non-zero weight yet is known to be significant.
-      if (seen || j + 1 < cols) enc.encode_bit(ctx.sig[sig_context(nb)], q != 0);
-      st.cur[j] = clamp_neighbour(q);
+      if (seen || j + 1 < cols) code_bit(enc, ctx.sig[sig_context(nb)], q != 0);
+      st.push(j, clamp_neighbour(q));
       if (q == 0) continue;
       seen = true;
-      enc.encode_bit(ctx.sign[sign_context(nb)], q < 0);
+      code_bit(enc, ctx.sign[sign_context(nb)], q < 0);
       const uint64_t m = static_cast<uint64_t>(q < 0 ? -q : q);
       const int cls = mag_class(nb);
       int k = 1;
       for (; k <= K; ++k) {
         const int gt = m > static_cast<uint64_t>(k);
-        enc.encode_bit(ctx.gt[k - 1][cls], gt);
+        code_bit(enc, ctx.gt[k - 1][cls], gt);
         if (!gt) break;
       }
       if (k > K) encode_remainder(enc, ctx, m - static_cast<uint64_t>(K) - 1, params.eg_order, cls);
@@ -121,28 +135,29 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
   int prev_zero = 0;
   for (uint64_t i = 0; i < rows; ++i) {
     int64_t* row = values + i * cols;
-    const int zero = dec.decode_bit(ctx.row_zero[prev_zero]);
+    const int zero = code_bit(dec, ctx.row_zero[prev_zero]);
     prev_zero = zero;
     if (zero) {
       for (uint64_t j = 0; j < cols; ++j) row[j] = 0;
       continue;
     }
     bool seen = false;
+    st.start_row();
     for (uint64_t j = 0; j < cols; ++j) {
       const Neighbourhood nb = st.at(j);
-      const int sig = (seen || j + 1 < cols) ? dec.decode_bit(ctx.sig[sig_context(nb)]) : 1;
+      const int sig = (seen || j + 1 < cols) ? code_bit(dec, ctx.sig[sig_context(nb)]) : 1;
       if (!sig) {
         row[j] = 0;
-        st.cur[j] = 0;
+        st.push(j, 0);
         continue;
       }
       seen = true;
-      const int neg = dec.decode_bit(ctx.sign[sign_context(nb)]);
+      const int neg = code_bit(dec, ctx.sign[sign_context(nb)]);
       const int cls = mag_class(nb);
       uint64_t m = 1;
       int k = 1;
       for (; k <= K; ++k) {
-        if (!dec.decode_bit(ctx.gt[k - 1][cls])) break;
+        if (!code_bit(dec, ctx.gt[k - 1][cls])) break;
         ++m;
       }
       if (k > K) {
@@ -152,7 +167,7 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
       }
       const int64_t q = neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
       row[j] = q;
-      st.cur[j] = clamp_neighbour(q);
+      st.push(j, clamp_neighbour(q));
     }
     st.finish_row();
   }
