@@ -64,9 +64,10 @@ struct WeightContexts {
   CountBin row_zero[2];
   CountBin sig[kSigCtx];
   CountBin sign[kSignCtx];
-  CountBin gt[kMaxGtFlags][kMagClasses];
-  CountBin prefix[kPrefixCtx][kMagClasses / 2];
-  CountBin suffix_msb[kMaxPrefix + kMaxEgOrder + 1];
+  // Magnitude contexts are split by the sign: trained weights are often skewed.
+  CountBin gt[2][kMaxGtFlags][kMagClasses];
+  CountBin prefix[2][kPrefixCtx][kMagClasses / 2];
+  CountBin suffix_msb[2][kMaxPrefix + kMaxEgOrder + 1];
 
   void reset() { *this = WeightContexts(); }
 };

@@ -46,17 +46,17 @@ struct RowState {
   }
 };
 
-inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls) {
+inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
   int p = 0;
   while (r >= (uint64_t{1} << k)) {
-    code_bit(enc, ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
+    code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
     r -= uint64_t{1} << k;
     ++k;
     ++p;
   }
-  code_bit(enc, ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
+  code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
   if (k > 0) {
-    code_bit(enc, ctx.suffix_msb[k], static_cast<int>((r >> (k - 1)) & 1));
+    code_bit(enc, ctx.suffix_msb[neg][k], static_cast<int>((r >> (k - 1)) & 1));
     int rest = k - 1;
     while (rest > 0) {
       int nb = rest > 24 ? 24 : rest;
@@ -66,17 +66,17 @@ inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r,
   }
 }
 
-inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, int cls) {
+inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, int cls, int neg) {
   uint64_t base = 0;
   int p = 0;
-  while (code_bit(dec, ctx.prefix[p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
+  while (code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
     base += uint64_t{1} << k;
     ++k;
     if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
   }
   uint64_t r = 0;
   if (k > 0) {
-    r = static_cast<uint64_t>(code_bit(dec, ctx.suffix_msb[k]));
+    r = static_cast<uint64_t>(code_bit(dec, ctx.suffix_msb[neg][k]));
     int rest = k - 1;
     while (rest > 0) {
       int nb = rest > 24 ? 24 : rest;
@@ -112,16 +112,17 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
       st.push(j, clamp_neighbour(q));
       if (q == 0) continue;
       seen = true;
-      code_bit(enc, ctx.sign[sign_context(nb)], q < 0);
+      const int neg = q < 0;
+      code_bit(enc, ctx.sign[sign_context(nb)], neg);
       const uint64_t m = static_cast<uint64_t>(q < 0 ? -q : q);
       const int cls = mag_class(nb);
       int k = 1;
       for (; k <= K; ++k) {
         const int gt = m > static_cast<uint64_t>(k);
-        code_bit(enc, ctx.gt[k - 1][cls], gt);
+        code_bit(enc, ctx.gt[neg][k - 1][cls], gt);
         if (!gt) break;
       }
-      if (k > K) encode_remainder(enc, ctx, m - static_cast<uint64_t>(K) - 1, params.eg_order, cls);
+      if (k > K) encode_remainder(enc, ctx, m - static_cast<uint64_t>(K) - 1, params.eg_order, cls, neg);
     }
     st.finish_row();
   }
@@ -157,11 +158,11 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
       uint64_t m = 1;
       int k = 1;
       for (; k <= K; ++k) {
-        if (!code_bit(dec, ctx.gt[k - 1][cls])) break;
+        if (!code_bit(dec, ctx.gt[neg][k - 1][cls])) break;
         ++m;
       }
       if (k > K) {
-        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls);
+        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls, neg);
         if (m > static_cast<uint64_t>(kMaxMagnitude))
           fail(ErrorCode::CorruptPayload, "weights: decoded magnitude exceeds the format limit");
       }
