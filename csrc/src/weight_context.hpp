@@ -81,19 +81,19 @@ inline int32_t clamp_neighbour(int64_t v) {
 inline int sgn3(int32_t v) { return v > 0 ? 2 : (v < 0 ? 0 : 1); }
 
 // Column activity: exponential mean of |q| over the previous non-zero rows, in
-// 1/16 units, updated with weight 1/4 per row.
+// 1/16 units, updated with weight 1/8 per row.
 inline uint32_t update_col_activity(uint32_t act, int32_t q) {
   uint32_t m = static_cast<uint32_t>(q < 0 ? -q : q);
   if (m > 4095) m = 4095;
   int32_t target = static_cast<int32_t>(m << 4);
   int32_t a = static_cast<int32_t>(act);
-  return static_cast<uint32_t>(a + ((target - a) / 4));
+  return static_cast<uint32_t>(a + ((target - a) / 8));
 }
 
 // Neighbourhood of position j in the current row: left (a), second left (b),
 // co-located in the previous non-zero row (u) and column activity (c, 1/16 units).
 // r: running activity of the row so far (exponential mean of |q|, 1/16 units,
-// weight 1/8); s: running sign balance of the row (exponential mean of sign(q)).
+// weight 1/16); s: running sign balance of the row (exponential mean of sign(q)).
 struct Neighbourhood {
   int32_t a, b, u;  // signed, clamped
   uint32_t c, r;
@@ -104,7 +104,7 @@ inline uint32_t update_row_activity(uint32_t act, int32_t q) {
   uint32_t m = static_cast<uint32_t>(q < 0 ? -q : q);
   if (m > 4095) m = 4095;
   int32_t a = static_cast<int32_t>(act);
-  return static_cast<uint32_t>(a + ((static_cast<int32_t>(m << 4) - a) / 8));
+  return static_cast<uint32_t>(a + ((static_cast<int32_t>(m << 4) - a) / 16));
 }
 // Sign balance in 1/256 units, in [-256, 256].
 inline int32_t update_sign_balance(int32_t bal, int32_t q) {
