@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "pcstream/error.hpp"
+
 namespace pcstream {
 namespace weights {
 
