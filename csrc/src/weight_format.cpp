@@ -41,6 +41,26 @@ uint64_t element_count(const std::vector<uint64_t>& shape, uint64_t limit, Error
   return n;
 }
 
+// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
+bool valid_utf8(const uint8_t* s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) { ++i; continue; }
+    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    uint32_t cp = c & (0x7F >> len);
+    for (int k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool dtype_is_valid(uint8_t code) { return (code >= 1 && code <= 4) || (code >= 16 && code <= 21); }
@@ -68,6 +88,8 @@ std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors, con
   for (size_t t = 0; t < tensors.size(); ++t) {
     const QuantTensor& x = tensors[t];
     if (x.name.size() > kMaxNameBytes) fail(ErrorCode::InvalidArgument, "weights: tensor name too long");
+    if (!valid_utf8(reinterpret_cast<const uint8_t*>(x.name.data()), x.name.size()))
+      fail(ErrorCode::InvalidArgument, "weights: tensor name is not UTF-8");
     if (!names.insert(x.name).second) fail(ErrorCode::InvalidArgument, "weights: duplicate tensor name " + x.name);
     if (!dtype_is_valid(static_cast<uint8_t>(x.dtype))) fail(ErrorCode::InvalidArgument, "weights: bad dtype");
     if (x.shape.size() > static_cast<size_t>(kMaxDims)) fail(ErrorCode::InvalidArgument, "weights: too many dims");
@@ -86,6 +108,7 @@ std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors, con
     w.u8(static_cast<uint8_t>(x.shape.size()));
     for (uint64_t d : x.shape) w.varint(d);
     w.varint(zigzag(static_cast<int64_t>(x.qp) - options.base_qp));
+    w.u8(0);  // quantizer: 0 = uniform (the only one of version 1)
     w.u8(static_cast<uint8_t>((params[t].gt_flags << 4) | params[t].eg_order));
   }
   RangeEncoder enc;
@@ -113,8 +136,8 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
   uint64_t count = r.varint("weights tensor count");
   if (count > limits.max_tensors)
     fail(ErrorCode::LimitExceeded, "weights: " + std::to_string(count) + " tensors exceed the limit", r.offset());
-  // Every descriptor takes at least 5 bytes (name length, dtype, ndim, qp, params).
-  r.checked_count(count, 5, "weights tensor descriptors");
+  // Every descriptor takes at least 6 bytes (name length, dtype, ndim, qp, quantizer, params).
+  r.checked_count(count, 6, "weights tensor descriptors");
   std::vector<QuantTensor> out(count);
   std::vector<detail::TensorParams> params(count);
   std::unordered_set<std::string> names;
@@ -124,6 +147,7 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
     uint64_t len = r.varint("weights name length");
     if (len > kMaxNameBytes) fail(ErrorCode::CorruptPayload, "weights: tensor name too long", r.offset());
     const uint8_t* name = r.take(len, "weights tensor name");
+    if (!valid_utf8(name, len)) fail(ErrorCode::CorruptPayload, "weights: tensor name is not UTF-8", r.offset() - static_cast<int64_t>(len));
     x.name.assign(reinterpret_cast<const char*>(name), len);
     if (!names.insert(x.name).second) fail(ErrorCode::CorruptPayload, "weights: duplicate tensor name", r.offset());
     uint8_t dtype = r.u8("weights dtype");
@@ -142,6 +166,9 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
     if (dtype_is_integer(x.dtype) && qp != 0)
       fail(ErrorCode::CorruptPayload, "weights: integer tensor with a non-zero qp", r.offset());
     x.qp = static_cast<int32_t>(qp);
+    uint8_t quantizer = r.u8("weights quantizer");
+    if (quantizer != 0)
+      fail(ErrorCode::UnsupportedCodec, "weights: quantizer " + std::to_string(quantizer) + " is not supported", r.offset() - 1);
     uint8_t p = r.u8("weights tensor params");
     params[t].gt_flags = p >> 4;
     params[t].eg_order = p & 15;

@@ -111,7 +111,7 @@ TEST_CASE("weights/corrupt_headers_give_typed_errors") {
   std::vector<uint8_t> many{1, 0, 0, 0xff, 0x0f};
   CHECK_THROWS_CODE(decode_weights(many.data(), many.size()), ErrorCode::BadLength);
   // One tensor with 2^40 x 2^40 elements.
-  std::vector<uint8_t> big{1, 0, 0, 1, 1, 'x', 2, 2, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0};
+  std::vector<uint8_t> big{1, 0, 0, 1, 1, 'x', 2, 2, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0};
   CHECK_THROWS_CODE(decode_weights(big.data(), big.size()), ErrorCode::LimitExceeded);
   WeightDecodeLimits lim;
   lim.max_elements = 10;
