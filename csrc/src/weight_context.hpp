@@ -20,6 +20,9 @@ constexpr int kSigCtx = 3 * 3 * 4 * 3;
 constexpr int kSignCtx = 9 * 3;
 constexpr int kMagClasses = 4;
 constexpr int kPrefixCtx = 12;
+// The first kSuffixTreeBits bits of an Exp-Golomb suffix are context coded along a
+// binary tree (context = suffix length and the bits before); the rest are bypass.
+constexpr int kSuffixTreeBits = 4;
 constexpr int kNeighbourClamp = 1 << 15;  // neighbour magnitudes are clamped to this
 
 // Adaptive binary probability from symbol counts (Krichevsky-Trofimov estimate
@@ -67,7 +70,7 @@ struct WeightContexts {
   // Magnitude contexts are split by the sign: trained weights are often skewed.
   CountBin gt[2][kMaxGtFlags][kMagClasses];
   CountBin prefix[2][kPrefixCtx][kMagClasses / 2];
-  CountBin suffix_msb[2][kMaxPrefix + kMaxEgOrder + 1];
+  CountBin suffix[2][kMaxPrefix + kMaxEgOrder + 1][1 << kSuffixTreeBits];
 
   void reset() { *this = WeightContexts(); }
 };

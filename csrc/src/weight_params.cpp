@@ -12,12 +12,22 @@ namespace detail {
 namespace {
 
 // Extra cost charged per binary decision so that near-ties go to the faster binarization.
-constexpr double kBinPenalty = 0.01;
+constexpr double kBinPenalty = 0.03;
 
 inline double bin_cost(double n, double ones) {
   if (n <= 0 || ones <= 0 || ones >= n) return 0.0;
   double p = ones / n;
   return -n * (p * std::log2(p) + (1 - p) * std::log2(1 - p));
+}
+
+// Total code length (bits) of `n` categories with counts c under their empirical distribution.
+inline double entropy_bits(const double* c, int n) {
+  double total = 0, sum = 0;
+  for (int i = 0; i < n; ++i) total += c[i];
+  if (total <= 0) return 0.0;
+  for (int i = 0; i < n; ++i)
+    if (c[i] > 0) sum -= c[i] * std::log2(c[i] / total);
+  return sum;
 }
 
 }  // namespace
@@ -50,9 +60,12 @@ TensorParams choose_params(const int64_t* values, uint64_t n) {
       flag_bins += at_least[t];
     }
     for (int k = 0; k <= kMaxEgOrder; ++k) {
-      // Prefix bins: reach[p] values reach bin p, ones[p] of them continue.
+      // Prefix bins: reach[p] values reach bin p, ones[p] of them continue. The
+      // context-coded top bits of the suffix cost their entropy given the prefix.
       double reach[kMaxPrefix + 2] = {0}, ones[kMaxPrefix + 2] = {0};
-      double suffix = 0, bins = flag_bins;
+      double top[kMaxPrefix + 2][1 << kSuffixTreeBits] = {{0}};
+      double bypass = 0, bins = flag_bins;
+      int max_p = 0;
       for (uint64_t m = static_cast<uint64_t>(K) + 1; m <= maxm; ++m) {
         const double h = hist[m];
         if (h == 0) continue;
@@ -60,11 +73,15 @@ TensorParams choose_params(const int64_t* values, uint64_t n) {
         int kk = k, p = 0;
         while (r >= (uint64_t{1} << kk)) { r -= uint64_t{1} << kk; ++kk; ++p; }
         for (int i = 0; i <= p; ++i) { reach[i] += h; if (i < p) ones[i] += h; }
-        suffix += h * kk;
-        bins += h * (p + 1 + kk);
+        const int tree = kk < kSuffixTreeBits ? kk : kSuffixTreeBits;
+        top[p][r >> (kk - tree)] += h;
+        if (p > max_p) max_p = p;
+        bypass += h * (kk - tree);
+        bins += h * (p + 1 + tree);
       }
-      double cost = flags + suffix + kBinPenalty * bins;
+      double cost = flags + bypass + kBinPenalty * bins;
       for (int i = 0; i <= kMaxPrefix; ++i) cost += bin_cost(reach[i], ones[i]);
+      for (int i = 0; i <= max_p; ++i) cost += entropy_bits(top[i], 1 << kSuffixTreeBits);
       if (best_cost < 0 || cost < best_cost) {
         best_cost = cost;
         best.gt_flags = K;

@@ -55,14 +55,18 @@ inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r,
     ++p;
   }
   code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
-  if (k > 0) {
-    code_bit(enc, ctx.suffix_msb[neg][k], static_cast<int>((r >> (k - 1)) & 1));
-    int rest = k - 1;
-    while (rest > 0) {
-      int nb = rest > 24 ? 24 : rest;
-      rest -= nb;
-      enc.encode_bits(static_cast<uint32_t>((r >> rest) & ((uint64_t{1} << nb) - 1)), nb);
-    }
+  const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
+  int node = 1;
+  for (int i = 1; i <= tree; ++i) {
+    const int bit = static_cast<int>((r >> (k - i)) & 1);
+    code_bit(enc, ctx.suffix[neg][k][node], bit);
+    node = node * 2 + bit;
+  }
+  int rest = k - tree;
+  while (rest > 0) {
+    int nb = rest > 24 ? 24 : rest;
+    rest -= nb;
+    enc.encode_bits(static_cast<uint32_t>((r >> rest) & ((uint64_t{1} << nb) - 1)), nb);
   }
 }
 
@@ -74,15 +78,15 @@ inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, 
     ++k;
     if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
   }
-  uint64_t r = 0;
-  if (k > 0) {
-    r = static_cast<uint64_t>(code_bit(dec, ctx.suffix_msb[neg][k]));
-    int rest = k - 1;
-    while (rest > 0) {
-      int nb = rest > 24 ? 24 : rest;
-      rest -= nb;
-      r = (r << nb) | dec.decode_bits(nb);
-    }
+  const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
+  int node = 1;
+  for (int i = 0; i < tree; ++i) node = node * 2 + code_bit(dec, ctx.suffix[neg][k][node]);
+  uint64_t r = static_cast<uint64_t>(node - (1 << tree));
+  int rest = k - tree;
+  while (rest > 0) {
+    int nb = rest > 24 ? 24 : rest;
+    rest -= nb;
+    r = (r << nb) | dec.decode_bits(nb);
   }
   return base + r;
 }
