@@ -83,7 +83,7 @@ def build(kind: str) -> dict[str, dict[str, np.ndarray]]:
 
 
 def load(kind: str) -> dict[str, dict[str, np.ndarray]]:
-    path = CACHE / f"{kind}_s0_t{TRAIN_STEPS}_f{FT_STEPS}.npz"
+    path = CACHE / f"{kind}_s0_t{TRAIN_STEPS}_f{FT_STEPS}_lr{FT_LR:g}.npz"
     if path.exists():
         z = np.load(path)
         out: dict[str, dict[str, np.ndarray]] = {}
