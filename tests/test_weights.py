@@ -13,6 +13,16 @@ from pcstream import errors, weights
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "formats" / "testvectors" / "weights-v1.0-basic.bin"
 GOLDEN_EXPECTED = ROOT / "formats" / "testvectors" / "weights-v1.0-basic.expected.npz"
+GOLDEN_DQ = ROOT / "formats" / "testvectors" / "weights-v1.0-dq.bin"
+GOLDEN_DQ_EXPECTED = ROOT / "formats" / "testvectors" / "weights-v1.0-dq.expected.npz"
+
+
+def golden_dq_tensors() -> dict[str, np.ndarray]:
+    """Float inputs of the dependent-quantization golden payload."""
+    rng = np.random.default_rng(77)
+    w = rng.normal(0, 0.02, (6, 20))
+    w[2] = 0.0
+    return {"dq.weight": w, "dq.bias": rng.normal(0, 0.01, 6), "count": np.array([3], np.int64)}
 
 
 def golden_tensors() -> dict[str, np.ndarray]:
@@ -178,3 +188,39 @@ def test_corrupt_payloads_give_typed_errors_or_decode():
         weights.decode(b"\x01\x00\x00\xff\xff\xff\xff\x0f")
     with pytest.raises(errors.TruncatedError):
         weights.decode(b"")
+
+
+def test_dependent_quantization_saves_bits_at_equal_error():
+    rng = np.random.default_rng(5)
+    t = {"w": rng.normal(0, 0.02, (128, 96)).astype(np.float32), "n": np.arange(4, dtype=np.int32)}
+    pu = weights.encode(t, qp=-32)
+    pd = weights.encode(t, qp=-32, dependent=True)
+    assert pd == weights.encode(t, qp=-32, dependent=True)
+    q = weights.decode_quantized(pd)
+    assert q["w"].quantizer == 1 and q["n"].quantizer == 0
+    assert q["w"].step == 2.0 ** -8 * 0.5625
+    ru, rd = weights.decode(pu), weights.decode(pd)
+    np.testing.assert_array_equal(rd["n"], t["n"])
+    mse_u = np.mean((ru["w"].astype(np.float64) - t["w"]) ** 2)
+    mse_d = np.mean((rd["w"].astype(np.float64) - t["w"]) ** 2)
+    assert mse_d <= 1.02 * mse_u
+    assert len(pd) < 0.98 * len(pu)
+    np.testing.assert_allclose(rd["w"], q["w"].values * q["w"].step, rtol=1e-6)
+
+
+def test_golden_dependent_payload():
+    payload = GOLDEN_DQ.read_bytes()
+    got = weights.decode_quantized(payload)
+    stored = np.load(GOLDEN_DQ_EXPECTED)
+    assert list(got) == list(stored.files)
+    for k in stored.files:
+        np.testing.assert_array_equal(got[k].values, stored[k])
+    assert got["dq.weight"].quantizer == 1 and got["count"].quantizer == 0
+    assert weights.encode(golden_dq_tensors(), qp=-30, dependent=True) == payload
+    bad = bytearray(payload)
+    # The quantizer byte of the first descriptor: version, flags, base qp, count, name, dtype, ndim, dims, qp offset.
+    pos = 4 + 1 + len("dq.weight") + 2 + 2 + 1
+    assert bad[pos] == 1
+    bad[pos] = 2
+    with pytest.raises(errors.UnsupportedError):
+        weights.decode(bytes(bad))

@@ -59,16 +59,22 @@ inline void code_bit(RangeEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p
 inline int code_bit(RangeDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
 
 struct TensorParams {
-  int gt_flags = 0;  // K
-  int eg_order = 0;  // k
+  int gt_flags = 0;        // K
+  int eg_order = 0;        // k
+  bool dependent = false;  // dependent quantization: contexts also follow the trellis state
 };
+
+// Dependent quantization: 4-state machine driven by the parity of each coded index.
+// States 0, 1 use quantizer Q0 (even levels 2k), states 2, 3 quantizer Q1 (odd levels 2k - sgn(k)).
+constexpr uint8_t kDqNext[4][2] = {{0, 2}, {2, 0}, {1, 3}, {3, 1}};
 
 struct WeightContexts {
   CountBin row_zero[2];
-  CountBin sig[kSigCtx];
+  // First index: quantizer of the dependent-quantization state (always 0 for uniform).
+  CountBin sig[2][kSigCtx];
   CountBin sign[kSignCtx];
   // Magnitude contexts are split by the sign: trained weights are often skewed.
-  CountBin gt[2][kMaxGtFlags][kMagClasses];
+  CountBin gt[2][2][kMaxGtFlags][kMagClasses];
   CountBin prefix[2][kPrefixCtx][kMagClasses / 2];
   CountBin suffix[2][kMaxPrefix + kMaxEgOrder + 1][1 << kSuffixTreeBits];
 

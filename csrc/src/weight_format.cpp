@@ -75,6 +75,10 @@ double step_for_qp(int qp) {
   return std::ldexp(kFrac[r], e);
 }
 
+double reconstruction_step(int qp, uint8_t quantizer) {
+  return quantizer == kDependent ? step_for_qp(qp) * 0.5625 : step_for_qp(qp);
+}
+
 std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors, const WeightEncodeOptions& options) {
   if (options.base_qp < kMinQp || options.base_qp > kMaxQp)
     fail(ErrorCode::InvalidArgument, "weights: base qp out of range");
@@ -85,6 +89,7 @@ std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors, con
   w.varint(tensors.size());
   std::unordered_set<std::string> names;
   std::vector<detail::TensorParams> params(tensors.size());
+  std::vector<std::vector<int64_t>> indices(tensors.size());  // dependent quantization only
   for (size_t t = 0; t < tensors.size(); ++t) {
     const QuantTensor& x = tensors[t];
     if (x.name.size() > kMaxNameBytes) fail(ErrorCode::InvalidArgument, "weights: tensor name too long");
@@ -97,28 +102,39 @@ std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors, con
     if (dtype_is_integer(x.dtype) && x.qp != 0)
       fail(ErrorCode::InvalidArgument, "weights: integer tensors must use qp 0 (step 1)");
     uint64_t n = element_count(x.shape, UINT64_MAX >> 4, ErrorCode::InvalidArgument, -1);
-    if (n != x.values.size()) fail(ErrorCode::InvalidArgument, "weights: values do not match the shape of " + x.name);
-    for (int64_t v : x.values)
+    const std::vector<int64_t>* coded = &x.values;
+    if (x.quantizer == kDependent) {
+      if (dtype_is_integer(x.dtype)) fail(ErrorCode::InvalidArgument, "weights: dependent quantization needs a float tensor");
+      if (n != x.real.size()) fail(ErrorCode::InvalidArgument, "weights: real values do not match the shape of " + x.name);
+      indices[t] = detail::dq_quantize(x.real.data(), n, reconstruction_step(x.qp, kDependent));
+      coded = &indices[t];
+    } else if (x.quantizer != kUniform) {
+      fail(ErrorCode::InvalidArgument, "weights: unknown quantizer");
+    }
+    if (n != coded->size()) fail(ErrorCode::InvalidArgument, "weights: values do not match the shape of " + x.name);
+    for (int64_t v : *coded)
       if (v > kMaxMagnitude || v < -kMaxMagnitude)
         fail(ErrorCode::InvalidArgument, "weights: quantized value of " + x.name + " exceeds 2^47 - 1");
-    params[t] = detail::choose_params(x.values.data(), n);
+    params[t] = detail::choose_params(coded->data(), n);
+    params[t].dependent = x.quantizer == kDependent;
     w.varint(x.name.size());
     w.bytes(reinterpret_cast<const uint8_t*>(x.name.data()), x.name.size());
     w.u8(static_cast<uint8_t>(x.dtype));
     w.u8(static_cast<uint8_t>(x.shape.size()));
     for (uint64_t d : x.shape) w.varint(d);
     w.varint(zigzag(static_cast<int64_t>(x.qp) - options.base_qp));
-    w.u8(0);  // quantizer: 0 = uniform (the only one of version 1)
+    w.u8(x.quantizer);
     w.u8(static_cast<uint8_t>((params[t].gt_flags << 4) | params[t].eg_order));
   }
   RangeEncoder enc;
   detail::WeightContexts ctx;
   for (size_t t = 0; t < tensors.size(); ++t) {
     const QuantTensor& x = tensors[t];
+    const std::vector<int64_t>& coded = x.quantizer == kDependent ? indices[t] : x.values;
     uint64_t rows, cols;
-    row_view(x.shape, x.values.size(), &rows, &cols);
+    row_view(x.shape, coded.size(), &rows, &cols);
     ctx.reset();
-    detail::encode_tensor(enc, ctx, x.values.data(), rows, cols, params[t]);
+    detail::encode_tensor(enc, ctx, coded.data(), rows, cols, params[t]);
   }
   w.bytes(enc.finish());
   return std::move(w.bytes());
@@ -167,11 +183,15 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
       fail(ErrorCode::CorruptPayload, "weights: integer tensor with a non-zero qp", r.offset());
     x.qp = static_cast<int32_t>(qp);
     uint8_t quantizer = r.u8("weights quantizer");
-    if (quantizer != 0)
+    if (quantizer > kDependent)
       fail(ErrorCode::UnsupportedCodec, "weights: quantizer " + std::to_string(quantizer) + " is not supported", r.offset() - 1);
+    if (quantizer == kDependent && dtype_is_integer(x.dtype))
+      fail(ErrorCode::CorruptPayload, "weights: dependent quantization of an integer tensor", r.offset() - 1);
+    x.quantizer = quantizer;
     uint8_t p = r.u8("weights tensor params");
     params[t].gt_flags = p >> 4;
     params[t].eg_order = p & 15;
+    params[t].dependent = quantizer == kDependent;
   }
   RangeDecoder dec(r.cursor(), r.remaining());
   detail::WeightContexts ctx;
@@ -183,6 +203,7 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
     row_view(x.shape, n, &rows, &cols);
     ctx.reset();
     detail::decode_tensor(dec, ctx, x.values.data(), rows, cols, params[t]);
+    if (params[t].dependent) detail::dq_indices_to_levels(x.values.data(), n);
     // A truncated stream decodes as zeros from some point on; stop early rather than at the end.
     dec.check_end("weights");
   }

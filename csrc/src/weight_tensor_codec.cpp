@@ -46,6 +46,11 @@ struct RowState {
   }
 };
 
+// State after `count` zero indices (parity 0): states 0 and 3 stay, 1 and 2 alternate.
+inline int dq_skip_zeros(int state, uint64_t count) {
+  return ((count & 1) && (state == 1 || state == 2)) ? (state ^ 3) : state;
+}
+
 inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
   int p = 0;
   while (r >= (uint64_t{1} << k)) {
@@ -99,20 +104,27 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
   RowState st(cols);
   const int K = params.gt_flags;
   int prev_zero = 0;
+  int state = 0;  // dependent-quantization state; stays 0 for uniform quantization
+  const int dq = params.dependent ? 1 : 0;
   for (uint64_t i = 0; i < rows; ++i) {
     const int64_t* row = values + i * cols;
     bool zero = true;
     for (uint64_t j = 0; j < cols && zero; ++j) zero = row[j] == 0;
     code_bit(enc, ctx.row_zero[prev_zero], zero);
     prev_zero = zero;
-    if (zero) continue;
+    if (zero) {
+      if (dq) state = dq_skip_zeros(state, cols);
+      continue;
+    }
     bool seen = false;
     st.start_row();
     for (uint64_t j = 0; j < cols; ++j) {
       const int64_t q = row[j];
       const Neighbourhood nb = st.at(j);
       // The last weight of a non-zero row with no non-zero weight yet is known to be significant.
-      if (seen || j + 1 < cols) code_bit(enc, ctx.sig[sig_context(nb)], q != 0);
+      const int qz = state >> 1;
+      if (dq) state = kDqNext[state][q & 1];
+      if (seen || j + 1 < cols) code_bit(enc, ctx.sig[qz][sig_context(nb)], q != 0);
       st.push(j, clamp_neighbour(q));
       if (q == 0) continue;
       seen = true;
@@ -123,7 +135,7 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
       int k = 1;
       for (; k <= K; ++k) {
         const int gt = m > static_cast<uint64_t>(k);
-        code_bit(enc, ctx.gt[neg][k - 1][cls], gt);
+        code_bit(enc, ctx.gt[qz][neg][k - 1][cls], gt);
         if (!gt) break;
       }
       if (k > K) encode_remainder(enc, ctx, m - static_cast<uint64_t>(K) - 1, params.eg_order, cls, neg);
@@ -138,22 +150,27 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
   RowState st(cols);
   const int K = params.gt_flags;
   int prev_zero = 0;
+  int state = 0;
+  const int dq = params.dependent ? 1 : 0;
   for (uint64_t i = 0; i < rows; ++i) {
     int64_t* row = values + i * cols;
     const int zero = code_bit(dec, ctx.row_zero[prev_zero]);
     prev_zero = zero;
     if (zero) {
       for (uint64_t j = 0; j < cols; ++j) row[j] = 0;
+      if (dq) state = dq_skip_zeros(state, cols);
       continue;
     }
     bool seen = false;
     st.start_row();
     for (uint64_t j = 0; j < cols; ++j) {
       const Neighbourhood nb = st.at(j);
-      const int sig = (seen || j + 1 < cols) ? code_bit(dec, ctx.sig[sig_context(nb)]) : 1;
+      const int qz = state >> 1;
+      const int sig = (seen || j + 1 < cols) ? code_bit(dec, ctx.sig[qz][sig_context(nb)]) : 1;
       if (!sig) {
         row[j] = 0;
         st.push(j, 0);
+        if (dq) state = kDqNext[state][0];
         continue;
       }
       seen = true;
@@ -162,7 +179,7 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
       uint64_t m = 1;
       int k = 1;
       for (; k <= K; ++k) {
-        if (!code_bit(dec, ctx.gt[neg][k - 1][cls])) break;
+        if (!code_bit(dec, ctx.gt[qz][neg][k - 1][cls])) break;
         ++m;
       }
       if (k > K) {
@@ -173,6 +190,7 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
       const int64_t q = neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
       row[j] = q;
       st.push(j, clamp_neighbour(q));
+      if (dq) state = kDqNext[state][m & 1];
     }
     st.finish_row();
   }

@@ -2,6 +2,7 @@
 // (formats/weights-chunk.md, "Tensor data"). Internal to weight_*.cpp.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "pcstream/range_coder.hpp"
 #include "pcstream/weight_coder.hpp"
@@ -24,6 +25,15 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
 // decoder for overrun afterwards.
 void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
                    const TensorParams& params);
+
+// Dependent quantization (trellis): picks quantization indices for `x` (row-major,
+// the coding order) minimising squared error + lambda * estimated rate, with
+// reconstruction step `delta`. Throws InvalidArgument for non-finite values or
+// indices beyond 2^30.
+std::vector<int64_t> dq_quantize(const double* x, uint64_t n, double delta);
+
+// Replaces dependent-quantization indices by reconstruction levels (x = level * delta), in place.
+void dq_indices_to_levels(int64_t* values, uint64_t n);
 
 }  // namespace detail
 }  // namespace weights

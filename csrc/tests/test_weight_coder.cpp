@@ -139,3 +139,47 @@ TEST_CASE("weights/truncations_and_bit_flips_never_crash") {
     }
   }
 }
+
+#include "../src/weight_tensor_codec.hpp"
+
+TEST_CASE("weights/dependent_quantization_roundtrip_and_error") {
+  std::mt19937 rng(9);
+  std::normal_distribution<double> g(0.0, 0.03);
+  const uint64_t rows = 40, cols = 50;
+  QuantTensor t;
+  t.name = "dq";
+  t.shape = {rows, cols};
+  t.qp = -32;
+  t.quantizer = kDependent;
+  t.real.resize(rows * cols);
+  for (auto& v : t.real) v = g(rng);
+  for (uint64_t j = 0; j < cols; ++j) t.real[7 * cols + j] = 0.0;  // an all-zero row
+  const double delta = reconstruction_step(-32, kDependent);
+  CHECK(delta == std::ldexp(1.0, -8) * 0.5625);
+  std::vector<int64_t> levels = detail::dq_quantize(t.real.data(), t.real.size(), delta);
+  detail::dq_indices_to_levels(levels.data(), levels.size());
+  QuantTensor u = make("u", {rows, cols}, laplace(rows * cols, 2.0, 0.5, 10));
+  auto bytes = encode_weights({t, u});
+  auto out = decode_weights(bytes.data(), bytes.size());
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].quantizer == kDependent && out[1].quantizer == kUniform);
+  CHECK(out[0].values == levels);  // the coded indices survive the state-dependent contexts
+  CHECK(out[1].values == u.values);
+  double se_dq = 0, se_uni = 0, step = step_for_qp(-32);
+  for (size_t i = 0; i < t.real.size(); ++i) {
+    double e = t.real[i] - static_cast<double>(levels[i]) * delta;
+    double eu = t.real[i] - std::nearbyint(t.real[i] / step) * step;
+    se_dq += e * e;
+    se_uni += eu * eu;
+  }
+  CHECK(se_dq <= 1.1 * se_uni);
+  for (uint64_t j = 0; j < cols; ++j) CHECK(out[0].values[7 * cols + j] == 0);
+}
+
+TEST_CASE("weights/dq_levels_follow_state_machine") {
+  // Indices 1, 1, -2, 0, 3: states 0 -> 2 -> 3 -> 3 -> 3 -> 1.
+  std::vector<int64_t> v{1, 1, -2, 0, 3};
+  detail::dq_indices_to_levels(v.data(), v.size());
+  std::vector<int64_t> expect{2, 1, -3, 0, 5};
+  CHECK(v == expect);
+}

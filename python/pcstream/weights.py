@@ -7,6 +7,9 @@ DeepCABAC-style coding of uniformly quantized tensors (format:
     restored = decode(payload)          # same names, shapes and dtypes; |error| <= step/2
 
 ``qp`` sets the step ``2**(qp/4)``; ``qp_offsets`` moves single tensors to other steps.
+``dependent=True`` selects dependent (trellis-coded) quantization for floating tensors:
+about 4% fewer bits at the mean squared error of uniform quantization, but the error of
+a single weight is no longer bounded by step/2.
 Integer and boolean tensors are coded losslessly (step 1). Torch tensors are accepted
 when torch is installed; torch is never required. ``decode_quantized`` gives the coded
 integers themselves (lossless).
@@ -44,11 +47,12 @@ _CODE_DTYPES[_BFLOAT16] = np.dtype(np.float32)  # numpy has no bfloat16: decoded
 class QuantizedTensor:
     """A tensor as coded: integers ``values`` (int64, original shape) at step ``step``."""
 
-    values: np.ndarray
+    values: np.ndarray   # reconstruction levels: x = values * step
     qp: int
-    step: float
+    step: float          # distance between levels (9/16 of 2**(qp/4) for dependent quantization)
     dtype: np.dtype      # dtype of the tensor the integers came from (float32 for bfloat16)
     dtype_code: int
+    quantizer: int = 0   # 0 uniform, 1 dependent (trellis)
 
 
 def step_for_qp(qp: int) -> float:
@@ -77,7 +81,7 @@ def quantize(x, qp: int) -> np.ndarray:
     return q.astype(np.int64)
 
 
-def _entries(tensors: Mapping, qp: int, qp_offsets: Mapping[str, int] | None):
+def _entries(tensors: Mapping, qp: int, qp_offsets: Mapping[str, int] | None, dependent: bool = False):
     if not isinstance(tensors, Mapping):
         raise InvalidArgumentError("weights.encode expects a mapping name -> array")
     offsets = dict(qp_offsets or {})
@@ -97,6 +101,13 @@ def _entries(tensors: Mapping, qp: int, qp_offsets: Mapping[str, int] | None):
             if name in offsets:
                 raise InvalidArgumentError(f"weights: integer tensor {name!r} cannot take a qp offset")
             tqp, q = 0, a.astype(np.int64)
+        elif dependent:
+            tqp = int(qp) + int(offsets.get(name, 0))
+            if not -256 <= tqp <= 255:
+                raise InvalidArgumentError(f"weights: qp {tqp} out of range")
+            real = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+            out.append((name, code, tuple(int(d) for d in a.shape), tqp, np.zeros(0, np.int64), 1, real))
+            continue
         else:
             tqp = int(qp) + int(offsets.get(name, 0))
             q = quantize(a, tqp)
@@ -104,13 +115,15 @@ def _entries(tensors: Mapping, qp: int, qp_offsets: Mapping[str, int] | None):
     return out
 
 
-def encode(tensors: Mapping, qp: int = -32, *, qp_offsets: Mapping[str, int] | None = None) -> bytes:
+def encode(tensors: Mapping, qp: int = -32, *, qp_offsets: Mapping[str, int] | None = None,
+           dependent: bool = False) -> bytes:
     """Quantize (floating tensors, step ``2**((qp + offset)/4)``) and code ``tensors`` into a WGHT payload.
 
-    Integer/bool tensors are coded exactly. Raises :class:`InvalidArgumentError` for
+    Integer/bool tensors are coded exactly. ``dependent=True`` uses dependent (trellis)
+    quantization for the floating tensors. Raises :class:`InvalidArgumentError` for
     unsupported dtypes, NaN/inf, values beyond ``2**47 - 1`` steps or bad qp values.
     """
-    return bytes(_core.weights_encode(_entries(tensors, qp, qp_offsets), int(qp)))
+    return bytes(_core.weights_encode(_entries(tensors, qp, qp_offsets, dependent), int(qp)))
 
 
 def encode_quantized(tensors: Mapping[str, np.ndarray], qp: int = -32, *, dtype=np.float32,
@@ -138,8 +151,9 @@ def decode_quantized(payload: bytes, *, max_elements: int = DEFAULT_MAX_ELEMENTS
     """The coded integers of every tensor, in payload order (lossless)."""
     _, items = _core.weights_decode(payload, int(max_elements), int(max_tensors))
     out = {}
-    for name, code, shape, qp, values in items:
-        out[name] = QuantizedTensor(values.reshape(shape), qp, step_for_qp(qp), _CODE_DTYPES[code], code)
+    for name, code, shape, qp, values, quantizer in items:
+        step = float(_core.weights_reconstruction_step(qp, quantizer))
+        out[name] = QuantizedTensor(values.reshape(shape), qp, step, _CODE_DTYPES[code], code, quantizer)
     return out
 
 

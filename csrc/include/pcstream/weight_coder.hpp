@@ -50,8 +50,16 @@ struct QuantTensor {
   DType dtype = DType::Float32;
   std::vector<uint64_t> shape;  // at most kMaxDims dims; an empty shape is a scalar
   int32_t qp = 0;               // step = step_for_qp(qp); integer dtypes must use qp = 0 (step 1)
+  // Quantizer::Uniform: `values` are the coded integers (x = value * step).
+  // Quantizer::Dependent (encoder input): `real` holds the float values, which the
+  // encoder quantizes with a trellis; `values` is ignored. Decoded dependent tensors
+  // carry reconstruction levels in `values` (x = value * reconstruction_step).
+  uint8_t quantizer = 0;
   std::vector<int64_t> values;  // row-major, size == product(shape), |v| <= kMaxMagnitude
+  std::vector<double> real;     // dependent quantization input only
 };
+
+enum Quantizer : uint8_t { kUniform = 0, kDependent = 1 };
 
 struct WeightEncodeOptions {
   int32_t base_qp = 0;  // written to the header; each tensor stores qp - base_qp
@@ -65,6 +73,11 @@ struct WeightDecodeLimits {
 // 2^(qp/4), computed exactly as the format specifies (power of two times one of
 // four fixed constants), so every platform dequantizes identically.
 double step_for_qp(int qp);
+
+// Distance between reconstruction levels: step_for_qp(qp) for uniform quantization,
+// step_for_qp(qp) * 9/16 for dependent quantization (its two interleaved quantizers
+// then reach the error of uniform quantization at the same qp with fewer bits).
+double reconstruction_step(int qp, uint8_t quantizer);
 
 // Encodes the tensors in the given order. Throws InvalidArgument on a bad tensor.
 std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors,
