@@ -41,19 +41,23 @@ struct CountRecip {
 extern const CountRecip kCountRecip;
 
 struct CountBin {
-  uint16_t n0 = 0, n1 = 0;
-  // P(bit = 1) in 16 bits, clamped to [32, 65504] like the core's contexts.
-  inline uint32_t p1() const {
-    uint64_t p = (static_cast<uint64_t>(2 * n1 + 1) * kCountRecip.r[n0 + n1]) >> 16;
-    if (p < 32) p = 32;
-    if (p > kProbOne - 32) p = kProbOne - 32;
-    return static_cast<uint32_t>(p);
-  }
+  uint16_t n[2] = {0, 0};     // zeros and ones seen (halved at kCountLimit)
+  uint16_t p = kProbOne / 2;  // cached P(bit = 1) of the counts, in 16 bits
+  // In [32, 65504] without clamping: n[0] + n[1] <= kCountLimit - 1 whenever it is read.
+  inline uint32_t p1() const { return p; }
+  // Branch-free in the coded bit, which is unpredictable.
   inline void update(int bit) {
-    if (bit) ++n1; else ++n0;
-    if (n0 + n1 >= kCountLimit) { n0 = static_cast<uint16_t>((n0 + 1) >> 1); n1 = static_cast<uint16_t>((n1 + 1) >> 1); }
+    ++n[bit];
+    uint32_t t = static_cast<uint32_t>(n[0]) + n[1];
+    if (t >= kCountLimit) {
+      n[0] = static_cast<uint16_t>((n[0] + 1) >> 1);
+      n[1] = static_cast<uint16_t>((n[1] + 1) >> 1);
+      t = static_cast<uint32_t>(n[0]) + n[1];
+    }
+    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * n[1] + 1u) * kCountRecip.r[t]) >> 16);
   }
 };
+static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");
 
 inline void code_bit(RangeEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
 inline int code_bit(RangeDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
