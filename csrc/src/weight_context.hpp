@@ -136,12 +136,11 @@ inline int sig_context(const Neighbourhood& n) {
 // Magnitude class in [0, kMagClasses): a log-scale bucket of a weighted mean of
 // the neighbours' magnitudes.
 inline int mag_class(const Neighbourhood& n) {
-  uint32_t e = (static_cast<uint32_t>(std::abs(n.a)) * 32u + static_cast<uint32_t>(std::abs(n.b)) * 16u +
-                static_cast<uint32_t>(std::abs(n.u)) * 16u + n.c * 2u) / 6u;  // mean |q| in 1/16 units
-  static constexpr uint32_t kThresholds[kMagClasses - 1] = {4, 12, 32};
-  int k = 0;
-  while (k < kMagClasses - 1 && e >= kThresholds[k]) ++k;
-  return k;
+  // e6 = 6 * (weighted mean |q| in 1/16 units); the thresholds 4, 12, 32 of that mean
+  // (floor division by 6) are compared as 24, 72, 192 without dividing.
+  const uint32_t e6 = static_cast<uint32_t>(std::abs(n.a)) * 32u + static_cast<uint32_t>(std::abs(n.b)) * 16u +
+                      static_cast<uint32_t>(std::abs(n.u)) * 16u + n.c * 2u;
+  return (e6 >= 24u) + (e6 >= 72u) + (e6 >= 192u);
 }
 
 inline int sign_context(const Neighbourhood& n) {
