@@ -72,12 +72,15 @@ def _to_numpy(x) -> tuple[np.ndarray, int | None]:
 
 def quantize(x, qp: int) -> np.ndarray:
     """Uniform quantization ``rint(x / step)`` as int64; rejects non-finite or too large values."""
-    a = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise InvalidArgumentError("weights: tensor contains NaN or infinity")
-    q = np.rint(a / step_for_qp(qp))
-    if q.size and np.max(np.abs(q)) > MAX_MAGNITUDE:
-        raise InvalidArgumentError(f"weights: quantized magnitude above 2**47 - 1 at qp {qp}; raise qp")
+    q = np.array(x, dtype=np.float64)  # a private copy, quantized in place
+    np.divide(q, step_for_qp(qp), out=q)
+    np.rint(q, out=q)
+    if q.size:
+        peak = float(np.max(np.abs(q)))  # NaN and infinity propagate into the peak
+        if not np.isfinite(peak):
+            raise InvalidArgumentError("weights: tensor contains NaN or infinity")
+        if peak > MAX_MAGNITUDE:
+            raise InvalidArgumentError(f"weights: quantized magnitude above 2**47 - 1 at qp {qp}; raise qp")
     return q.astype(np.int64)
 
 
