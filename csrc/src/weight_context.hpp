@@ -23,7 +23,7 @@ constexpr int kPrefixCtx = 12;
 // The first kSuffixTreeBits bits of an Exp-Golomb suffix are context coded along a
 // binary tree (context = suffix length and the bits before); the rest are bypass.
 constexpr int kSuffixTreeBits = 4;
-constexpr int kNeighbourClamp = 1 << 15;  // neighbour magnitudes are clamped to this
+constexpr int kNeighbourClamp = (1 << 15) - 1;  // neighbour magnitudes are clamped to this
 
 // Adaptive binary probability from symbol counts (Krichevsky-Trofimov estimate
 // (n1 + 1/2) / (n + 1)), with both counts halved when their sum reaches

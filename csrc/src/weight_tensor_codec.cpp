@@ -13,18 +13,19 @@ const CountRecip kCountRecip;
 namespace {
 
 // Per-tensor neighbourhood state: the current row, the previous non-zero row and
-// the column activities (all indexed by column).
+// the column activities (all indexed by column). 16-bit storage keeps it at 6 bytes
+// per column: neighbours are clamped to +-32767, activities stay below 65536.
 struct RowState {
-  std::vector<int32_t> cur, up;
-  std::vector<uint32_t> col;
-  explicit RowState(uint64_t cols) : cur(cols, 0), up(cols, 0), col(cols, 0) {}
-
+  std::vector<int16_t> cur, up;
+  std::vector<uint16_t> col;
   uint32_t row_act = 0;
   int32_t sign_bal = 0;
 
+  explicit RowState(uint64_t cols) : cur(cols, 0), up(cols, 0), col(cols, 0) {}
+
   void start_row() { row_act = 0; sign_bal = 0; }
   inline void push(uint64_t j, int32_t q) {
-    cur[j] = q;
+    cur[j] = static_cast<int16_t>(q);
     row_act = update_row_activity(row_act, q);
     sign_bal = update_sign_balance(sign_bal, q);
   }
@@ -41,7 +42,7 @@ struct RowState {
   // After a non-zero row: it becomes the co-located reference and feeds the column activity.
   void finish_row() {
     const size_t n = cur.size();
-    for (size_t j = 0; j < n; ++j) col[j] = update_col_activity(col[j], cur[j]);
+    for (size_t j = 0; j < n; ++j) col[j] = static_cast<uint16_t>(update_col_activity(col[j], cur[j]));
     cur.swap(up);
   }
 };
@@ -121,9 +122,9 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
     for (uint64_t j = 0; j < cols; ++j) {
       const int64_t q = row[j];
       const Neighbourhood nb = st.at(j);
-      // The last weight of a non-zero row with no non-zero weight yet is known to be significant.
       const int qz = state >> 1;
       if (dq) state = kDqNext[state][q & 1];
+      // The last weight of a non-zero row with no non-zero weight yet is known to be significant.
       if (seen || j + 1 < cols) code_bit(enc, ctx.sig[qz][sig_context(nb)], q != 0);
       st.push(j, clamp_neighbour(q));
       if (q == 0) continue;
