@@ -45,16 +45,18 @@ struct CountBin {
   uint16_t p = kProbOne / 2;  // cached P(bit = 1) of the counts, in 16 bits
   // In [32, 65504] without clamping: n[0] + n[1] <= kCountLimit - 1 whenever it is read.
   inline uint32_t p1() const { return p; }
-  // Branch-free in the coded bit, which is unpredictable.
+  // Branch-free in the coded bit, which is unpredictable; the counts are read once
+  // and written once (no store-to-load forwarding between them).
   inline void update(int bit) {
-    ++n[bit];
-    uint32_t t = static_cast<uint32_t>(n[0]) + n[1];
-    if (t >= kCountLimit) {
-      n[0] = static_cast<uint16_t>((n[0] + 1) >> 1);
-      n[1] = static_cast<uint16_t>((n[1] + 1) >> 1);
-      t = static_cast<uint32_t>(n[0]) + n[1];
+    uint32_t c0 = n[0] + static_cast<uint32_t>(1 - bit);
+    uint32_t c1 = n[1] + static_cast<uint32_t>(bit);
+    if (c0 + c1 >= kCountLimit) {
+      c0 = (c0 + 1) >> 1;
+      c1 = (c1 + 1) >> 1;
     }
-    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * n[1] + 1u) * kCountRecip.r[t]) >> 16);
+    n[0] = static_cast<uint16_t>(c0);
+    n[1] = static_cast<uint16_t>(c1);
+    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[c0 + c1]) >> 16);
   }
 };
 static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");
