@@ -55,6 +55,8 @@ def test_roundtrip_kinds_and_error_bound():
         "conv": rng.normal(0, 0.1, (8, 4, 3, 3)).astype(np.float16),
         "scalar": np.float64(-0.75),
         "empty": np.zeros((0, 3), np.float32),
+        "fortran": np.asfortranarray(rng.normal(0, 0.05, (5, 7))),
+        "strided": rng.normal(0, 0.05, (6, 10))[:, ::3],
     }
     qp = -32
     payload = weights.encode(t, qp=qp)
