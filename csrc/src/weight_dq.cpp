@@ -37,7 +37,7 @@ struct RateModel {
   }
   static double tail(int64_t k) {
     double m = static_cast<double>(k < 0 ? -k : k);
-    return 1.0 + (k != 0 ? 1.0 : 0.0) + 2.0 * std::log2(1.0 + m);
+    return 1.0 + (k != 0 ? 1.0 : 0.0) + 2.0 * portable_log2(1.0 + m);
   }
   inline double rate(int q, int64_t k) const {
     if (k <= -kRateTable || k >= kRateTable) return tail(k) + 8.0;
@@ -55,7 +55,7 @@ struct RateModel {
       if (total == 0) continue;
       for (size_t i = 0; i < count.size(); ++i) {
         // Unseen indices keep a pessimistic cost so the search rarely invents them.
-        bits[q][i] = count[i] > 0 ? -std::log2(count[i] / total) : -std::log2(0.5 / total) + 1.0;
+        bits[q][i] = count[i] > 0 ? -portable_log2(count[i] / total) : -portable_log2(0.5 / total) + 1.0;
       }
     }
   }

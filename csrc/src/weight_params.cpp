@@ -17,7 +17,7 @@ constexpr double kBinPenalty = 0.03;
 inline double bin_cost(double n, double ones) {
   if (n <= 0 || ones <= 0 || ones >= n) return 0.0;
   double p = ones / n;
-  return -n * (p * std::log2(p) + (1 - p) * std::log2(1 - p));
+  return -n * (p * portable_log2(p) + (1 - p) * portable_log2(1 - p));
 }
 
 // Total code length (bits) of `n` categories with counts c under their empirical distribution.
@@ -26,11 +26,24 @@ inline double entropy_bits(const double* c, int n) {
   for (int i = 0; i < n; ++i) total += c[i];
   if (total <= 0) return 0.0;
   for (int i = 0; i < n; ++i)
-    if (c[i] > 0) sum -= c[i] * std::log2(c[i] / total);
+    if (c[i] > 0) sum -= c[i] * portable_log2(c[i] / total);
   return sum;
 }
 
 }  // namespace
+
+double portable_log2(double x) {
+  int e = 0;
+  const double m = std::frexp(x, &e);  // x = m * 2^e, m in [0.5, 1): exact
+  // ln(m) = 2 * atanh(t) with t = (m - 1) / (m + 1) in [-1/3, 0).
+  const double t = (m - 1.0) / (m + 1.0), t2 = t * t;
+  double term = t, sum = 0.0;
+  for (int k = 0; k < 14; ++k) {
+    sum += term / static_cast<double>(2 * k + 1);
+    term *= t2;
+  }
+  return static_cast<double>(e) + 2.0 * sum * 1.4426950408889634;  // 1 / ln(2)
+}
 
 TensorParams choose_params(const int64_t* values, uint64_t n) {
   // Histogram of non-zero magnitudes; the few above the cap are costed at the cap.

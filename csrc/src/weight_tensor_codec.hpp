@@ -12,6 +12,11 @@ namespace pcstream {
 namespace weights {
 namespace detail {
 
+// log2(x) for x > 0 from IEEE basic operations only (frexp and a series), so encoder
+// decisions that compare estimated costs give the same bytes on every platform,
+// whatever its libm. Accurate to about 1e-12.
+double portable_log2(double x);
+
 // Picks K and the Exp-Golomb order that minimise an order-0 estimate of the
 // coded size of `values` (plus a small per-bin cost that favours speed).
 TensorParams choose_params(const int64_t* values, uint64_t n);
