@@ -210,20 +210,23 @@ void bind(py::module_& m) {
            py::arg("child_codes"), py::arg("threads") = 1);
 
   m.def("learned_encode",
-        [](const PyModel& model, const Arr<uint32_t>& points, int depth, int threads) {
+        [](const PyModel& model, const Arr<uint32_t>& points, int depth, int threads, size_t min_learned_voxels) {
           if (points.ndim() != 2 || points.shape(1) != 3)
             fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
           learned::Encoded e;
           {
             py::gil_scoped_release nogil;
-            e = learned::encode(points.data(), static_cast<size_t>(points.shape(0)), depth, *model.m, threads);
+            e = learned::encode(points.data(), static_cast<size_t>(points.shape(0)), depth, *model.m, threads,
+                                min_learned_voxels);
           }
           py::list chunks;
           for (auto& c : e.chunks) chunks.append(py::make_tuple(c.level_lo, c.level_hi, c.point_count, to_bytes(c.payload)));
           return py::make_tuple(to_bytes(e.header), chunks, to_array(e.order, {static_cast<py::ssize_t>(e.order.size())}));
         },
         py::arg("model"), py::arg("points"), py::arg("depth"), py::arg("threads") = 1,
+        py::arg("min_learned_voxels") = learned::kLearnedMinVoxels,
         "-> (header, [(level_lo, level_hi, point_count, payload)], order)");
+  m.attr("learned_default_min_voxels") = learned::kLearnedMinVoxels;
   m.def("learned_parse_header", [](py::bytes header) {
     std::string h = header;
     auto p = learned::parse_header(reinterpret_cast<const uint8_t*>(h.data()), h.size());

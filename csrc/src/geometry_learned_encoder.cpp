@@ -22,7 +22,8 @@ class EncodeIO : public SymbolIO {
 
 }  // namespace
 
-Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads) {
+Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
+               size_t min_learned_voxels) {
   if (depth < 1 || depth > kMaxDepth) fail(ErrorCode::InvalidArgument, "learned encode: depth must be in [1, 21]");
   const uint32_t lim = 1u << depth;
   std::vector<uint64_t> keys(n);
@@ -58,7 +59,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   h.depth = depth;
   h.learned_start = depth;
   for (int L = 1; L < depth; ++L)
-    if (levels[L].keys.size() >= kLearnedMinVoxels) { h.learned_start = L; break; }
+    if (levels[L].keys.size() >= min_learned_voxels) { h.learned_start = L; break; }
   h.model_id = model.id();
   h.model_hash = model.hash();
   h.point_count = n;

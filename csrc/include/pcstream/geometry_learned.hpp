@@ -52,8 +52,11 @@ struct Encoded {
   std::vector<int64_t> order;  // decoded point i is input point order[i]
 };
 
-// xyz: n rows of (x, y, z) in [0, 2^depth).
-Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads);
+// xyz: n rows of (x, y, z) in [0, 2^depth). Levels with fewer than
+// `min_learned_voxels` voxels use the coarse binary coder (the first level with
+// at least that many, and every finer one, goes through the model).
+Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
+               size_t min_learned_voxels = kLearnedMinVoxels);
 
 class Decoder {
  public:
