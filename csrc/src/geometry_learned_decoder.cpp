@@ -1,6 +1,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/geometry_learned_levels.hpp"
+#include "pcstream/multisym.hpp"
 
 namespace pcstream::learned {
 namespace {
@@ -9,11 +10,7 @@ class DecodeIO : public SymbolIO {
  public:
   explicit DecodeIO(RangeDecoder& d) : dec_(d) {}
   uint32_t code(const uint32_t* cdf, uint32_t) override {
-    uint32_t v = dec_.decode_freq_target(kCdfBits);
-    uint32_t s = 0;
-    while (s + 1 < kNibble && cdf[s + 1] <= v) ++s;
-    dec_.consume(cdf[s], cdf[s + 1] - cdf[s]);
-    return s;
+    return static_cast<uint32_t>(decode_symbol(dec_, cdf, kNibble, kCdfBits));
   }
 
  private:

@@ -4,6 +4,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/geometry_learned_levels.hpp"
+#include "pcstream/multisym.hpp"
 
 namespace pcstream::learned {
 namespace {
@@ -12,7 +13,7 @@ class EncodeIO : public SymbolIO {
  public:
   explicit EncodeIO(RangeEncoder& e) : enc_(e) {}
   uint32_t code(const uint32_t* cdf, uint32_t value) override {
-    enc_.encode_freq(cdf[value], cdf[value + 1] - cdf[value], kCdfBits);
+    encode_symbol(enc_, cdf, static_cast<int>(value), kCdfBits);
     return value;
   }
 

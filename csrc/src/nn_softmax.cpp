@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "pcstream/error.hpp"
+#include "pcstream/multisym.hpp"
 #include "pcstream/nn_runtime.hpp"
 
 namespace pcstream::nn {
@@ -36,36 +37,9 @@ void softmax_to_cdf(const float* logits, int n, int total_bits, uint32_t* cdf) {
   float e[256];
   float m = logits[0];
   for (int i = 1; i < n; ++i) m = logits[i] > m ? logits[i] : m;
-  float sum = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    e[i] = exp_nonpos(logits[i] - m);
-    sum += e[i];
-  }
-  // Each symbol gets 1 plus its share of the rest, floored; the remainder goes
-  // to the most probable symbol (first on ties).
-  const uint32_t total = 1u << total_bits;
-  const uint32_t spare = total - static_cast<uint32_t>(n);
-  const float scale = static_cast<float>(spare) / sum;  // sum >= 1 (the max term is exp(0))
-  uint32_t freq[256];
-  uint32_t used = 0;
-  int best = 0;
-  for (int i = 0; i < n; ++i) {
-    float f = e[i] * scale;
-    uint32_t q = f >= static_cast<float>(spare) ? spare : static_cast<uint32_t>(f);
-    freq[i] = 1 + q;
-    used += q;
-    if (e[i] > e[best]) best = i;
-  }
-  if (used > spare) {  // rounding overshoot: take it back from the largest symbol
-    uint32_t over = used - spare;
-    freq[best] -= over < freq[best] - 1 ? over : freq[best] - 1;
-  } else {
-    freq[best] += spare - used;
-  }
-  cdf[0] = 0;
-  for (int i = 0; i < n; ++i) cdf[i + 1] = cdf[i] + freq[i];
-  // Only reachable if the overshoot exceeded the largest share (impossible for finite logits).
-  if (cdf[n] != total) fail(ErrorCode::Internal, "softmax_to_cdf: CDF does not sum to the total");
+  for (int i = 0; i < n; ++i) e[i] = exp_nonpos(logits[i] - m);
+  // Unnormalised weights (the largest is exactly 1) -> the coders' normative conversion.
+  probs_to_cdf_row(e, n, total_bits, cdf);
 }
 
 }  // namespace pcstream::nn

@@ -57,8 +57,9 @@ Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n);
 // degree-6 polynomial, exponent bits); 0 for x < -87. Relative error < 1e-6.
 float exp_nonpos(float x);
 
-// Integer CDF of softmax(logits): cdf[0] = 0, cdf[n] = 2^total_bits, every
-// symbol gets at least 1. n in [2, 256], total_bits in [n's bits + 1, 16].
+// Integer CDF of softmax(logits): weights exp_nonpos(l_i - max l) converted by
+// the normative probs_to_cdf_row of multisym.hpp (cdf[0] = 0, cdf[n] =
+// 2^total_bits, every symbol at least 1). n in [2, 256], 2n <= 2^total_bits <= 2^16.
 void softmax_to_cdf(const float* logits, int n, int total_bits, uint32_t* cdf);
 
 }  // namespace pcstream::nn
