@@ -5,10 +5,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 
 #include "pcstream/error.hpp"
+#include "pcstream/geometry_codec.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/learned_model.hpp"
 #include "pcstream/nn_model_file.hpp"
@@ -226,6 +228,26 @@ void bind(py::module_& m) {
         py::arg("model"), py::arg("points"), py::arg("depth"), py::arg("threads") = 1,
         py::arg("min_learned_voxels") = learned::kLearnedMinVoxels,
         "-> (header, [(level_lo, level_hi, point_count, payload)], order)");
+  // Benchmark anchor only: size and times of the classic codec on the same points.
+  m.def("_learned_bench_classic", [](const Arr<uint32_t>& points, int depth) {
+    if (points.ndim() != 2 || points.shape(1) != 3) fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
+    py::gil_scoped_release nogil;
+    using clk = std::chrono::steady_clock;
+    GeometryOptions opt;
+    opt.depth = depth;
+    auto t0 = clk::now();
+    GeometryEncoding e = encode_geometry(points.data(), static_cast<size_t>(points.shape(0)), opt);
+    auto t1 = clk::now();
+    size_t bytes = e.header.size();
+    GeometryLimits lim;
+    lim.max_points = uint64_t{1} << 31;
+    GeometryDecoder d(e.header.data(), e.header.size(), lim);
+    for (auto& c : e.chunks) { bytes += c.payload.size(); d.feed(c.payload.data(), c.payload.size()); }
+    auto t2 = clk::now();
+    if (d.points().size() != static_cast<size_t>(points.size())) fail(ErrorCode::Internal, "classic anchor failed");
+    return std::make_tuple(bytes, std::chrono::duration<double>(t1 - t0).count(),
+                           std::chrono::duration<double>(t2 - t1).count());
+  });
   m.attr("learned_default_min_voxels") = learned::kLearnedMinVoxels;
   m.def("learned_parse_header", [](py::bytes header) {
     std::string h = header;
