@@ -74,7 +74,8 @@ py::dict model_logits(const PyModel& pm, const Arr<int32_t>& parent_xyz, const A
     auto cp = nn::parent_map(pidx, cxyz.data(), cc.size(), 1, oct.data());
     for (auto p : cp) if (p < 0) fail(ErrorCode::InvalidArgument, "model_logits: a child has no parent");
     const auto& m = *pm.m;
-    nn::Matrix x = m.trunk(pxyz, pc, cxyz, cp, oct, threads);
+    auto child_nbr = m.neighbors(cxyz, threads);
+    nn::Matrix x = m.trunk(pc, m.neighbors(pxyz, threads), cp, oct, child_nbr, threads);
     for (size_t i = 0; i < cc.size(); ++i)
       group[(cxyz[3 * i] + cxyz[3 * i + 1] + cxyz[3 * i + 2]) & 1].push_back(static_cast<int32_t>(i));
     std::vector<int32_t> low[2], ctx(cc.size(), learned::kCtxUnknown);
@@ -83,7 +84,7 @@ py::dict model_logits(const PyModel& pm, const Arr<int32_t>& parent_xyz, const A
     for (auto r : group[0]) ctx[r] = cc[r];
     nn::Matrix f1 = nn::gather_rows(x, group[0].data(), group[0].size());
     nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size());
-    nn::add_inplace(f2, m.context(cxyz, ctx, group[1], threads));
+    nn::add_inplace(f2, m.context(ctx, child_nbr, group[1], threads));
     logits.push_back(m.logits(0, f1, {}, threads));
     logits.push_back(m.logits(1, f1, low[0], threads));
     logits.push_back(m.logits(2, f2, {}, threads));

@@ -25,9 +25,11 @@ struct Decoder::State {
   int threads = 1;
   int level = 0;  // deepest complete level
   bool done = false;
+  bool failed = false;  // a chunk failed: the state is no longer consistent
   size_t chunks_fed = 0;
   Level parent, current;  // level-1 and level (codes of `current` unknown until coded)
   std::vector<uint64_t> dup;
+  std::vector<int32_t> nbr_cache;  // neighbour table of `parent`
 };
 
 Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads)
@@ -56,6 +58,16 @@ size_t Decoder::chunks_expected() const {
 }
 
 void Decoder::feed(const uint8_t* payload, size_t size) {
+  if (s_->failed) fail(ErrorCode::InvalidArgument, "learned geometry: a previous chunk failed to decode");
+  try {
+    feed_chunk(payload, size);
+  } catch (...) {
+    s_->failed = true;
+    throw;
+  }
+}
+
+void Decoder::feed_chunk(const uint8_t* payload, size_t size) {
   State& s = *s_;
   if (s.done) fail(ErrorCode::InvalidArgument, "learned geometry: all chunks were already decoded");
   const uint64_t limit = s.header.point_count;
@@ -81,7 +93,7 @@ void Decoder::feed(const uint8_t* payload, size_t size) {
     }
   } else {
     DecodeIO io(dec);
-    code_level_learned(*s.model, s.parent, s.current, io, s.threads);
+    code_level_learned(*s.model, s.parent, s.current, io, s.threads, s.nbr_cache);
     dec.check_end("learned geometry level");
     // s.current now carries its codes: it becomes the parent of the next level.
     Level child = children_of(s.current);

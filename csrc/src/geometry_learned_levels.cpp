@@ -74,7 +74,8 @@ uint8_t decode_code_coarse(RangeDecoder& dec, CoarseContexts& ctx) {
   return static_cast<uint8_t>(node & 0xFF);
 }
 
-void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads) {
+void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads,
+                        std::vector<int32_t>& nbr_cache) {
   std::vector<int32_t> cp;
   std::vector<uint8_t> oct;
   Level gen = children_of(parent, &cp, &oct);
@@ -86,8 +87,11 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
     fail(ErrorCode::Internal, "code_level_learned: child level inconsistent with parent codes");
   }
   const size_t nc = child.keys.size();
-  std::vector<int32_t> pxyz = parent.xyz(), cxyz = child.xyz();
-  nn::Matrix x = model.trunk(pxyz, parent.codes, cxyz, cp, oct, threads);
+  const size_t kk = static_cast<size_t>(model.kernel()) * model.kernel() * model.kernel();
+  if (nbr_cache.size() != parent.keys.size() * kk) nbr_cache = model.neighbors(parent.xyz(), threads);
+  std::vector<int32_t> cxyz = child.xyz();
+  std::vector<int32_t> child_nbr = model.neighbors(cxyz, threads);
+  nn::Matrix x = model.trunk(parent.codes, nbr_cache, cp, oct, child_nbr, threads);
 
   std::vector<int32_t> group[2];
   for (size_t i = 0; i < nc; ++i) group[(cxyz[3 * i] + cxyz[3 * i + 1] + cxyz[3 * i + 2]) & 1].push_back(static_cast<int32_t>(i));
@@ -113,8 +117,9 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
   std::vector<int32_t> ctx(nc, kCtxUnknown);
   for (int32_t r : group[0]) ctx[r] = child.codes[r];
   nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size());
-  nn::add_inplace(f2, model.context(cxyz, ctx, group[1], threads));
+  nn::add_inplace(f2, model.context(ctx, child_nbr, group[1], threads));
   code_nibbles(2, f2, group[1]);
+  nbr_cache = std::move(child_nbr);
 }
 
 void encode_dup(RangeEncoder& enc, DupContexts& ctx, uint64_t extra) {

@@ -63,25 +63,26 @@ nn::Matrix OccupancyModel::conv(const nn::Matrix& x, const std::vector<int32_t>&
   return nn::sparse_conv(x, nbr, n_out, kk_, l.w, l.b, static_cast<size_t>(c_), threads);
 }
 
-nn::Matrix OccupancyModel::trunk(const std::vector<int32_t>& parent_xyz, const std::vector<uint8_t>& parent_codes,
-                                 const std::vector<int32_t>& child_xyz, const std::vector<int32_t>& child_parent,
-                                 const std::vector<uint8_t>& octant, int threads) const {
+std::vector<int32_t> OccupancyModel::neighbors(const std::vector<int32_t>& xyz, int threads) const {
+  nn::CoordIndex index(xyz.data(), xyz.size() / 3);
+  return nn::neighbor_table(index, xyz.data(), xyz.size() / 3, k_, threads);
+}
+
+nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const std::vector<int32_t>& parent_nbr,
+                                 const std::vector<int32_t>& child_parent, const std::vector<uint8_t>& octant,
+                                 const std::vector<int32_t>& child_nbr, int threads) const {
   const size_t np = parent_codes.size(), nc = child_parent.size();
-  if (parent_xyz.size() != 3 * np || child_xyz.size() != 3 * nc || octant.size() != nc)
+  if (parent_nbr.size() != np * kk_ || child_nbr.size() != nc * kk_ || octant.size() != nc)
     fail(ErrorCode::InvalidArgument, "OccupancyModel::trunk: inconsistent sizes");
   const size_t C = static_cast<size_t>(c_);
   // Prior network on the parents.
   std::vector<int32_t> idx(parent_codes.begin(), parent_codes.end());
   nn::Matrix p = lookup(emb_code_, 256, C, idx);
-  {
-    nn::CoordIndex index(parent_xyz.data(), np);
-    auto nbr = nn::neighbor_table(index, parent_xyz.data(), np, k_, threads);
-    p = conv(p, nbr, np, prior_[0], threads);
-    nn::relu_inplace(p);
-    nn::Matrix h = conv(p, nbr, np, prior_[1], threads);
-    nn::relu_inplace(h);
-    nn::add_inplace(p, conv(h, nbr, np, prior_[2], threads));
-  }
+  p = conv(p, parent_nbr, np, prior_[0], threads);
+  nn::relu_inplace(p);
+  nn::Matrix h = conv(p, parent_nbr, np, prior_[1], threads);
+  nn::relu_inplace(h);
+  nn::add_inplace(p, conv(h, parent_nbr, np, prior_[2], threads));
   // Copy to the children with the octant embedding.
   nn::Matrix x(nc, C);
   for (size_t i = 0; i < nc; ++i) {
@@ -93,28 +94,24 @@ nn::Matrix OccupancyModel::trunk(const std::vector<int32_t>& parent_xyz, const s
     for (size_t c = 0; c < C; ++c) xr[c] = pr[c] + oe[c];
   }
   // Target network on the children.
-  nn::CoordIndex index(child_xyz.data(), nc);
-  auto nbr = nn::neighbor_table(index, child_xyz.data(), nc, k_, threads);
-  x = conv(x, nbr, nc, target_[0], threads);
+  x = conv(x, child_nbr, nc, target_[0], threads);
   nn::relu_inplace(x);
-  nn::Matrix h = conv(x, nbr, nc, target_[1], threads);
+  h = conv(x, child_nbr, nc, target_[1], threads);
   nn::relu_inplace(h);
-  nn::add_inplace(x, conv(h, nbr, nc, target_[2], threads));
+  nn::add_inplace(x, conv(h, child_nbr, nc, target_[2], threads));
   return x;
 }
 
-nn::Matrix OccupancyModel::context(const std::vector<int32_t>& child_xyz, const std::vector<int32_t>& ctx,
+nn::Matrix OccupancyModel::context(const std::vector<int32_t>& ctx, const std::vector<int32_t>& child_nbr,
                                    const std::vector<int32_t>& out_rows, int threads) const {
   const size_t nc = ctx.size();
-  if (child_xyz.size() != 3 * nc) fail(ErrorCode::InvalidArgument, "OccupancyModel::context: inconsistent sizes");
+  if (child_nbr.size() != nc * kk_) fail(ErrorCode::InvalidArgument, "OccupancyModel::context: inconsistent sizes");
   nn::Matrix e = lookup(emb_ctx_, 257, static_cast<size_t>(c_), ctx);
-  std::vector<int32_t> out_xyz(3 * out_rows.size());
+  std::vector<int32_t> nbr(out_rows.size() * kk_);
   for (size_t i = 0; i < out_rows.size(); ++i) {
     if (out_rows[i] < 0 || static_cast<size_t>(out_rows[i]) >= nc) fail(ErrorCode::InvalidArgument, "context: bad row");
-    std::copy_n(child_xyz.data() + 3 * static_cast<size_t>(out_rows[i]), 3, out_xyz.data() + 3 * i);
+    std::copy_n(child_nbr.data() + static_cast<size_t>(out_rows[i]) * kk_, kk_, nbr.data() + i * kk_);
   }
-  nn::CoordIndex index(child_xyz.data(), nc);
-  auto nbr = nn::neighbor_table(index, out_xyz.data(), out_rows.size(), k_, threads);
   nn::Matrix z = conv(e, nbr, out_rows.size(), ctx_conv_, threads);
   nn::relu_inplace(z);
   return z;

@@ -44,7 +44,8 @@ CODEC_ID = 7
 CODEC_VERSION = 1
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_ID = "occ16-v1"
-DEFAULT_MAX_POINTS = 1 << 28
+#: Decoder limit on points (as the classic codec): bounds memory on hostile headers.
+DEFAULT_MAX_POINTS = 1 << 27
 #: Threads for the runtime; results are identical for any value.
 DEFAULT_THREADS = max(1, min(2, os.cpu_count() or 1))
 

@@ -63,7 +63,8 @@ class Decoder {
   // Checks the header against `model` and `max_points` immediately.
   Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads);
   ~Decoder();
-  // The next chunk payload, in order.
+  // The next chunk payload, in order. After an error the decoder refuses
+  // further chunks (InvalidArgument); points() still gives the last complete level.
   void feed(const uint8_t* payload, size_t size);
   int level() const;
   int depth() const;
@@ -74,6 +75,7 @@ class Decoder {
   std::vector<uint32_t> points() const;
 
  private:
+  void feed_chunk(const uint8_t* payload, size_t size);
   struct State;
   std::unique_ptr<State> s_;
 };

@@ -44,7 +44,10 @@ class SymbolIO {
   // Codes symbol `value` (encoder) or returns the decoded one, with an integer CDF over 16 symbols, total 2^16.
   virtual uint32_t code(const uint32_t* cdf, uint32_t value) = 0;
 };
-void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads);
+// `nbr_cache`: the neighbour table of `parent` from the previous level (empty
+// when unknown); on return it holds the table of `child` for the next level.
+void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads,
+                        std::vector<int32_t>& nbr_cache);
 
 // Duplicate counts per leaf voxel (count - 1).
 struct DupContexts {

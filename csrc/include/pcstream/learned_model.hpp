@@ -46,13 +46,16 @@ class OccupancyModel {
   int channels() const { return c_; }
   int kernel() const { return k_; }
 
-  // Child features X (nc × C). child_parent[i] indexes the parents; octant[i] in 0..7.
-  nn::Matrix trunk(const std::vector<int32_t>& parent_xyz, const std::vector<uint8_t>& parent_codes,
-                   const std::vector<int32_t>& child_xyz, const std::vector<int32_t>& child_parent,
-                   const std::vector<uint8_t>& octant, int threads) const;
+  // Self neighbour table (rows × k^3) of a voxel set, for trunk() and context().
+  std::vector<int32_t> neighbors(const std::vector<int32_t>& xyz, int threads) const;
+  // Child features X (nc × C). parent_nbr / child_nbr: neighbors() of the parent
+  // and child voxels; child_parent[i] indexes the parents; octant[i] in 0..7.
+  nn::Matrix trunk(const std::vector<uint8_t>& parent_codes, const std::vector<int32_t>& parent_nbr,
+                   const std::vector<int32_t>& child_parent, const std::vector<uint8_t>& octant,
+                   const std::vector<int32_t>& child_nbr, int threads) const;
   // Context features Z at the rows `out_rows` (group 2) from the codes of all
   // children (ctx[i] = code, or kCtxUnknown).
-  nn::Matrix context(const std::vector<int32_t>& child_xyz, const std::vector<int32_t>& ctx,
+  nn::Matrix context(const std::vector<int32_t>& ctx, const std::vector<int32_t>& child_nbr,
                      const std::vector<int32_t>& out_rows, int threads) const;
   // 16 logits per row for coding step 0..3; `feat` rows are X (plus Z for
   // steps 2, 3); `low` (steps 1, 3) holds the decoded low nibbles.
