@@ -238,6 +238,26 @@ def test_corrupt_and_truncated_streams():
         assert len(out) == len(pts)  # a flip that still decodes must keep the point count
 
 
+_FUZZ_ENC = None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 200))
+def test_random_payloads_give_typed_errors(seed, length):
+    global _FUZZ_ENC
+    if _FUZZ_ENC is None:
+        _FUZZ_ENC = learned.encode_geometry(sphere(1500, 7), 7, model=RAND4)
+    enc = _FUZZ_ENC
+    rng = np.random.default_rng(seed)
+    payloads = [c.payload for c in enc.chunks]
+    payloads[seed % len(payloads)] = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
+    try:
+        out = learned.decode_geometry(enc.header, payloads, model=RAND4)
+    except errors.PcsError:
+        return
+    assert len(out) == 1500
+
+
 def test_invalid_arguments():
     with pytest.raises(errors.InvalidArgumentError):
         learned.encode_geometry(np.array([[8, 0, 0]]), 3, model=RAND4)

@@ -173,10 +173,12 @@ void bind(py::module_& m) {
       fail(ErrorCode::InvalidArgument, "nn_sparse_conv: shapes disagree");
     nn::Matrix xm = to_matrix(x, "x");
     std::vector<int32_t> t(table.data(), table.data() + table.size());
-    py::gil_scoped_release nogil;
-    nn::Matrix out = nn::sparse_conv(xm, t, static_cast<size_t>(table.shape(0)), static_cast<size_t>(table.shape(1)),
-                                     w.data(), b.data(), static_cast<size_t>(w.shape(2)), threads);
-    py::gil_scoped_acquire gil;
+    nn::Matrix out;
+    {
+      py::gil_scoped_release nogil;
+      out = nn::sparse_conv(xm, t, static_cast<size_t>(table.shape(0)), static_cast<size_t>(table.shape(1)), w.data(),
+                            b.data(), static_cast<size_t>(w.shape(2)), threads);
+    }
     return from_matrix(out);
   });
   m.def("nn_linear", [](const Arr<float>& x, const Arr<float>& w, const Arr<float>& b, int threads) {
