@@ -29,12 +29,19 @@ Matrix embedding(const Matrix& table, const int32_t* idx, size_t n) {
   return out;
 }
 
-// One output row of a sparse convolution. (A compile-time channel count was
-// measured slower with GCC 12 at -O3: keep the runtime count.)
-inline void conv_row(const Matrix& x, const int32_t* nb, size_t K, const float* w, const float* bias, size_t co_n,
-                     float* out) {
+// Output rows [b, e) of a sparse convolution. Compiled for AVX2 and for the
+// baseline ISA (chosen at load time): each lane performs the same float32
+// multiply then add (no FMA: -ffp-contract=off), so both give identical bits.
+// (A compile-time channel count was measured slower with GCC 12: keep it runtime.)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void conv_rows(const Matrix& x, const int32_t* nbr, size_t b, size_t e, size_t K, const float* w, const float* bias,
+               size_t co_n, Matrix& out) {
   const size_t cin = x.cols;
   float acc[kMaxChannels];
+  for (size_t o = b; o < e; ++o) {
+  const int32_t* nb = nbr + o * K;
   for (size_t co = 0; co < co_n; ++co) acc[co] = bias[co];
   for (size_t j = 0; j < K; ++j) {
     if (nb[j] < 0) continue;
@@ -46,7 +53,8 @@ inline void conv_row(const Matrix& x, const int32_t* nb, size_t K, const float* 
       for (size_t co = 0; co < co_n; ++co) acc[co] += xv * wr[co];
     }
   }
-  std::copy_n(acc, co_n, out);
+  std::copy_n(acc, co_n, out.row(o));
+  }
 }
 
 Matrix sparse_conv(const Matrix& x, const std::vector<int32_t>& nbr, size_t n_out, size_t K, const float* w,
@@ -58,12 +66,8 @@ Matrix sparse_conv(const Matrix& x, const std::vector<int32_t>& nbr, size_t n_ou
     if (i < -1 || (i >= 0 && static_cast<size_t>(i) >= x.rows))
       fail(ErrorCode::InvalidArgument, "sparse_conv: neighbour index out of range");
   Matrix out(n_out, cout);
-  parallel_rows(n_out, threads, [&](size_t b, size_t e) {
-    for (size_t o = b; o < e; ++o) {
-      const int32_t* nb = nbr.data() + o * K;
-      conv_row(x, nb, K, w, bias, cout, out.row(o));
-    }
-  });
+  parallel_rows(n_out, threads,
+                [&](size_t b, size_t e) { conv_rows(x, nbr.data(), b, e, K, w, bias, cout, out); });
   return out;
 }
 
