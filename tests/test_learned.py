@@ -135,6 +135,10 @@ def test_layers_match_torch():
     ours = _core.nn_sparse_conv(x, _core.learned_neighbor_table(xyz, xyz, 3, 1), w, b, 2)
     ref = sparse_conv(torch.from_numpy(x), neighbor_table(xyz, xyz, 3), torch.from_numpy(w), torch.from_numpy(b))
     np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-5, atol=1e-5)
+    from pcstream.learn.sparse_ops import neighbor_pairs, sparse_conv_pairs
+    ref2 = sparse_conv_pairs(torch.from_numpy(x), neighbor_pairs(xyz, xyz, 3), len(xyz), torch.from_numpy(w),
+                             torch.from_numpy(b))
+    np.testing.assert_allclose(ours, ref2.numpy(), rtol=1e-5, atol=1e-5)
     lin = _core.nn_linear(x, w[0], b, 1)
     np.testing.assert_allclose(lin, x @ w[0] + b, rtol=1e-5, atol=1e-5)
 

@@ -30,6 +30,25 @@ def sparse_conv(x: torch.Tensor, table: torch.Tensor, weight: torch.Tensor, bias
     return g.reshape(-1, kk * cin) @ weight.reshape(kk * cin, cout) + bias
 
 
+def neighbor_pairs(in_xyz: np.ndarray, out_xyz: np.ndarray, kernel: int):
+    """(in_rows, out_rows, offset_start) as int64 tensors: the map as pairs grouped by kernel offset."""
+    i, o, s = _core.learned_neighbor_pairs(np.ascontiguousarray(in_xyz, np.int32),
+                                           np.ascontiguousarray(out_xyz, np.int32), kernel)
+    return torch.from_numpy(i.astype(np.int64)), torch.from_numpy(o.astype(np.int64)), s.tolist()
+
+
+def sparse_conv_pairs(x: torch.Tensor, pairs, n_out: int, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The same convolution as gather / matmul / scatter per kernel offset (less memory than
+    ``sparse_conv`` for wide layers: no (M, k^3, C) intermediate)."""
+    in_rows, out_rows, start = pairs
+    out = bias.expand(n_out, -1).clone()
+    for j in range(weight.shape[0]):
+        a, b = start[j], start[j + 1]
+        if a < b:
+            out = out.index_add(0, out_rows[a:b], x[in_rows[a:b]] @ weight[j])
+    return out
+
+
 class SparseConv(torch.nn.Module):
     """A k×k×k sparse convolution with weight (k^3, C_in, C_out) and bias (C_out) (runtime layout)."""
 
