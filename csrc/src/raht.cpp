@@ -234,7 +234,7 @@ inline void inverse(const NodeTransform& t, double (*x)[kMaxComps], double (*hp)
 // ---- coefficient entropy model ----------------------------------------------------
 constexpr int kActivityBuckets = 6;
 struct CoefModel {
-  BinContext node_any[4][8][kActivityBuckets];
+  BinContext node_any[4][3][kActivityBuckets];
   BinContext zero[kMaxComps][kWeightBuckets][kActivityBuckets][3];
   BinContext gt1[kMaxComps][kWeightBuckets][kActivityBuckets][2];
   BinContext gt2[kMaxComps][kWeightBuckets][kActivityBuckets];
@@ -245,26 +245,23 @@ inline int weight_bucket(uint32_t w) { return std::min(kWeightBuckets - 1, bit_l
 
 // Quantised coefficients of one node: q[j][c].
 template <bool kEncode>
-void code_node(CoefModel& m, int& prev_any, int parent_any, int act, const NodeTransform& t, int64_t (*q)[kMaxComps], int comps,
-               RangeEncoder* enc, RangeDecoder* dec) {
-  const int nhp = t.nhp;
+void code_node(CoefModel& m, int& prev_any, int parent_any, int act, int nhp, const uint8_t* wbs,
+               int64_t (*q)[kMaxComps], int comps, RangeEncoder* enc, RangeDecoder* dec) {
   int any = 0;
   if (kEncode) {
     for (int j = 0; j < nhp; ++j)
       for (int c = 0; c < comps; ++c) any |= q[j][c] != 0;
-    enc->encode_bit(m.node_any[2 * prev_any + parent_any][nhp][act], any);
+    enc->encode_bit(m.node_any[2 * prev_any + parent_any][nhp > 2 ? 2 : nhp][act], any);
   } else {
-    any = dec->decode_bit(m.node_any[2 * prev_any + parent_any][nhp][act]);
+    any = dec->decode_bit(m.node_any[2 * prev_any + parent_any][nhp > 2 ? 2 : nhp][act]);
     for (int j = 0; j < nhp; ++j)
       for (int c = 0; c < comps; ++c) q[j][c] = 0;
   }
   prev_any = any;
   if (!any) return;
-  int j = 0;
   int prev_y_nz = 0;
-  for (int i = 0; i < t.nops; ++i) {
-    if (t.ops[i].move) continue;
-    const int wb = weight_bucket(t.ops[i].w);
+  for (int j = 0; j < nhp; ++j) {
+    const int wb = wbs[j];
     int prev_nz = prev_y_nz;
     for (int c = 0; c < comps; ++c) {
       // Context of the zero flag: the previous component of this coefficient
@@ -307,7 +304,6 @@ void code_node(CoefModel& m, int& prev_any, int parent_any, int act, const NodeT
       prev_nz = nz;
       if (c == 0) prev_y_nz = nz;
     }
-    ++j;
   }
 }
 
@@ -379,6 +375,14 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
     const bool use_sub = P.pw.child_face > 0 || P.pw.child_edge > 0;
     int prev_any = 0;
     int64_t block_cache = -1, child_cache = -1;
+    // Encoder: the level's coefficients are quantised first and coded after
+    // a level flag ("any non-zero coefficient"), which makes the all-zero
+    // levels of low rates free. Records: act, parent flag, nhp, buckets, q.
+    struct Rec { uint8_t act, parent, nhp; uint8_t wb[7]; uint32_t qoff; };
+    std::vector<Rec> recs;
+    std::vector<int64_t> qbuf;
+    int level_any = 1;
+    if (!kEncode) level_any = dec->decode_bypass();
     for (size_t i = 0; i < lv.code.size(); ++i) {
       const uint32_t first = lv.first[i];
       const int nc = lv.nchild[i];
@@ -484,8 +488,31 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
         for (int j = 0; j < tr.nhp; ++j)
           for (int c = 0; c < C; ++c) q[j][c] = quantise(hp[j][c], inv_step[c], rounding);
       }
-      code_node<kEncode>(*model, prev_any, parent_nz[i], act, tr, q, C, enc, dec);
-      for (int k = 0; k < nc; ++k) child_nz[first + k] = static_cast<uint8_t>(prev_any);
+      uint8_t wbs[7];
+      {
+        int j = 0;
+        for (int oi = 0; oi < tr.nops; ++oi)
+          if (!tr.ops[oi].move) wbs[j++] = static_cast<uint8_t>(weight_bucket(tr.ops[oi].w));
+      }
+      int node_any = 0;
+      if (kEncode) {
+        Rec rc;
+        rc.act = static_cast<uint8_t>(act);
+        rc.parent = parent_nz[i];
+        rc.nhp = static_cast<uint8_t>(tr.nhp);
+        std::copy(wbs, wbs + tr.nhp, rc.wb);
+        rc.qoff = static_cast<uint32_t>(qbuf.size());
+        for (int j = 0; j < tr.nhp; ++j)
+          for (int c = 0; c < C; ++c) { qbuf.push_back(q[j][c]); node_any |= q[j][c] != 0; }
+        recs.push_back(rc);
+      } else if (level_any) {
+        code_node<false>(*model, prev_any, parent_nz[i], act, tr.nhp, wbs, q, C, nullptr, dec);
+        node_any = prev_any;
+      } else {
+        for (int j = 0; j < tr.nhp; ++j)
+          for (int c = 0; c < C; ++c) q[j][c] = 0;
+      }
+      for (int k = 0; k < nc; ++k) child_nz[first + k] = static_cast<uint8_t>(node_any);
       for (int j = 0; j < tr.nhp; ++j)
         for (int c = 0; c < C; ++c) hp[j][c] = static_cast<double>(q[j][c]) * P.step[c];
       for (int c = 0; c < C; ++c) x[0][c] = sW * pm[c] - lp_pred[c];
@@ -494,6 +521,19 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
         const int s = slot_of[k];
         const double sws = std::sqrt(static_cast<double>(w[s]));
         for (int c = 0; c < C; ++c) child_mean[C * (first + k) + c] = pred[s][c] + x[s][c] / sws;
+      }
+    }
+    if (kEncode) {
+      level_any = 0;
+      for (int64_t v : qbuf) level_any |= v != 0;
+      enc->encode_bypass(level_any);
+      if (level_any) {
+        int64_t qq[7][kMaxComps];
+        for (const Rec& rc : recs) {
+          for (int j = 0; j < rc.nhp; ++j)
+            for (int c = 0; c < C; ++c) qq[j][c] = qbuf[rc.qoff + j * C + c];
+          code_node<true>(*model, prev_any, rc.parent, rc.act, rc.nhp, rc.wb, qq, C, enc, nullptr);
+        }
       }
     }
     mean.swap(child_mean);
