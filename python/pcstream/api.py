@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw registers codec 2)
-from .errors import (InvalidArgumentError, MetadataError, TruncatedError, UnsupportedError)
+from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
 from .quantize import MAX_BITS, dequantize, quantize
 
 #: Geometry codec id -> (name, module implementing encode_geometry / GeometryDecoder).
@@ -394,7 +394,13 @@ class Reader:
         return asm.cloud(level)
 
     def verify(self):
-        return self._r.verify()
+        """Check every CRC, the index and the chunk order; raises the typed error of the
+        first failed check (see pcstream.container.verify for a report that never raises)."""
+        report = self._r.verify()
+        raise_for_error = getattr(report, "raise_for_error", None)
+        if raise_for_error is not None:
+            raise_for_error()
+        return report
 
     def close(self) -> None:
         close = getattr(self._r, "close", None)
@@ -442,6 +448,9 @@ class ProgressiveDecoder:
         self._ended = False
         self._final_sent = False
         self._latest: PointCloud | None = None
+        self._latest_end = 0
+        self._chunks_seen = 0
+        self._error: Exception | None = None
         self.max_level = max_level
 
     @property
@@ -461,41 +470,76 @@ class ProgressiveDecoder:
         """The best point cloud decoded so far."""
         return self._latest
 
-    def _update(self, cloud: PointCloud) -> Update:
-        self._latest = cloud
-        return Update(cloud.level, cloud.xyz, self.last_good_offset, len(cloud), cloud.attributes, cloud.complete)
-
     def feed(self, data: bytes) -> list:
-        updates = []
+        """Process the next bytes of the stream; returns the updates they made possible.
+
+        A corrupt stream raises the typed error after the updates of every chunk that
+        was complete before the damage have been applied (see ``result``)."""
+        updates: list = []
         if not data:
             return updates
         self._received += len(data)
-        for kind, obj in self._parser.feed(bytes(data)):
-            if kind == "metadata":
-                self._asm = _Assembler(obj)
-            elif kind == "end":
-                self._ended = True
-            elif kind == "chunk" and self._asm is not None:
-                t = _entry_type(obj)
-                asm = self._asm
-                if t == b"GEOM" and not asm.geom.done:
-                    if self.max_level is None or not asm.fed or asm.level < self.max_level:
-                        asm.feed_geometry(obj.payload)
-                        if not asm.attributes_ready():  # else announced below with the attributes
-                            updates.append(self._update(asm.cloud(self.max_level)))
-                elif t == b"ATTR":
-                    asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload)
-            if self._asm is not None and self._asm.attributes_ready() and not self._final_sent:
-                self._final_sent = True
-                updates.append(self._update(self._asm.cloud(self.max_level)))
+        try:
+            events = self._parser.feed(bytes(data))
+        except Exception as exc:
+            self._apply(getattr(exc, "partial", None) or [], updates)
+            if isinstance(exc, PcsError):
+                exc.partial = self._latest          # the best point cloud before the damage
+            self._error = exc
+            raise
+        self._apply(events, updates)
         return updates
 
+    def _chunk_end(self) -> int:
+        """File offset just past the chunk event being applied (from the parser's entries)."""
+        entries = getattr(self._parser, "entries", None)
+        if entries is None:
+            return self.last_good_offset
+        known = [e for e in entries if getattr(e, "known", True)]
+        if self._chunks_seen <= len(known):
+            return int(known[self._chunks_seen - 1].end)
+        return self.last_good_offset
+
+    def _update(self, cloud: PointCloud, end: int) -> Update:
+        self._latest = cloud
+        self._latest_end = end
+        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete)
+
+    def _apply(self, events, updates: list) -> None:
+        for kind, obj in events:
+            if kind == "metadata":
+                self._asm = _Assembler(obj)
+                continue
+            if kind == "end":
+                self._ended = True
+                continue
+            if kind != "chunk" or self._asm is None:
+                continue
+            self._chunks_seen += 1
+            end = self._chunk_end()
+            t = _entry_type(obj)
+            asm = self._asm
+            if t == b"GEOM" and not asm.geom.done:
+                if self.max_level is None or not asm.fed or asm.level < self.max_level:
+                    asm.feed_geometry(obj.payload)
+                    if not asm.attributes_ready():  # else announced below with the attributes
+                        updates.append(self._update(asm.cloud(self.max_level), end))
+            elif t == b"ATTR":
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload)
+            if asm.attributes_ready() and not self._final_sent:
+                self._final_sent = True
+                updates.append(self._update(asm.cloud(self.max_level), end))
+
     def close(self) -> PointCloud:
+        """The final point cloud; TruncatedError (with ``.partial``, the best result so far,
+        and ``.last_good_offset``) if the stream ended before its footer."""
+        if self._error is not None:
+            raise self._error
         if not self._ended:
             partial = self._latest
             what = f"reached level {partial.level}" if partial is not None else "no complete level"
             raise TruncatedError(
-                f"stream ended early after {self._received} bytes ({what}; last complete chunk ends at "
+                f"stream ended early after {self._received} bytes ({what}; last complete structure ends at "
                 f"byte {self.last_good_offset})", self._received,
                 partial=partial, last_good_offset=self.last_good_offset)
         if self._latest is None:

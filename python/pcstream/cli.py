@@ -106,6 +106,7 @@ def entry_dict(e) -> dict:
     else:
         d = {k: v for k, v in vars(e).items() if not k.startswith("_")}
     d.pop("payload", None)
+    d.pop("raw", None)
     if isinstance(d.get("type"), (bytes, bytearray)):
         d["type"] = d["type"].decode("ascii", "replace")
     return d
