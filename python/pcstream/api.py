@@ -319,7 +319,7 @@ class _Assembler:
 
     def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
         """The point set at the decoded level, or coarsened to `level` if that is lower."""
-        if self.fed == 0:
+        if self.fed == 0 and not self.geom.done:
             return PointCloud(np.zeros((0, 3)), {}, 0, self.depth, self.md, False)
         pts = np.asarray(self.geom.points())
         lvl = self.level
