@@ -253,3 +253,56 @@ def test_attribute_codec_registry():
         attr_raw.decode(payload, count=5, dtype="<u2", components=3)
     with pytest.raises(errors.CorruptPayloadError):
         attr_raw.decode(b"garbage", count=4, dtype="<u2", components=3)
+
+
+def test_truncation_sweep_every_prefix():
+    """Every prefix of a small file: a typed TruncatedError with a coarse partial (or none
+    before the first chunk), never a crash; the full file decodes completely."""
+    rng = np.random.default_rng(9)
+    xyz = rng.integers(0, 64, (150, 3))
+    data = pcstream.encode(xyz, {"c": rng.integers(0, 255, 150).astype(np.uint8)})
+    levels_seen = set()
+    for cut in range(len(data)):
+        dec = pcstream.ProgressiveDecoder()
+        dec.feed(data[:cut])
+        with pytest.raises(errors.TruncatedError) as ei:
+            dec.close()
+        p = ei.value.partial
+        assert ei.value.last_good_offset <= cut
+        if p is not None:
+            levels_seen.add(p.level)
+            assert len(p) > 0 and p.xyz.shape[1] == 3
+        with pytest.raises(errors.PcsError):
+            pcstream.decode(data[:cut])
+    assert len(levels_seen) >= 2
+    dec = pcstream.ProgressiveDecoder()
+    dec.feed(data)
+    assert dec.close().complete
+
+
+def test_random_bit_flips_never_crash():
+    rng = np.random.default_rng(10)
+    xyz = rng.integers(0, 256, (300, 3))
+    data = pcstream.encode(xyz, {"c": rng.integers(0, 255, 300).astype(np.uint8)})
+    for _ in range(150):
+        bad = bytearray(data)
+        for pos in rng.integers(0, len(data), rng.integers(1, 4)):
+            bad[pos] ^= 1 << int(rng.integers(0, 8))
+        try:
+            out = pcstream.decode(bytes(bad))
+            assert out.xyz.shape[1] == 3
+        except errors.PcsError:
+            pass
+        dec = pcstream.ProgressiveDecoder()
+        try:
+            dec.feed(bytes(bad))
+            dec.close()
+        except errors.PcsError:
+            pass
+
+
+def test_limits_are_applied():
+    from pcstream.container import Limits
+    data = pcstream.encode(np.random.default_rng(11).integers(0, 256, (1000, 3)))
+    with pytest.raises(errors.LimitError):
+        pcstream.decode(data, limits=Limits(max_points=10))

@@ -295,11 +295,12 @@ class _Assembler:
     """Turns GEOM/ATTR chunks, fed in file order, into point clouds (shared by the
     random-access Reader and the ProgressiveDecoder)."""
 
-    def __init__(self, metadata: dict):
+    def __init__(self, metadata: dict, limits=None):
         self.md = _check_metadata(metadata)
         self.depth = int(metadata["depth"])
         self.gmod = _geometry_module(int(metadata.get("geometry_codec", 1)))
-        self.geom = self.gmod.GeometryDecoder(bytes(metadata["geometry_header"]))
+        kw = {} if limits is None else {"max_points": int(limits.max_points)}
+        self.geom = self.gmod.GeometryDecoder(bytes(metadata["geometry_header"]), **kw)
         self.attr_payloads: dict = {}
         self.fed = 0
 
@@ -352,6 +353,7 @@ class Reader:
     def __init__(self, source, *, limits=None):
         cont = _container()
         self._r = cont.PcsReader.open(source) if limits is None else cont.PcsReader.open(source, limits=limits)
+        self._limits = limits
         self.metadata = _check_metadata(self._r.metadata)
 
     @property
@@ -370,7 +372,7 @@ class Reader:
     def decode(self, level: int | None = None) -> PointCloud:
         if level is not None and level < 0:
             raise InvalidArgumentError(f"level must be >= 0, got {level}")
-        asm = _Assembler(self.metadata)
+        asm = _Assembler(self.metadata, self._limits)
         entries = self.chunks
         for i, e in enumerate(entries):
             t = _entry_type(e)
@@ -442,6 +444,7 @@ class ProgressiveDecoder:
 
     def __init__(self, *, limits=None, max_level: int | None = None):
         cont = _container()
+        self._limits = limits
         self._parser = cont.StreamParser(limits if limits is not None else cont.Limits())
         self._asm: _Assembler | None = None
         self._received = 0
@@ -508,7 +511,7 @@ class ProgressiveDecoder:
     def _apply(self, events, updates: list) -> None:
         for kind, obj in events:
             if kind == "metadata":
-                self._asm = _Assembler(obj)
+                self._asm = _Assembler(obj, self._limits)
                 continue
             if kind == "end":
                 self._ended = True

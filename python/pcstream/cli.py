@@ -281,7 +281,9 @@ def cmd_sample(a) -> int:
 # --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pcstream", description="Streaming point cloud codec (.pcs files).")
+    p = argparse.ArgumentParser(prog="pcstream", description="Streaming point cloud codec (.pcs files).",
+                                epilog=VERIFY_HELP.replace("the file is valid", "success"),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -345,8 +347,13 @@ def _version() -> str:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    a = parser.parse_args(argv)
+    if argv[:1] == ["bench"]:
+        # Everything after "bench" (options included) belongs to the benchmark's own parser.
+        a = argparse.Namespace(command="bench", func=cmd_bench, file_arg=None, args=argv[1:])
+    else:
+        a = parser.parse_args(argv)
     where = getattr(a, a.file_arg) if getattr(a, "file_arg", None) else "pcstream"
     try:
         return a.func(a)
