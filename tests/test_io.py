@@ -159,3 +159,13 @@ def test_real_kinect_pcd_with_nan_holes():
         read_points(path)
     d = read_points(path, drop_nonfinite=True)
     assert 0 < len(d) < 307200 and np.isfinite(d.xyz).all()
+
+
+def test_xyzrgb_explicit_format(tmp_path):
+    a = np.arange(24, dtype="<f4").reshape(4, 6)
+    a.tofile(tmp_path / "room.bin")
+    d = read_points(tmp_path / "room.bin", format="xyzrgb")
+    np.testing.assert_array_equal(d.attributes["rgb"], a[:, 3:])
+    assert read_points(tmp_path / "room.bin").source["format"] == "kitti"   # .bin defaults to KITTI
+    d = read_points(data_file("indoor/scannet_scene0000_00.bin"), format="xyzrgb")
+    assert len(d) == 40684

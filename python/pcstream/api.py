@@ -95,8 +95,9 @@ def _prepare_attributes(attributes, n: int) -> dict:
             raise InvalidArgumentError(f"attribute {name!r} has shape {a.shape}, expected ({n},) or ({n},k)")
         if a.dtype.kind not in _ATTR_KINDS:
             raise InvalidArgumentError(f"attribute {name!r} has unsupported dtype {a.dtype} (numbers or bool only)")
-        if a.ndim > 2:
-            raise InvalidArgumentError(f"attribute {name!r} has {a.ndim} dimensions, at most 2 are supported")
+        if a.ndim > 2 or (a.ndim == 2 and not 1 <= a.shape[1] <= MAX_COMPONENTS):
+            raise InvalidArgumentError(f"attribute {name!r} has shape {a.shape}: use (N,) or (N,k) with "
+                                       f"1 <= k <= {MAX_COMPONENTS}")
         out[name] = a
     return out
 
@@ -158,7 +159,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     gmod = _geometry_module(gid)
     cont = _container()
 
-    keep = level if lossy else None
+    keep = level if lossy and level < q.depth else None
     eg = gmod.encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
     final_level = eg.chunks[-1].level_hi if eg.chunks else (keep or q.depth)
     if lossy and level < q.depth:
@@ -200,6 +201,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     metadata = {
         "producer": f"pcstream {__version__}",
         "point_count": int(count),
+        "input_point_count": int(n),
         "depth": int(q.depth),
         "transform": q.transform(),
         "units": str(units),

@@ -166,11 +166,11 @@ def cmd_info(a) -> int:
         print(json.dumps(_jsonable({"file": str(a.input), "size": size, "version": version,
                                     "metadata": md, "chunks": entries}), indent=2, default=str))
         return EXIT_OK
-    n = md.get("point_count", 0)
-    print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits/point)")
+    n = md.get("input_point_count", md.get("point_count", 0))
+    print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
     if version is not None:
         print(f"container   version {'.'.join(map(str, version)) if isinstance(version, (tuple, list)) else version}")
-    for k in ("producer", "point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
+    for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
         if k in md:
             print(f"{k:<11} {md[k]}")
     tr = md.get("transform", {})
@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--codec", default="classic", choices=["classic"], help="geometry codec (default classic)")
     s.add_argument("--attribute-codec", default="raw", help="attribute codec name or id (default raw = 2)")
     s.add_argument("--units", default="unknown", help='units of the input coordinates, e.g. "m"')
-    s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd"],
+    s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd", "xyzrgb"],
                    help="input format (default: from the extension / content)")
     s.add_argument("--drop-nonfinite", action="store_true", help="skip points with NaN/inf coordinates")
     s.add_argument("-q", "--quiet", action="store_true")

@@ -12,13 +12,14 @@ when the extension is unknown, and returns a :class:`PointData` (xyz, attributes
 | LAS / LAZ | .las .laz (.copc.laz) | laspy (+ lazrs for LAZ) |
 | NumPy | .npy | (N,3) or structured with x,y,z |
 | PCD | .pcd | pypcd4 |
+| raw x,y,z,r,g,b | (format="xyzrgb" only) | float32 records (ScanNet/SUN RGB-D .bin) |
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import InputFileError
-from . import kitti, las, npy, nuscenes, pcd, ply
+from . import kitti, las, npy, nuscenes, pcd, ply, xyzrgb
 from ._common import PointData, fail, handle_nonfinite
 
 READERS = {"ply": ply.read, "kitti": kitti.read, "nuscenes": nuscenes.read,
