@@ -23,7 +23,7 @@ from . import kitti, las, npy, nuscenes, pcd, ply, xyzrgb
 from ._common import PointData, fail, handle_nonfinite
 
 READERS = {"ply": ply.read, "kitti": kitti.read, "nuscenes": nuscenes.read,
-           "las": las.read, "npy": npy.read, "pcd": pcd.read}
+           "las": las.read, "npy": npy.read, "pcd": pcd.read, "xyzrgb": xyzrgb.read}
 WRITERS = {"ply": ply.write, "npy": npy.write, "kitti": kitti.write}
 
 __all__ = ["PointData", "read_points", "write_points", "detect_format", "READERS", "WRITERS"]
