@@ -7,6 +7,7 @@ import json
 import os
 import random
 import struct
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -475,6 +476,24 @@ def test_property_round_trip(chunks, meta, cuts):
     p.finish()
     assert [c for k, c in events if k == "chunk"] == known
     assert events[0] == ("metadata", meta) and events[-1] == ("end", None)
+
+
+def test_atheris_short_run(tmp_path):
+    """A bounded run of the atheris harness (run it by hand for long: see its docstring)."""
+    pytest.importorskip("atheris")
+    import pcstream
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in list(VECTORS.glob("*.pcs")) + list(VECTORS.glob("broken/*.pcs")):
+        (corpus / (f.parent.name + "-" + f.name)).write_bytes(f.read_bytes())
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
+    harness = ROOT / "tests" / "fuzz" / "fuzz_container.py"
+    r = subprocess.run([sys.executable, str(harness), str(corpus), "-runs=20000", "-max_total_time=20", "-seed=1",
+                        "-rss_limit_mb=2048"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=180)
+    assert r.returncode == 0, r.stdout[-4000:]
 
 
 def test_metadata_is_msgpack_map():
