@@ -78,7 +78,7 @@ def test_cpp_unit_tests_under_asan_ubsan(sanitize_build):
 
 def test_container_fuzz_target_replay_under_asan_ubsan(sanitize_build):
     """The libFuzzer entry point, driven by csrc/fuzz/replay_main.cpp: every golden and broken
-    file, then 20000 deterministic mutations of them."""
+    file, then 10000 deterministic mutations of them."""
     build, cxx = sanitize_build
     lib = build / "libpcstream_core.a"
     assert lib.exists()
@@ -88,5 +88,5 @@ def test_container_fuzz_target_replay_under_asan_ubsan(sanitize_build):
           str(ROOT / "csrc" / "fuzz" / "fuzz_container.cpp"), str(ROOT / "csrc" / "fuzz" / "replay_main.cpp"),
           str(lib), "-pthread", "-o", str(exe)], timeout=300)
     files = sorted(str(p) for p in list(VECTORS.glob("*.pcs")) + list(VECTORS.glob("broken/*.pcs")))
-    out = _run([str(exe), "-mutate", "20000", "-seed", "7", *files], timeout=300, env=SAN_ENV)
-    assert "20000 mutations" in out
+    out = _run([str(exe), "-mutate", "10000", "-seed", "7", *files], timeout=300, env=SAN_ENV)
+    assert "10000 mutations" in out

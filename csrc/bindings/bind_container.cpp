@@ -84,6 +84,11 @@ void bind(py::module_& m) {
     return crc32c_extend(crc, v.p, v.n);
   }, py::arg("data"), py::arg("crc") = 0, "CRC32C of data, continuing from `crc`.");
   m.def("crc32c_hardware", &crc32c_hardware);
+  m.def("crc32c_portable", [](py::buffer b, uint32_t crc) {
+    py::buffer_info bi;
+    Bytes v = view(b, bi);
+    return crc32c_extend_portable(crc, v.p, v.n);
+  }, py::arg("data"), py::arg("crc") = 0, "CRC32C by the table path only (for tests and benches).");
 
   py::class_<Limits>(m, "ContainerLimits")
       .def(py::init<>())
@@ -128,6 +133,17 @@ void bind(py::module_& m) {
         }
         return to_bytes(out);
       })
+      .def("frame_chunk", [](ContainerWriter& w, const ChunkInfo& info, py::buffer payload) {
+        py::buffer_info bi;
+        Bytes v = view(payload, bi);
+        ContainerWriter::Frame f;
+        {
+          py::gil_scoped_release nogil;
+          f = w.frame_chunk(info, v.p, v.n);
+        }
+        return py::make_tuple(py::bytes(reinterpret_cast<const char*>(f.header.data()), f.header.size()),
+                              py::bytes(reinterpret_cast<const char*>(f.crc.data()), f.crc.size()));
+      }, "Register a chunk; returns (header, crc): write header, payload, crc.")
       .def("finish", [](ContainerWriter& w) { return to_bytes(w.finish()); })
       .def_property_readonly("bytes_written", &ContainerWriter::bytes_written);
 

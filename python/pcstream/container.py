@@ -280,7 +280,10 @@ class PcsWriter:
             raise errors.InvalidArgumentError("PcsWriter is closed")
         offset = self._w.bytes_written
         info = _chunk_info(chunk)
-        self._write(self._w.add_chunk(info, chunk.payload))
+        header, crc = self._w.frame_chunk(info, chunk.payload)
+        self._write(header)
+        self._write(chunk.payload)
+        self._write(crc)
         info.payload_length = len(chunk.payload)
         return _entry_from(-1, offset, info, b"")
 
