@@ -163,13 +163,14 @@ def test_verify_report_raise():
 
 # ------------------------------------------------------------ round trips
 
-@pytest.mark.parametrize("source", ["bytes", "bytearray", "path", "file"])
+@pytest.mark.parametrize("source", ["bytes", "bytearray", "path", "file", "bytesio"])
 def test_round_trip_sources(tmp_path, source):
     chunks = _chunks()
     data = pc.write_pcs(META, chunks)
     path = tmp_path / "x.pcs"
     path.write_bytes(data)
-    src = {"bytes": data, "bytearray": bytearray(data), "path": path, "file": None}[source]
+    src = {"bytes": data, "bytearray": bytearray(data), "path": path, "file": None,
+           "bytesio": io.BytesIO(data)}[source]
     f = open(path, "rb") if source == "file" else None
     try:
         r = pc.PcsReader.open(f if f else src)

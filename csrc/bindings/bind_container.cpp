@@ -90,7 +90,7 @@ void bind(py::module_& m) {
     return crc32c_extend_portable(crc, v.p, v.n);
   }, py::arg("data"), py::arg("crc") = 0, "CRC32C by the table path only (for tests and benches).");
 
-  py::class_<Limits>(m, "ContainerLimits")
+  py::class_<Limits>(m, "PcsLimits")
       .def(py::init<>())
       .def_readwrite("max_points", &Limits::max_points)
       .def_readwrite("max_chunk_bytes", &Limits::max_chunk_bytes)
@@ -100,7 +100,7 @@ void bind(py::module_& m) {
       .def_readwrite("max_chunks", &Limits::max_chunks)
       .def_readwrite("max_decoded_bytes", &Limits::max_decoded_bytes);
 
-  py::class_<ChunkInfo>(m, "ChunkInfo")
+  py::class_<ChunkInfo>(m, "PcsChunkInfo")
       .def(py::init<>())
       .def_property("type", [](const ChunkInfo& c) { return type_bytes(c.type); },
                     [](ChunkInfo& c, const py::bytes& b) { c.type = type_from(b); })
@@ -116,7 +116,7 @@ void bind(py::module_& m) {
       .def_readwrite("decoded_size", &ChunkInfo::decoded_size)
       .def_readwrite("bounds", &ChunkInfo::bounds);
 
-  py::class_<ContainerWriter>(m, "ContainerWriter")
+  py::class_<ContainerWriter>(m, "PcsContainerWriter")
       .def(py::init<>())
       .def("begin", [](ContainerWriter& w, py::buffer meta) {
         py::buffer_info bi;
@@ -203,7 +203,7 @@ void bind(py::module_& m) {
   });
   m.def("pcs_is_known_chunk_type", [](const py::bytes& t) { return is_known_chunk_type(type_from(t)); });
 
-  py::class_<StreamParser>(m, "ContainerStreamParser")
+  py::class_<StreamParser>(m, "PcsStreamParser")
       .def(py::init<const Limits&>(), py::arg("limits") = Limits())
       .def("feed", [](StreamParser& s, py::buffer b) {
         py::buffer_info bi;
