@@ -53,9 +53,9 @@ const LogisticTables kLogistic;
 Mixer::Mixer(int n_inputs, int n_sets, int lr, int init_weight)
     : n_(n_inputs), lr_(lr), w_(static_cast<size_t>(n_inputs) * n_sets, init_weight) {}
 
-Apm::Apm(int n_ctx, int rate) : t_(static_cast<size_t>(n_ctx) * 33), rate_(rate) {
+Apm::Apm(int n_ctx, int rate) : t_(static_cast<size_t>(n_ctx) * 25), rate_(rate) {
   for (int c = 0; c < n_ctx; ++c)
-    for (int j = 0; j < 33; ++j) t_[static_cast<size_t>(c) * 33 + j] = static_cast<uint16_t>(squash(j * 192 - 3072));
+    for (int j = 0; j < 25; ++j) t_[static_cast<size_t>(c) * 25 + j] = static_cast<uint16_t>(squash(j * 256 - 3072));
 }
 
 }  // namespace geom
