@@ -307,3 +307,24 @@ def test_limits_are_applied():
     data = pcstream.encode(np.random.default_rng(11).integers(0, 256, (1000, 3)))
     with pytest.raises(errors.LimitError):
         pcstream.decode(data, limits=Limits(max_points=10))
+
+
+def test_other_attribute_codecs_through_the_registry():
+    pytest.importorskip("pcstream.attributes", reason="attribute codecs not built")
+    rng = np.random.default_rng(12)
+    xyz = rng.integers(0, 256, (3000, 3))
+    rgb = (xyz * 0.9).astype(np.uint8)
+    inten = rng.integers(0, 4000, 3000).astype(np.uint16)
+    flag = rng.integers(0, 2, 3000).astype(bool)
+    attrs = {"rgb": rgb, "intensity": inten, "flag": flag}
+    data = pcstream.encode(xyz, attrs, attribute_codec="auto")
+    out = pcstream.decode(data)
+    codecs = {a["name"]: a["codec"] for a in out.metadata["attributes"]}
+    assert codecs == {"rgb": 3, "intensity": 3, "flag": 2}
+    assert same_multiset(with_attrs(xyz, [rgb, inten, flag]),
+                         with_attrs(out.xyz, [out.attributes["rgb"], out.attributes["intensity"], out.attributes["flag"]]))
+    lossy = pcstream.encode(xyz, attrs, attribute_codec={"rgb": "raht"}, attribute_options={"rgb": {"quality": 40}})
+    out = pcstream.decode(lossy)
+    assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 2, "flag": 2}
+    assert out.attributes["rgb"].shape == (3000, 3) and out.attributes["rgb"].dtype == np.uint8
+    assert len(lossy) < len(data)

@@ -179,3 +179,16 @@ def test_serve(tmp_path):
         proc.wait(timeout=10)
     r = run("serve", tmp_path / "nodir")
     assert r.returncode == cli.EXIT_IO
+
+
+def test_pack_attribute_codecs(tmp_path, cloud_ply):
+    pytest.importorskip("pcstream.attributes", reason="attribute codecs not built")
+    src, _, _ = cloud_ply
+    sizes = {}
+    for codec in ("raw", "predictive", "raht"):
+        out = tmp_path / f"{codec}.pcs"
+        r = run("pack", src, out, "--attribute-codec", codec, "--quality", "30")
+        assert r.returncode == 0, r.stderr
+        assert run("verify", out).returncode == 0
+        sizes[codec] = out.stat().st_size
+    assert sizes["raht"] < sizes["raw"]

@@ -129,7 +129,8 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec=DEFAULT_ATTRIBUTE_CODEC,
-           source: dict | None = None, geometry_options: dict | None = None) -> bytes:
+           attribute_options: dict | None = None, source: dict | None = None,
+           geometry_options: dict | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
 
     xyz: (N,3) numbers. Integer coordinates are coded as they are; float coordinates are
@@ -138,8 +139,11 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     attributes: name -> (N,) or (N,k) numeric array, carried losslessly by default.
     lossy=True with level=L keeps only the first L octree levels: the decoder returns voxel
     centres and per-voxel attributes (mean for floats and colours, first for integers).
-    attribute_codec: an id or name from pcstream.attr_codecs (one for all attributes, or a
-    dict name -> codec).
+    attribute_codec: an id or name from pcstream.attr_codecs ("raw" = 2, "predictive" = 3,
+    "raht" = 4 lossy colour, "auto" = 3 where it applies else 2), one for all attributes or
+    a dict name -> codec (attributes not named there use 2).
+    attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
+    attribute name gives per-attribute options.
     """
     q = quantize(xyz, precision, origin=origin)
     n = q.q.shape[0]
@@ -188,9 +192,17 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     schema = []
     for i, (name, a) in enumerate(stream.items()):
         cid = attribute_codec.get(name, DEFAULT_ATTRIBUTE_CODEC) if isinstance(attribute_codec, dict) else attribute_codec
-        codec = attr_codecs.get(cid)
+        codec = attr_codecs.choose(cid, a)
         comps = 1 if a.ndim == 1 else int(a.shape[1])
-        payload, params = codec.encode(a.reshape(count, comps), points=points, params={})
+        opts = dict(attribute_options or {})
+        if name in opts and isinstance(opts[name], dict):
+            opts = dict(opts[name])
+        elif any(isinstance(v, dict) for v in opts.values()):
+            opts = {}
+        if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC:
+            opts = {}
+        payload, params = codec.encode(a if comps > 1 or a.ndim == 1 else a.reshape(count), points=points,
+                                       params=opts)
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})

@@ -128,10 +128,17 @@ def cmd_pack(a) -> int:
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
+    codec, options = a.attribute_codec, None
+    if codec == "raht":
+        # RAHT codes colours (1 or 3 components of uint8/uint16); the rest stays lossless.
+        codec = {k: ("raht" if k.lower() in ("rgb", "rgba", "color", "colour") and v.dtype.kind == "u"
+                     and v.dtype.itemsize <= 2 and (v.ndim == 1 or v.shape[1] in (1, 3)) else "auto")
+                 for k, v in data.attributes.items()}
+        options = {k: {"quality": a.quality} for k, c in codec.items() if c == "raht" and a.quality is not None}
     try:
         blob = pcstream.encode(data.xyz, data.attributes, precision=precision, origin=origin,
                                lossy=a.lossy, level=a.level, units=a.units, geometry_codec=a.codec,
-                               attribute_codec=a.attribute_codec, source=data.source)
+                               attribute_codec=codec, attribute_options=options, source=data.source)
     except errors.InvalidArgumentError as exc:
         raise CliError(_with_file(a.input, exc), EXIT_ERROR) from None
     Path(a.output).write_bytes(blob)
@@ -297,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lossy", action="store_true", help="keep only --level octree levels")
     s.add_argument("--level", type=int, help="octree levels kept with --lossy")
     s.add_argument("--codec", default="classic", choices=["classic"], help="geometry codec (default classic)")
-    s.add_argument("--attribute-codec", default="raw", help="attribute codec name or id (default raw = 2)")
+    s.add_argument("--attribute-codec", default="raw", choices=["raw", "predictive", "auto", "raht"],
+                   help="raw (codec 2, default), predictive (lossless codec 3), auto (3 where it applies, "
+                        "else 2), raht (lossy colour codec 4 for rgb, auto for the other attributes)")
+    s.add_argument("--quality", type=float, default=None, help="RAHT colour quality 0..100 (with --attribute-codec raht)")
     s.add_argument("--units", default="unknown", help='units of the input coordinates, e.g. "m"')
     s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd", "xyzrgb"],
                    help="input format (default: from the extension / content)")
