@@ -169,3 +169,14 @@ def test_xyzrgb_explicit_format(tmp_path):
     assert read_points(tmp_path / "room.bin").source["format"] == "kitti"   # .bin defaults to KITTI
     d = read_points(data_file("indoor/scannet_scene0000_00.bin"), format="xyzrgb")
     assert len(d) == 40684
+
+
+def test_laz_without_backend_gives_install_hint(tmp_path, monkeypatch):
+    laspy = pytest.importorskip("laspy")
+
+    def no_backend(*a, **k):
+        raise laspy.errors.LaspyException("No LazBackend selected, cannot decompress data")
+    monkeypatch.setattr(laspy, "read", no_backend)
+    (tmp_path / "x.laz").write_bytes(b"LASF" + b"\0" * 300)
+    with pytest.raises(errors.InputFileError, match=r"x\.laz.*pcstream\[las\]"):
+        read_points(tmp_path / "x.laz")
