@@ -328,3 +328,17 @@ def test_other_attribute_codecs_through_the_registry():
     assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 2, "flag": 2}
     assert out.attributes["rgb"].shape == (3000, 3) and out.attributes["rgb"].dtype == np.uint8
     assert len(lossy) < len(data)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([1.0, 0.25, 0.01, 0.001]), st.floats(-1e6, 1e6), st.integers(1, 400), st.integers(0, 999))
+def test_float_precision_property(precision, shift, n, seed):
+    """Every decoded point is an input point snapped to the precision grid (multiset),
+    in original units, whatever the offset of the coordinates."""
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(-50, 50, (n, 3)) + shift
+    out = pcstream.decode(pcstream.encode(xyz, precision=precision))
+    snapped_in = np.round(xyz / precision)
+    snapped_out = np.round(out.xyz / precision)
+    assert same_multiset(snapped_in, snapped_out)
+    assert np.abs(out.xyz - snapped_out * precision).max() <= 1e-9 * max(1.0, abs(shift))
