@@ -3,6 +3,7 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -124,18 +125,18 @@ struct DecIO {
   inline void check() const { rc->check_end("geometry"); }
 };
 
-inline int cbit_p(const Counter& c) { int p = c.p; return p < 32 ? 32 : p > 65504 ? 65504 : p; }
+inline int cbit_p(const Counter& c) { int p = c.p(); return p < 32 ? 32 : p > 65504 ? 65504 : p; }
 
 // ---------------------------------------------------------------------------
 // Occupancy model: 8 binary decisions per node, each predicted by several
 // context tables mixed in the logistic domain, then refined by an APM.
 class OccupancyModel {
  public:
-  static constexpr int kInputs = 8;
+  static constexpr int kInputs = 6;
   OccupancyModel() : OccupancyModel(16) {}
   // hash_bits: log2 of the size of each hashed context table.
   explicit OccupancyModel(int hash_bits)
-      : hash_bits_(hash_bits), c0_(8 * 729), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64), c4_(8 * 4 * 729),
+      : hash_bits_(hash_bits), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64),
         c5_(size_t(1) << hash_bits), c6_(size_t(1) << hash_bits),
         mixer_(kInputs, 8 * 4 * 16, 8, 20000), apm_(8 * 729, 7) {}
 
@@ -145,65 +146,80 @@ class OccupancyModel {
   uint8_t code(IO& io, uint8_t truth, uint64_t occ4, uint64_t unk4, int p26, int lc, uint32_t pmask) {
     uint32_t partial = 0;
     const uint64_t* self = kNb.block[13];
+    size_t i5, i6;
+    hashed(0, 0, occ4, unk4, lc, pmask, i5, i6);
     for (int j = 0; j < 8; ++j) {
       if (j == 7 && partial == 0) { partial |= 0x80; break; }  // an occupied node has a child
       uint64_t known = occ4 | self[partial];
       uint64_t unk = unk4 | self[(0xFF << j) & 0xFF];
-      int f6 = 0, nocc = 0;
+      int f6 = 0;
       for (int d = 0; d < 6; ++d) {
         int q = kNb.face[j][d];
-        int s = ((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0;
-        nocc += s == 1;
-        f6 += s * kPow3[d];
+        f6 += (((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0) * kPow3[d];
       }
       int eo = popcount64(known & kNb.edge[j]);
       int eu = popcount64(unk & kNb.edge[j]);
       int co = popcount64(known & kNb.corner[j]);
       int nsib = popcount8(partial);
-      Counter& k0 = c0_[j * 729 + f6];
       Counter& k1 = c1_[((1u << j) | partial) * 27 + p26];
       Counter& k2 = c2_[((j * 13 + eo) * 13 + eu) * 9 + co];
       Counter& k3 = c3_[(f6 * 8 + j) * 8 + nsib];
-      Counter& k4 = c4_[(j * 4 + lc) * 729 + f6];
-      uint64_t h = ((known & kNb.around[j]) * 0x9E3779B97F4A7C15ull) ^ ((unk & kNb.around[j]) * 0xC2B2AE3D27D4EB4Full) ^
-                   (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
-      Counter& k5 = c5_[(h ^ (h >> 29)) >> (64 - hash_bits_)];
-      uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
-      h2 ^= h2 >> 31;
-      h2 *= 0x9E3779B97F4A7C15ull;
-      Counter& k6 = c6_[h2 >> (64 - hash_bits_)];
-      mixer_.add(stretch12(k0.p >> 4));
-      mixer_.add(stretch12(k1.p >> 4));
-      mixer_.add(stretch12(k2.p >> 4));
-      mixer_.add(stretch12(k3.p >> 4));
-      mixer_.add(stretch12(k4.p >> 4));
-      mixer_.add(stretch12(k5.p >> 4));
-      mixer_.add(stretch12(k6.p >> 4));
+      Counter& k5 = c5_[i5];
+      Counter& k6 = c6_[i6];
+      size_t a5 = 0, a6 = 0, b5 = 0, b6 = 0;
+      if (j < 7) {  // prefetch the hashed slots of the next child for both outcomes
+        hashed(j + 1, partial, occ4, unk4, lc, pmask, a5, a6);
+        hashed(j + 1, partial | (1u << j), occ4, unk4, lc, pmask, b5, b6);
+        __builtin_prefetch(&c5_[a5]);
+        __builtin_prefetch(&c6_[a6]);
+        __builtin_prefetch(&c5_[b5]);
+        __builtin_prefetch(&c6_[b6]);
+      }
+      mixer_.add(stretch12(k1.p() >> 4));
+      mixer_.add(stretch12(k2.p() >> 4));
+      mixer_.add(stretch12(k3.p() >> 4));
+      mixer_.add(stretch12(k5.p() >> 4));
+      mixer_.add(stretch12(k6.p() >> 4));
       mixer_.add(256);
       auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
       int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
-      (void)nocc;
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
       mixer_.update(b);
       apm_.update(b);
-      k0.update(b, kLimit);
       k1.update(b, kLimit);
       k2.update(b, kLimit);
       k3.update(b, kLimit);
-      k4.update(b, kLimit);
       k5.update(b, kLimit);
       k6.update(b, kLimit);
       partial |= static_cast<uint32_t>(b) << j;
+      i5 = b ? b5 : a5;
+      i6 = b ? b6 : a6;
     }
     return static_cast<uint8_t>(partial);
+  }
+
+  // Slots of the two hashed contexts of child j: its full 26-neighbourhood
+  // (known occupied / unknown), and the same plus the parent-level pattern.
+  inline void hashed(int j, uint32_t partial, uint64_t occ4, uint64_t unk4, int lc, uint32_t pmask, size_t& i5,
+                     size_t& i6) const {
+    const uint64_t* self = kNb.block[13];
+    uint64_t known = (occ4 | self[partial]) & kNb.around[j];
+    uint64_t unk = (unk4 | self[(0xFF << j) & 0xFF]) & kNb.around[j];
+    uint64_t h = (known * 0x9E3779B97F4A7C15ull) ^ (unk * 0xC2B2AE3D27D4EB4Full) ^
+                 (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
+    i5 = static_cast<size_t>((h ^ (h >> 29)) >> (64 - hash_bits_));
+    uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+    h2 ^= h2 >> 31;
+    h2 *= 0x9E3779B97F4A7C15ull;
+    i6 = static_cast<size_t>(h2 >> (64 - hash_bits_));
   }
 
  private:
   static constexpr int kLimit = 255;
   int hash_bits_;
-  std::vector<Counter> c0_, c1_, c2_, c3_, c4_, c5_, c6_;
+  geom::CounterTable c1_, c2_, c3_, c5_, c6_;
   Mixer mixer_;
   Apm apm_;
 };
@@ -655,9 +671,14 @@ std::vector<uint32_t> GeometryDecoder::points() const {
     std::vector<Leaf> all;
     all.reserve(st.codes.size() + st.direct_pts.size());
     for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
-    all.insert(all.end(), st.direct_pts.begin(), st.direct_pts.end());
-    if (!st.direct_pts.empty())
-      std::sort(all.begin(), all.end(), [](const Leaf& a, const Leaf& b) { return a.code < b.code; });
+    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
+      std::vector<Leaf> dp = st.direct_pts;
+      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+      std::sort(dp.begin(), dp.end(), less);
+      size_t mid = all.size();
+      all.insert(all.end(), dp.begin(), dp.end());
+      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
+    }
     out.reserve(3 * st.n_out);
     for (const Leaf& lf : all) {
       uint32_t x, y, z;
