@@ -286,7 +286,7 @@ class PcsWriter:
         self._write(header)
         self._write(chunk.payload)
         self._write(crc)
-        info.payload_length = len(chunk.payload)
+        info.payload_length = memoryview(chunk.payload).nbytes
         self._count += 1
         return _entry_from(self._count - 1, offset, info, header[:88])
 
