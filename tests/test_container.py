@@ -283,10 +283,11 @@ class _Unseekable(io.RawIOBase):
 def test_non_seekable_writer():
     sink = _Unseekable()
     w = pc.PcsWriter(sink, META)
-    for c in _chunks():
-        w.add_chunk(c)
+    written = [w.add_chunk(c) for c in _chunks()]
     w.close()
     data = b"".join(sink.parts)
+    assert written == pc.PcsReader(data).entries
+    assert [e.raw for e in written] == [e.raw for e in pc.PcsReader(data).entries]
     assert data == pc.write_pcs(META, _chunks())
     assert pc.verify(data).ok
 

@@ -64,7 +64,7 @@ def sanitize_build(tmp_path_factory):
                     f"c++={cxx}); pip install cmake ninja")
     build = Path(os.environ.get("PCSTREAM_SANITIZE_BUILD_DIR") or tmp_path_factory.mktemp("build-sanitize"))
     _run([cmake, "-S", str(ROOT), "-B", str(build), "-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}",
-          f"-DCMAKE_CXX_COMPILER={cxx}", "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g",
+          f"-DCMAKE_CXX_COMPILER={cxx}", "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1",
           "-DPCSTREAM_SANITIZE=ON", "-DPCSTREAM_BUILD_TESTS=ON", "-DPCSTREAM_BUILD_PYTHON=OFF"], timeout=300)
     _run([cmake, "--build", str(build), "-j2", "--target", "pcstream_tests"], timeout=600)
     return build, cxx
@@ -76,17 +76,47 @@ def test_cpp_unit_tests_under_asan_ubsan(sanitize_build):
     assert re.search(r"\b0 failed\b", out), out[-3000:]
 
 
-def test_container_fuzz_target_replay_under_asan_ubsan(sanitize_build):
-    """The libFuzzer entry point, driven by csrc/fuzz/replay_main.cpp: every golden and broken
-    file, then 10000 deterministic mutations of them."""
-    build, cxx = sanitize_build
+def _replay(build, cxx, target: str, seeds: list, mutations: int) -> str:
+    """Compile csrc/fuzz/<target>.cpp with the replay driver and run it on the seed files
+    and `mutations` deterministic mutations of them, under ASan + UBSan."""
     lib = build / "libpcstream_core.a"
     assert lib.exists()
-    exe = build / "fuzz_container_replay"
-    _run([cxx, "-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+    exe = build / f"{target}_replay"
+    _run([cxx, "-std=c++17", "-O1", "-g1", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
           "-fno-omit-frame-pointer", "-ffp-contract=off", f"-I{ROOT / 'csrc' / 'include'}",
-          str(ROOT / "csrc" / "fuzz" / "fuzz_container.cpp"), str(ROOT / "csrc" / "fuzz" / "replay_main.cpp"),
+          str(ROOT / "csrc" / "fuzz" / f"{target}.cpp"), str(ROOT / "csrc" / "fuzz" / "replay_main.cpp"),
           str(lib), "-pthread", "-o", str(exe)], timeout=300)
-    files = sorted(str(p) for p in list(VECTORS.glob("*.pcs")) + list(VECTORS.glob("broken/*.pcs")))
-    out = _run([str(exe), "-mutate", "10000", "-seed", "7", *files], timeout=300, env=SAN_ENV)
-    assert "10000 mutations" in out
+    out = _run([str(exe), "-mutate", str(mutations), "-seed", "7", *map(str, seeds)], timeout=300, env=SAN_ENV)
+    assert f"{mutations} mutations" in out
+    return out
+
+
+def test_container_fuzz_target_replay_under_asan_ubsan(sanitize_build):
+    """csrc/fuzz/fuzz_container.cpp over every golden and broken file, then 10000 mutations."""
+    build, cxx = sanitize_build
+    seeds = sorted(list(VECTORS.glob("*.pcs")) + list(VECTORS.glob("broken/*.pcs")))
+    _replay(build, cxx, "fuzz_container", seeds, 10000)
+
+
+def test_geometry_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
+    """csrc/fuzz/fuzz_geometry.cpp (when present) seeded from the GEOM chunks of the recorded
+    v1.0-geometry-*.pcs files, then 400 mutations (each decode is much slower than a container parse)."""
+    if not (ROOT / "csrc" / "fuzz" / "fuzz_geometry.cpp").exists():
+        pytest.skip("no geometry fuzz target in this tree")
+    build, cxx = sanitize_build
+    sys.path.insert(0, str(ROOT / "python"))
+    from pcstream import container as pc
+    seeds = []
+    for f in sorted(VECTORS.glob("v1.0-geometry-*.pcs")):
+        r = pc.PcsReader(f)
+        header = r.metadata["geometry_header"]
+        payloads = [r.read_payload(e.index) for e in r.entries if e.type == b"GEOM"]
+        if len(header) > 255 or any(len(p) > 0xFFFF for p in payloads):
+            continue
+        # Input layout of fuzz_geometry.cpp: u8 header length, header, (u16 length, payload)*.
+        blob = bytes([len(header)]) + header + b"".join(len(p).to_bytes(2, "little") + p for p in payloads)
+        seeds.append(tmp_path / f.name)
+        seeds[-1].write_bytes(blob)
+    if not seeds:
+        pytest.skip("no recorded geometry files small enough to seed the target")
+    _replay(build, cxx, "fuzz_geometry", seeds, 400)

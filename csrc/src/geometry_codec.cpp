@@ -3,6 +3,7 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -124,7 +125,7 @@ struct DecIO {
   inline void check() const { rc->check_end("geometry"); }
 };
 
-inline int cbit_p(const Counter& c) { int p = c.p; return p < 32 ? 32 : p > 65504 ? 65504 : p; }
+inline int cbit_p(const Counter& c) { int p = c.p(); return p < 32 ? 32 : p > 65504 ? 65504 : p; }
 
 // ---------------------------------------------------------------------------
 // Occupancy model: 8 binary decisions per node, each predicted by several
@@ -151,12 +152,10 @@ class OccupancyModel {
       if (j == 7 && partial == 0) { partial |= 0x80; break; }  // an occupied node has a child
       uint64_t known = occ4 | self[partial];
       uint64_t unk = unk4 | self[(0xFF << j) & 0xFF];
-      int f6 = 0, nocc = 0;
+      int f6 = 0;
       for (int d = 0; d < 6; ++d) {
         int q = kNb.face[j][d];
-        int s = ((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0;
-        nocc += s == 1;
-        f6 += s * kPow3[d];
+        f6 += (((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0) * kPow3[d];
       }
       int eo = popcount64(known & kNb.edge[j]);
       int eu = popcount64(unk & kNb.edge[j]);
@@ -176,15 +175,14 @@ class OccupancyModel {
         __builtin_prefetch(&c5_[b5]);
         __builtin_prefetch(&c6_[b6]);
       }
-      mixer_.add(stretch12(k1.p >> 4));
-      mixer_.add(stretch12(k2.p >> 4));
-      mixer_.add(stretch12(k3.p >> 4));
-      mixer_.add(stretch12(k5.p >> 4));
-      mixer_.add(stretch12(k6.p >> 4));
+      mixer_.add(stretch12(k1.p() >> 4));
+      mixer_.add(stretch12(k2.p() >> 4));
+      mixer_.add(stretch12(k3.p() >> 4));
+      mixer_.add(stretch12(k5.p() >> 4));
+      mixer_.add(stretch12(k6.p() >> 4));
       mixer_.add(256);
       auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
       int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
-      (void)nocc;
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
@@ -221,7 +219,7 @@ class OccupancyModel {
  private:
   static constexpr int kLimit = 255;
   int hash_bits_;
-  std::vector<Counter> c1_, c2_, c3_, c5_, c6_;
+  geom::CounterTable c1_, c2_, c3_, c5_, c6_;
   Mixer mixer_;
   Apm apm_;
 };
@@ -673,9 +671,14 @@ std::vector<uint32_t> GeometryDecoder::points() const {
     std::vector<Leaf> all;
     all.reserve(st.codes.size() + st.direct_pts.size());
     for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
-    all.insert(all.end(), st.direct_pts.begin(), st.direct_pts.end());
-    if (!st.direct_pts.empty())
-      std::sort(all.begin(), all.end(), [](const Leaf& a, const Leaf& b) { return a.code < b.code; });
+    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
+      std::vector<Leaf> dp = st.direct_pts;
+      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+      std::sort(dp.begin(), dp.end(), less);
+      size_t mid = all.size();
+      all.insert(all.end(), dp.begin(), dp.end());
+      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
+    }
     out.reserve(3 * st.n_out);
     for (const Leaf& lf : all) {
       uint32_t x, y, z;

@@ -1,5 +1,8 @@
 #include "pcstream/geometry_model.hpp"
 
+#include <cstdlib>
+#include <new>
+
 
 namespace pcstream {
 namespace geom {
@@ -49,6 +52,21 @@ LogisticTables::LogisticTables() {
 }
 
 const LogisticTables kLogistic;
+
+CounterTable::CounterTable(size_t n) : p_(static_cast<Counter*>(std::calloc(n ? n : 1, sizeof(Counter)))), n_(n) {
+  if (!p_) throw std::bad_alloc();
+}
+CounterTable& CounterTable::operator=(CounterTable&& o) noexcept {
+  if (this != &o) {
+    std::free(p_);
+    p_ = o.p_;
+    n_ = o.n_;
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  return *this;
+}
+CounterTable::~CounterTable() { std::free(p_); }
 
 Mixer::Mixer(int n_inputs, int n_sets, int lr, int init_weight)
     : n_(n_inputs), lr_(lr), w_(static_cast<size_t>(n_inputs) * n_sets, init_weight) {}

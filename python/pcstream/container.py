@@ -260,6 +260,7 @@ class PcsWriter:
         self._f = open(fileobj_or_path, "wb") if self._own else fileobj_or_path
         self._w = _core.PcsContainerWriter()
         self._closed = False
+        self._count = 0
         try:
             self._write(self._w.begin(pack_metadata(metadata or {})))
         except BaseException:
@@ -276,6 +277,7 @@ class PcsWriter:
             view = view[n:]
 
     def add_chunk(self, chunk: Chunk) -> IndexEntry:
+        """Write one chunk; returns its index entry (offset, size, ...)."""
         if self._closed:
             raise errors.InvalidArgumentError("PcsWriter is closed")
         offset = self._w.bytes_written
@@ -284,8 +286,9 @@ class PcsWriter:
         self._write(header)
         self._write(chunk.payload)
         self._write(crc)
-        info.payload_length = len(chunk.payload)
-        return _entry_from(-1, offset, info, b"")
+        info.payload_length = memoryview(chunk.payload).nbytes
+        self._count += 1
+        return _entry_from(self._count - 1, offset, info, header[:88])
 
     @property
     def bytes_written(self) -> int:

@@ -39,10 +39,32 @@ inline int stretch12(int p12) { return kLogistic.st12[p12 & 4095]; }
 
 // Adaptive probability with a count-based learning rate 1/(n + 1.5), n capped
 // at `limit`: quick to learn, then close to a stationary frequency estimate.
+// Stored as p ^ 0x8000 so that all-zero memory is a fresh counter (p = 1/2),
+// which lets large tables come from calloc without an initialisation pass.
 struct Counter {
-  uint16_t p = 32768;
+  uint16_t q = 0;  // P(1) in 16 bits, xor 0x8000
   uint16_t n = 0;
+  inline int p() const { return q ^ 0x8000; }
   inline void update(int bit, int limit);
+};
+
+// A zero-initialised array of counters (calloc: untouched pages cost nothing).
+class CounterTable {
+ public:
+  CounterTable() = default;
+  explicit CounterTable(size_t n);
+  CounterTable(CounterTable&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  CounterTable& operator=(CounterTable&& o) noexcept;
+  CounterTable(const CounterTable&) = delete;
+  CounterTable& operator=(const CounterTable&) = delete;
+  ~CounterTable();
+  Counter& operator[](size_t i) { return p_[i]; }
+  const Counter& operator[](size_t i) const { return p_[i]; }
+  size_t size() const { return n_; }
+
+ private:
+  Counter* p_ = nullptr;
+  size_t n_ = 0;
 };
 
 extern const int32_t kRecip[256];  // 65536 / (n + 1.5)
@@ -51,8 +73,9 @@ inline void Counter::update(int bit, int limit) {
   int32_t target = bit ? 65535 : 0;
   // |target - p| * kRecip[n] < 2^32 and the step never overshoots the target,
   // so p stays in [0, 65535].
-  int32_t d = static_cast<int32_t>((static_cast<int64_t>(target - p) * kRecip[n]) >> 16);
-  p = static_cast<uint16_t>(p + d);
+  int32_t p0 = p();
+  int32_t d = static_cast<int32_t>((static_cast<int64_t>(target - p0) * kRecip[n]) >> 16);
+  q = static_cast<uint16_t>((p0 + d) ^ 0x8000);
   n = static_cast<uint16_t>(n + (n < limit));
 }
 
