@@ -1,0 +1,696 @@
+// Classic octree geometry codec: traversal, contexts and stream layout.
+// Design notes: docs/geometry.md; byte layout: formats/geometry-classic.md.
+#include "pcstream/geometry_codec.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "pcstream/byte_io.hpp"
+#include "pcstream/error.hpp"
+#include "pcstream/geometry_model.hpp"
+#include "pcstream/morton.hpp"
+#include "pcstream/range_coder.hpp"
+
+namespace pcstream {
+namespace {
+
+using geom::Apm;
+using geom::Counter;
+using geom::Mixer;
+using geom::stretch12;
+
+constexpr uint8_t kFlagLossless = 1;   // duplicate counts are coded
+constexpr uint8_t kFlagDirect = 2;     // direct mode for isolated nodes may occur
+constexpr uint8_t kKnownFlags = kFlagLossless | kFlagDirect;
+
+// ---------------------------------------------------------------------------
+// Neighbourhood tables.
+//
+// Around a node being coded we look at the 4x4x4 block of child-level voxels
+// made of its own 2x2x2 children and one layer of its neighbours' children;
+// block position (bx, by, bz) in [0, 4)^3 is bit bx*16 + by*4 + bz of a
+// 64-bit mask. The 27 parent-level neighbours are numbered
+// k = (dx+1)*9 + (dy+1)*3 + (dz+1), 13 being the node itself.
+struct NbTables {
+  uint64_t block[27][256];   // children of neighbour k with occupancy byte -> block bits
+  int face[8][6];            // block bit of child j's face neighbours (-x,+x,-y,+y,-z,+z)
+  uint64_t edge[8];          // block bits of child j's 12 edge neighbours
+  uint64_t corner[8];        // block bits of child j's 8 corner neighbours
+  uint64_t around[8];        // block bits of all 26 neighbours of child j
+  uint8_t child_nb_parent[8][27];  // child j, direction k -> parent-level neighbour index
+  uint8_t child_nb_bit[8][27];     // ... and the child index inside that neighbour
+  NbTables() {
+    for (int k = 0; k < 27; ++k) {
+      int px = k / 9 - 1, py = (k / 3) % 3 - 1, pz = k % 3 - 1;
+      for (int occ = 0; occ < 256; ++occ) {
+        uint64_t m = 0;
+        for (int j = 0; j < 8; ++j) {
+          if (!((occ >> j) & 1)) continue;
+          int bx = 2 * px + (j >> 2) + 1, by = 2 * py + ((j >> 1) & 1) + 1, bz = 2 * pz + (j & 1) + 1;
+          if (bx < 0 || bx > 3 || by < 0 || by > 3 || bz < 0 || bz > 3) continue;
+          m |= uint64_t(1) << (bx * 16 + by * 4 + bz);
+        }
+        block[k][occ] = m;
+      }
+    }
+    for (int j = 0; j < 8; ++j) {
+      int cx = (j >> 2) + 1, cy = ((j >> 1) & 1) + 1, cz = (j & 1) + 1;
+      auto bit = [](int x, int y, int z) { return x * 16 + y * 4 + z; };
+      face[j][0] = bit(cx - 1, cy, cz);
+      face[j][1] = bit(cx + 1, cy, cz);
+      face[j][2] = bit(cx, cy - 1, cz);
+      face[j][3] = bit(cx, cy + 1, cz);
+      face[j][4] = bit(cx, cy, cz - 1);
+      face[j][5] = bit(cx, cy, cz + 1);
+      edge[j] = corner[j] = around[j] = 0;
+      for (int dx = -1; dx <= 1; ++dx)
+        for (int dy = -1; dy <= 1; ++dy)
+          for (int dz = -1; dz <= 1; ++dz) {
+            int nz = (dx != 0) + (dy != 0) + (dz != 0);
+            uint64_t b = uint64_t(1) << bit(cx + dx, cy + dy, cz + dz);
+            if (nz == 2) edge[j] |= b;
+            if (nz == 3) corner[j] |= b;
+            if (nz) around[j] |= b;
+          }
+      for (int k = 0; k < 27; ++k) {
+        int d[3] = {k / 9 - 1, (k / 3) % 3 - 1, k % 3 - 1};
+        int c[3] = {j >> 2, (j >> 1) & 1, j & 1};
+        int p[3], b[3];
+        for (int a = 0; a < 3; ++a) {
+          int t = c[a] + d[a];  // in [-1, 2]
+          p[a] = t < 0 ? -1 : t > 1 ? 1 : 0;
+          b[a] = t & 1;
+        }
+        child_nb_parent[j][k] = static_cast<uint8_t>((p[0] + 1) * 9 + (p[1] + 1) * 3 + (p[2] + 1));
+        child_nb_bit[j][k] = static_cast<uint8_t>(b[0] * 4 + b[1] * 2 + b[2]);
+      }
+    }
+  }
+};
+const NbTables kNb;
+
+const int kPow3[6] = {1, 3, 9, 27, 81, 243};
+
+// Portable popcounts (the build targets baseline x86-64, where the builtin
+// becomes a library call).
+inline int popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+struct Pop8 {
+  uint8_t v[256];
+  constexpr Pop8() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = static_cast<uint8_t>((i & 1) + ((i >> 1) & 1) + ((i >> 2) & 1) + ((i >> 3) & 1) +
+                                                              ((i >> 4) & 1) + ((i >> 5) & 1) + ((i >> 6) & 1) + ((i >> 7) & 1));
+  }
+};
+constexpr Pop8 kPop8{};
+inline int popcount8(uint32_t x) { return kPop8.v[x & 0xFF]; }
+
+// ---------------------------------------------------------------------------
+// Coders as a template parameter, so that one traversal serves both sides.
+struct EncIO {
+  RangeEncoder* rc;
+  inline int bit(int b, int p1) { rc->encode_bit_p(b, static_cast<uint32_t>(p1)); return b; }
+  inline int bypass(int b) { rc->encode_bypass(b); return b; }
+  inline void check() const {}
+};
+struct DecIO {
+  RangeDecoder* rc;
+  inline int bit(int, int p1) { return rc->decode_bit_p(static_cast<uint32_t>(p1)); }
+  inline int bypass(int) { return rc->decode_bypass(); }
+  inline void check() const { rc->check_end("geometry"); }
+};
+
+inline int cbit_p(const Counter& c) { int p = c.p(); return p < 32 ? 32 : p > 65504 ? 65504 : p; }
+
+// ---------------------------------------------------------------------------
+// Occupancy model: 8 binary decisions per node, each predicted by several
+// context tables mixed in the logistic domain, then refined by an APM.
+class OccupancyModel {
+ public:
+  static constexpr int kInputs = 6;
+  OccupancyModel() : OccupancyModel(16) {}
+  // hash_bits: log2 of the size of each hashed context table.
+  explicit OccupancyModel(int hash_bits)
+      : hash_bits_(hash_bits), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64),
+        c5_(size_t(1) << hash_bits), c6_(size_t(1) << hash_bits),
+        mixer_(kInputs, 8 * 4 * 16, 8, 20000), apm_(8 * 729, 7) {}
+
+  // occ4: known occupied child-level voxels of the 4x4x4 block (neighbours
+  // only); unk4: voxels whose occupancy is not known yet (later nodes).
+  template <class IO>
+  uint8_t code(IO& io, uint8_t truth, uint64_t occ4, uint64_t unk4, int p26, int lc, uint32_t pmask) {
+    uint32_t partial = 0;
+    const uint64_t* self = kNb.block[13];
+    size_t i5, i6;
+    hashed(0, 0, occ4, unk4, lc, pmask, i5, i6);
+    for (int j = 0; j < 8; ++j) {
+      if (j == 7 && partial == 0) { partial |= 0x80; break; }  // an occupied node has a child
+      uint64_t known = occ4 | self[partial];
+      uint64_t unk = unk4 | self[(0xFF << j) & 0xFF];
+      int f6 = 0;
+      for (int d = 0; d < 6; ++d) {
+        int q = kNb.face[j][d];
+        f6 += (((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0) * kPow3[d];
+      }
+      int eo = popcount64(known & kNb.edge[j]);
+      int eu = popcount64(unk & kNb.edge[j]);
+      int co = popcount64(known & kNb.corner[j]);
+      int nsib = popcount8(partial);
+      Counter& k1 = c1_[((1u << j) | partial) * 27 + p26];
+      Counter& k2 = c2_[((j * 13 + eo) * 13 + eu) * 9 + co];
+      Counter& k3 = c3_[(f6 * 8 + j) * 8 + nsib];
+      Counter& k5 = c5_[i5];
+      Counter& k6 = c6_[i6];
+      size_t a5 = 0, a6 = 0, b5 = 0, b6 = 0;
+      if (j < 7) {  // prefetch the hashed slots of the next child for both outcomes
+        hashed(j + 1, partial, occ4, unk4, lc, pmask, a5, a6);
+        hashed(j + 1, partial | (1u << j), occ4, unk4, lc, pmask, b5, b6);
+        __builtin_prefetch(&c5_[a5]);
+        __builtin_prefetch(&c6_[a6]);
+        __builtin_prefetch(&c5_[b5]);
+        __builtin_prefetch(&c6_[b6]);
+      }
+      mixer_.add(stretch12(k1.p() >> 4));
+      mixer_.add(stretch12(k2.p() >> 4));
+      mixer_.add(stretch12(k3.p() >> 4));
+      mixer_.add(stretch12(k5.p() >> 4));
+      mixer_.add(stretch12(k6.p() >> 4));
+      mixer_.add(256);
+      auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
+      int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
+      int pa = apm_.refine(pm, j * 729 + f6);
+      int p = (pm + 3 * pa + 2) >> 2;
+      int b = io.bit((truth >> j) & 1, p);
+      mixer_.update(b);
+      apm_.update(b);
+      k1.update(b, kLimit);
+      k2.update(b, kLimit);
+      k3.update(b, kLimit);
+      k5.update(b, kLimit);
+      k6.update(b, kLimit);
+      partial |= static_cast<uint32_t>(b) << j;
+      i5 = b ? b5 : a5;
+      i6 = b ? b6 : a6;
+    }
+    return static_cast<uint8_t>(partial);
+  }
+
+  // Slots of the two hashed contexts of child j: its full 26-neighbourhood
+  // (known occupied / unknown), and the same plus the parent-level pattern.
+  inline void hashed(int j, uint32_t partial, uint64_t occ4, uint64_t unk4, int lc, uint32_t pmask, size_t& i5,
+                     size_t& i6) const {
+    const uint64_t* self = kNb.block[13];
+    uint64_t known = (occ4 | self[partial]) & kNb.around[j];
+    uint64_t unk = (unk4 | self[(0xFF << j) & 0xFF]) & kNb.around[j];
+    uint64_t h = (known * 0x9E3779B97F4A7C15ull) ^ (unk * 0xC2B2AE3D27D4EB4Full) ^
+                 (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
+    i5 = static_cast<size_t>((h ^ (h >> 29)) >> (64 - hash_bits_));
+    uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+    h2 ^= h2 >> 31;
+    h2 *= 0x9E3779B97F4A7C15ull;
+    i6 = static_cast<size_t>(h2 >> (64 - hash_bits_));
+  }
+
+ private:
+  static constexpr int kLimit = 255;
+  int hash_bits_;
+  geom::CounterTable c1_, c2_, c3_, c5_, c6_;
+  Mixer mixer_;
+  Apm apm_;
+};
+
+// Direct coding of the few points of an isolated node, and duplicate counts.
+class DirectModel {
+ public:
+  DirectModel() : flag_(64), npts_(4), bits_(2 * 3 * 24), dup_(4), eg_(2 * 34) {}
+  template <class IO>
+  int flag(IO& io, int truth, int ctx) { return code(io, flag_[ctx], truth); }
+  template <class IO>
+  int two_points(IO& io, int truth) { return code(io, npts_[0], truth); }
+  // The low `r` bits of each coordinate, most significant bit plane first.
+  template <class IO>
+  void coords(IO& io, int which, int r, uint32_t* xyz) {
+    for (int i = r - 1; i >= 0; --i) {
+      int pos = std::min(r - 1 - i, 23);
+      for (int a = 0; a < 3; ++a) {
+        int b = code(io, bits_[(which * 3 + a) * 24 + pos], (xyz[a] >> i) & 1);
+        xyz[a] = (xyz[a] & ~(1u << i)) | (static_cast<uint32_t>(b) << i);
+      }
+    }
+  }
+  // Count >= 1: flag (count > 1), then Exp-Golomb of count - 2.
+  template <class IO>
+  uint32_t count(IO& io, uint32_t truth, int ctx) {
+    if (!code(io, dup_[ctx], truth > 1)) return 1;
+    uint64_t v = static_cast<uint64_t>(truth) - 2 + 1;  // >= 1
+    int nb = 0;
+    if (truth) while ((v >> (nb + 1)) != 0) ++nb;  // encoder: nb = floor(log2 v)
+    int k = 0;
+    for (;; ++k) {
+      if (k > 32) fail(ErrorCode::CorruptPayload, "geometry: duplicate count prefix too long");
+      int more = code(io, eg_[ctx * 34 + k], k < nb);
+      if (!more) break;
+    }
+    uint64_t val = 1;
+    for (int i = k - 1; i >= 0; --i) val = (val << 1) | static_cast<uint64_t>(io.bypass((v >> i) & 1));
+    uint64_t c = val - 1 + 2;
+    if (c > 0xFFFFFFFFull) fail(ErrorCode::CorruptPayload, "geometry: duplicate count out of range");
+    return static_cast<uint32_t>(c);
+  }
+
+ private:
+  template <class IO>
+  static int code(IO& io, Counter& c, int truth) {
+    int b = io.bit(truth, cbit_p(c));
+    c.update(b, 60);
+    return b;
+  }
+  std::vector<Counter> flag_, npts_, bits_, dup_, eg_;
+};
+
+// ---------------------------------------------------------------------------
+// Traversal state shared by encoder and decoder.
+struct Leaf { uint64_t code; uint32_t count; };
+
+class OctreeState {
+ public:
+  int depth = 0;         // input bits per coordinate
+  int D = 0;             // coded levels
+  bool lossless = false, direct = false;
+  uint64_t n_out = 0;    // points of the full decode (voxels when lossy)
+  int level = 0;         // nodes of this level are known
+
+  std::vector<uint64_t> codes;   // node Morton codes at `level`
+  std::vector<int32_t> nb;       // 27 neighbour indices per node (level < D)
+  std::vector<uint8_t> npar;     // occupied children of each node's parent
+  std::vector<uint8_t> occ, tocc;
+  std::vector<Leaf> direct_pts;  // codes at level D
+  std::vector<uint32_t> leaf_counts;  // decoder: counts of tree leaves (lossless, when done)
+  uint64_t direct_voxels = 0;
+
+  // Encoder only: distinct leaves (level D) and each node's leaf range.
+  std::vector<Leaf> leaves;
+  std::vector<uint32_t> lbeg, lend;
+
+  OccupancyModel occ_model;
+  DirectModel dmodel;
+
+  void init_root(bool enc) {
+    // Hashed context tables sized by the point count (the decoder knows it
+    // from the header): about 16 slots per point, 2^12 .. 2^24.
+    int hb = 12;
+    while (hb < 24 && (uint64_t(1) << (hb - 4)) < n_out) ++hb;
+    occ_model = OccupancyModel(hb);
+    level = 0;
+    codes.assign(1, 0);
+    nb.assign(27, -1);
+    nb[13] = 0;
+    npar.assign(1, 1);
+    if (enc) { lbeg.assign(1, 0); lend.assign(1, static_cast<uint32_t>(leaves.size())); }
+  }
+
+  // Codes the occupancy of every node of `level` and moves to level + 1.
+  template <bool ENC, class IO>
+  void code_level(IO& io) {
+    const size_t n_nodes = codes.size();
+    const int r = D - level;  // bits per axis below this level (>= 1)
+    const int lc = std::min(r - 1, 3);
+    const int sh = 3 * (r - 1);
+    occ.assign(n_nodes, 0);
+    tocc.assign(n_nodes, 0);
+    for (size_t n = 0; n < n_nodes; ++n) {
+      const int32_t* nbn = &nb[n * 27];
+      uint64_t occ4 = 0, unk4 = 0;
+      int p26 = 0, p6 = 0;
+      uint32_t pmask = 0;
+      for (int k = 0; k < 27; ++k) {
+        int32_t m = nbn[k];
+        if (m < 0 || k == 13) continue;
+        ++p26;
+        pmask |= 1u << k;
+        if (k == 4 || k == 10 || k == 12 || k == 14 || k == 16 || k == 22) ++p6;
+        if (static_cast<size_t>(m) < n) occ4 |= kNb.block[k][occ[m]];
+        else unk4 |= kNb.block[k][255];
+      }
+      uint8_t truth = 0;
+      if (ENC) {
+        for (uint32_t i = lbeg[n]; i < lend[n]; ++i) truth |= uint8_t(1u << ((leaves[i].code >> sh) & 7));
+      }
+      if (direct && r >= 2 && p6 == 0 && npar[n] <= 2) {
+        int ctx = std::min(p26, 7) * 4 + std::min<int>(npar[n], 2) * 2 + (lc == 3);
+        int want = 0;
+        if (ENC) want = (lend[n] - lbeg[n]) <= 2;
+        if (dmodel.flag(io, want, ctx)) {
+          code_direct<ENC>(io, n, r);
+          continue;
+        }
+      }
+      uint8_t o = occ_model.code(io, truth, occ4, unk4, p26, lc, pmask);
+      occ[n] = tocc[n] = o;
+      if (!ENC) io.check();
+    }
+    next_level<ENC>();
+  }
+
+  template <bool ENC, class IO>
+  void code_direct(IO& io, size_t n, int r) {
+    int two = 0;
+    if (ENC) two = (lend[n] - lbeg[n]) == 2;
+    two = dmodel.two_points(io, two);
+    const uint64_t base = codes[n] << (3 * r);
+    uint64_t prev = 0;
+    for (int p = 0; p <= two; ++p) {
+      uint32_t xyz[3] = {0, 0, 0};
+      uint32_t cnt = 1;
+      if (ENC) {
+        const Leaf& lf = leaves[lbeg[n] + p];
+        morton_decode(lf.code, xyz[0], xyz[1], xyz[2]);
+        cnt = lf.count;
+      }
+      dmodel.coords(io, p, r, xyz);
+      uint64_t code = base | (morton_encode(xyz[0], xyz[1], xyz[2]) & ((uint64_t(1) << (3 * r)) - 1));
+      if (lossless) cnt = dmodel.count(io, cnt, 1);
+      if (!ENC) {
+        io.check();
+        if (p == 1 && code <= prev) fail(ErrorCode::CorruptPayload, "geometry: direct points out of order");
+        if (direct_voxels >= n_out) fail(ErrorCode::CorruptPayload, "geometry: more points than announced");
+      }
+      prev = code;
+      direct_pts.push_back({code, cnt});
+      ++direct_voxels;
+      occ[n] |= uint8_t(1u << ((code >> (3 * (r - 1))) & 7));
+    }
+  }
+
+  template <bool ENC>
+  void next_level() {
+    const size_t n_nodes = codes.size();
+    size_t n_child = 0;
+    for (size_t n = 0; n < n_nodes; ++n) n_child += popcount8(tocc[n]);
+    if (!ENC && n_child + direct_voxels > n_out)
+      fail(ErrorCode::CorruptPayload, "geometry: more voxels than the header announces");
+    std::vector<uint32_t> first(n_nodes);
+    {
+      uint32_t s = 0;
+      for (size_t n = 0; n < n_nodes; ++n) { first[n] = s; s += popcount8(tocc[n]); }
+    }
+    std::vector<uint64_t> ncodes(n_child);
+    std::vector<uint8_t> nnpar(n_child);
+    const bool need_nb = level + 1 < D;
+    std::vector<int32_t> nnb(need_nb ? n_child * 27 : 0);
+    std::vector<uint32_t> nlbeg, nlend;
+    if (ENC) { nlbeg.resize(n_child); nlend.resize(n_child); }
+    const int sh = 3 * (D - level - 1);
+    size_t c = 0;
+    for (size_t n = 0; n < n_nodes; ++n) {
+      uint32_t t = tocc[n];
+      if (!t) continue;
+      int cnt = popcount8(t);
+      uint32_t li = ENC ? lbeg[n] : 0;
+      for (uint32_t b = t; b; b &= b - 1, ++c) {
+        int j = __builtin_ctz(b);
+        ncodes[c] = (codes[n] << 3) | static_cast<uint64_t>(j);
+        nnpar[c] = static_cast<uint8_t>(cnt);
+        if (ENC) {
+          nlbeg[c] = li;
+          while (li < lend[n] && static_cast<int>((leaves[li].code >> sh) & 7) == j) ++li;
+          nlend[c] = li;
+        }
+        if (need_nb) {
+          int32_t* out = &nnb[c * 27];
+          const int32_t* pnb = &nb[n * 27];
+          for (int k = 0; k < 27; ++k) {
+            int32_t m = pnb[kNb.child_nb_parent[j][k]];
+            int32_t v = -1;
+            if (m >= 0) {
+              uint32_t tm = tocc[m];
+              int jj = kNb.child_nb_bit[j][k];
+              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + popcount8(tm & ((1u << jj) - 1)));
+            }
+            out[k] = v;
+          }
+        }
+      }
+    }
+    codes.swap(ncodes);
+    npar.swap(nnpar);
+    nb.swap(nnb);
+    if (ENC) { lbeg.swap(nlbeg); lend.swap(nlend); }
+    ++level;
+  }
+
+  // Duplicate counts of the tree leaves (lossless, after the last level).
+  template <bool ENC, class IO>
+  void code_leaf_counts(IO& io) {
+    const size_t n = codes.size();
+    leaf_counts.assign(n, 1);
+    uint64_t total = 0;
+    for (const Leaf& d : direct_pts) total += d.count;
+    int prev = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t truth = ENC ? leaves[lbeg[i]].count : 1;
+      uint32_t c = dmodel.count(io, truth, prev);
+      prev = c > 1;
+      total += c;
+      if (!ENC) {
+        io.check();
+        if (total > n_out) fail(ErrorCode::CorruptPayload, "geometry: more points than the header announces");
+      }
+      leaf_counts[i] = c;
+    }
+    if (!ENC && total != n_out) fail(ErrorCode::CorruptPayload, "geometry: point count differs from the header");
+  }
+
+  // Voxels at the current level (sorted Morton codes, distinct).
+  std::vector<uint64_t> voxel_codes() const {
+    std::vector<uint64_t> out(codes);
+    if (!direct_pts.empty()) {
+      const int sh = 3 * (D - level);
+      for (const Leaf& d : direct_pts) out.push_back(d.code >> sh);
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
+    return out;
+  }
+};
+
+// Chunk boundaries: levels [1, first] in one chunk, then one chunk per level.
+std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
+  std::vector<std::pair<int, int>> r;
+  if (D == 0) { r.push_back({0, 0}); return r; }
+  if (first < 0) first = std::max(1, D - 5);
+  first = std::min(std::max(first, 1), D);
+  r.push_back({1, first});
+  for (int l = first + 1; l <= D; ++l) r.push_back({l, l});
+  return r;
+}
+
+std::vector<uint8_t> write_header(int depth, int D, uint8_t flags, uint64_t n_out) {
+  ByteWriter w;
+  w.u8(kGeometryFormatVersion);
+  w.u8(static_cast<uint8_t>(depth));
+  w.u8(static_cast<uint8_t>(D));
+  w.u8(flags);
+  w.varint(n_out);
+  return w.bytes();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+GeometryEncoding encode_geometry(const uint32_t* xyz, size_t n, const GeometryOptions& opt) {
+  const int depth = opt.depth;
+  if (depth < 0 || depth > kMortonMaxBits)
+    fail(ErrorCode::InvalidArgument, "geometry: depth must be in [0, 21], got " + std::to_string(depth));
+  const int D = opt.levels < 0 ? depth : opt.levels;
+  if (D > depth) fail(ErrorCode::InvalidArgument, "geometry: levels must be <= depth");
+  if (n > 0xFFFFFFFFull) fail(ErrorCode::InvalidArgument, "geometry: more than 2^32-1 points");
+  const uint64_t lim = uint64_t(1) << depth;
+  for (size_t i = 0; i < 3 * n; ++i)
+    if (xyz[i] >= lim)
+      fail(ErrorCode::InvalidArgument, "geometry: coordinate " + std::to_string(xyz[i]) + " of point " +
+                                           std::to_string(i / 3) + " is outside [0, 2^" + std::to_string(depth) + ")");
+  const bool lossless = D == depth;
+  GeometryEncoding out;
+
+  // Codes at the coded level, sorted; distinct leaves with counts.
+  std::vector<uint64_t> codes = morton_codes(xyz, n);
+  const int drop = depth - D;
+  if (drop) for (auto& c : codes) c >>= 3 * drop;
+  std::vector<uint64_t> sorted;
+  out.order = morton_sort_permutation(codes.data(), n, D, &sorted);
+  OctreeState st;
+  st.depth = depth;
+  st.D = D;
+  st.lossless = lossless;
+  st.direct = opt.direct_mode;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && sorted[j] == sorted[i]) ++j;
+    st.leaves.push_back({sorted[i], static_cast<uint32_t>(j - i)});
+    i = j;
+  }
+  if (!lossless) {
+    out.voxel_of_point.resize(n);
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0 && sorted[i] != sorted[i - 1]) ++v;
+      out.voxel_of_point[out.order[i]] = v;
+    }
+  }
+  st.n_out = lossless ? n : st.leaves.size();
+  uint8_t flags = static_cast<uint8_t>((lossless ? kFlagLossless : 0) | (opt.direct_mode ? kFlagDirect : 0));
+  out.header = write_header(depth, D, flags, st.n_out);
+  if (n == 0) return out;
+
+  st.init_root(true);
+  for (auto [lo, hi] : chunk_ranges(D, opt.first_chunk_levels)) {
+    RangeEncoder rc;
+    EncIO io{&rc};
+    for (int l = std::max(lo, 1); l <= hi; ++l) st.code_level<true>(io);
+    const bool last = hi == D;
+    if (last && lossless) st.code_leaf_counts<true>(io);
+    GeometryChunkData ch;
+    ch.level_lo = lo;
+    ch.level_hi = hi;
+    ByteWriter w;
+    w.u8(static_cast<uint8_t>(lo));
+    w.u8(static_cast<uint8_t>(hi));
+    w.bytes(rc.finish());
+    ch.payload = std::move(w.bytes());
+    ch.point_count = (last && lossless) ? n : st.voxel_codes().size();
+    out.chunks.push_back(std::move(ch));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+class GeometryDecoderImpl {
+ public:
+  OctreeState st;
+  bool done = false, failed = false;
+  int next_lo = 1;
+};
+
+GeometryDecoder::GeometryDecoder(const uint8_t* header, size_t size, const GeometryLimits& limits)
+    : impl_(new GeometryDecoderImpl) {
+  ByteReader r(header, size);
+  uint8_t ver = r.u8("geometry header version");
+  if (ver != kGeometryFormatVersion)
+    fail(ErrorCode::UnsupportedCodec, "geometry: header version " + std::to_string(ver) + " is not supported", 0);
+  int depth = r.u8("geometry depth");
+  int D = r.u8("geometry levels");
+  uint8_t flags = r.u8("geometry flags");
+  uint64_t n_out = r.varint("geometry point count");
+  if (depth > kMortonMaxBits || depth > limits.max_depth)
+    fail(ErrorCode::LimitExceeded, "geometry: depth " + std::to_string(depth) + " exceeds the limit", 1);
+  if (D > depth) fail(ErrorCode::CorruptPayload, "geometry: coded levels exceed the depth", 2);
+  if (flags & ~kKnownFlags) fail(ErrorCode::CorruptPayload, "geometry: reserved flag bits set", 3);
+  if (n_out > limits.max_points || n_out > 0xFFFFFFFFull)
+    fail(ErrorCode::LimitExceeded, "geometry: " + std::to_string(n_out) + " points exceed the decoder limit", 4);
+  const bool lossless = (flags & kFlagLossless) != 0;
+  if (lossless != (D == depth)) fail(ErrorCode::CorruptPayload, "geometry: lossless flag disagrees with the levels", 3);
+  if (D < 1 && n_out > 1 && !lossless) fail(ErrorCode::CorruptPayload, "geometry: more than one voxel at level 0", 4);
+  if (r.remaining()) fail(ErrorCode::CorruptPayload, "geometry: trailing bytes in the header", static_cast<int64_t>(r.pos()));
+  OctreeState& st = impl_->st;
+  st.depth = depth;
+  st.D = D;
+  st.lossless = lossless;
+  st.direct = (flags & kFlagDirect) != 0;
+  st.n_out = n_out;
+  if (n_out == 0) {
+    impl_->done = true;
+    st.level = D;
+    st.codes.clear();
+  } else {
+    st.init_root(false);
+    impl_->next_lo = D == 0 ? 0 : 1;
+  }
+}
+
+GeometryDecoder::~GeometryDecoder() = default;
+GeometryDecoder::GeometryDecoder(GeometryDecoder&&) noexcept = default;
+GeometryDecoder& GeometryDecoder::operator=(GeometryDecoder&&) noexcept = default;
+
+void GeometryDecoder::feed(const uint8_t* payload, size_t size) {
+  GeometryDecoderImpl& d = *impl_;
+  if (d.done) fail(ErrorCode::InvalidArgument, "geometry: all chunks were already decoded");
+  if (d.failed) fail(ErrorCode::InvalidArgument, "geometry: the decoder failed on an earlier chunk");
+  OctreeState& st = d.st;
+  ByteReader r(payload, size);
+  int lo = r.u8("geometry chunk level_lo");
+  int hi = r.u8("geometry chunk level_hi");
+  if (lo != d.next_lo || hi < lo || hi > st.D)
+    fail(ErrorCode::CorruptPayload, "geometry: chunk levels " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                        " do not follow level " + std::to_string(st.level), 0);
+  // On failure, restore the last complete level (the models are discarded:
+  // a failed decoder accepts no further chunks).
+  std::vector<uint64_t> saved_codes = st.codes;
+  std::vector<Leaf> saved_direct = st.direct_pts;
+  const int saved_level = st.level;
+  const uint64_t saved_dv = st.direct_voxels;
+  try {
+    RangeDecoder rc(r.cursor(), r.remaining());
+    DecIO io{&rc};
+    for (int l = std::max(lo, 1); l <= hi; ++l) st.code_level<false>(io);
+    if (hi == st.D && st.lossless) st.code_leaf_counts<false>(io);
+    io.check();
+    if (hi == st.D && !st.lossless && st.voxel_codes().size() != st.n_out)
+      fail(ErrorCode::CorruptPayload, "geometry: voxel count differs from the header");
+  } catch (const Error& e) {
+    d.failed = true;
+    st.codes.swap(saved_codes);
+    st.direct_pts.swap(saved_direct);
+    st.level = saved_level;
+    st.direct_voxels = saved_dv;
+    st.leaf_counts.clear();
+    if (e.code() == ErrorCode::CorruptPayload && r.remaining() < 8)
+      fail(ErrorCode::Truncated, std::string(e.what()) + " (payload truncated?)", e.offset());
+    throw;
+  }
+  d.next_lo = hi + 1;
+  if (hi == st.D) d.done = true;
+}
+
+int GeometryDecoder::level() const { return impl_->st.level; }
+int GeometryDecoder::depth() const { return impl_->st.depth; }
+int GeometryDecoder::coded_levels() const { return impl_->st.D; }
+bool GeometryDecoder::done() const { return impl_->done; }
+uint64_t GeometryDecoder::point_count() const { return impl_->st.n_out; }
+
+std::vector<uint32_t> GeometryDecoder::points() const {
+  const OctreeState& st = impl_->st;
+  std::vector<uint32_t> out;
+  if (st.n_out == 0) return out;
+  if (impl_->done && st.lossless) {
+    std::vector<Leaf> all;
+    all.reserve(st.codes.size() + st.direct_pts.size());
+    for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
+    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
+      std::vector<Leaf> dp = st.direct_pts;
+      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+      std::sort(dp.begin(), dp.end(), less);
+      size_t mid = all.size();
+      all.insert(all.end(), dp.begin(), dp.end());
+      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
+    }
+    out.reserve(3 * st.n_out);
+    for (const Leaf& lf : all) {
+      uint32_t x, y, z;
+      morton_decode(lf.code, x, y, z);
+      for (uint32_t k = 0; k < lf.count; ++k) { out.push_back(x); out.push_back(y); out.push_back(z); }
+    }
+    return out;
+  }
+  std::vector<uint64_t> v = st.voxel_codes();
+  out.resize(3 * v.size());
+  for (size_t i = 0; i < v.size(); ++i) morton_decode(v[i], out[3 * i], out[3 * i + 1], out[3 * i + 2]);
+  return out;
+}
+
+}  // namespace pcstream

@@ -1,0 +1,243 @@
+#include "pcstream/splat_residual_coder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "pcstream/byte_io.hpp"
+#include "pcstream/error.hpp"
+#include "pcstream/range_coder.hpp"
+
+namespace pcstream {
+namespace splat {
+namespace {
+
+constexpr int kExpBins = 33;   // exponent of |r| in [0, 32]
+constexpr int kMagBuckets = 5;
+
+// Binary contexts for one residual distribution.
+struct ResidualContexts {
+  BinContext zero{4, 7};
+  BinContext sign{4, 7};
+  BinContext expo[kExpBins];
+  BinContext mant[kExpBins];
+};
+
+inline int bucket(uint32_t m) { return m == 0 ? 0 : m == 1 ? 1 : m <= 3 ? 2 : m <= 8 ? 3 : 4; }
+
+inline int bit_length(uint32_t v) {
+  int b = 0;
+  while (v) { ++b; v >>= 1; }
+  return b;
+}
+
+inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
+  enc.encode_bit(c.zero, r == 0);
+  if (r == 0) return;
+  enc.encode_bit(c.sign, r < 0);
+  uint32_t m = static_cast<uint32_t>(r < 0 ? -r : r);
+  int e = bit_length(m) - 1;  // m in [2^e, 2^(e+1))
+  for (int i = 0; i < e; ++i) enc.encode_bit(c.expo[i], 1);
+  if (e < kExpBins - 1) enc.encode_bit(c.expo[e], 0);
+  if (e >= 1) {
+    enc.encode_bit(c.mant[e], (m >> (e - 1)) & 1);
+    for (int i = e - 2; i >= 0; --i) enc.encode_bypass((m >> i) & 1);
+  }
+}
+
+inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
+  if (dec.decode_bit(c.zero)) return 0;
+  int neg = dec.decode_bit(c.sign);
+  int e = 0;
+  while (e < kExpBins - 1 && dec.decode_bit(c.expo[e])) ++e;
+  if (e > 31) fail(ErrorCode::CorruptPayload, "splat residual exponent out of range");
+  uint32_t m = 1;
+  if (e >= 1) {
+    m = (m << 1) | static_cast<uint32_t>(dec.decode_bit(c.mant[e]));
+    for (int i = e - 2; i >= 0; --i) m = (m << 1) | static_cast<uint32_t>(dec.decode_bypass());
+  }
+  return neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
+}
+
+inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+// Cost proxy of a residual (bits of an Elias-gamma-like code).
+inline double cost(int64_t r) { return r == 0 ? 1.0 : 2.0 * std::log2(static_cast<double>(std::llabs(r)) + 1.0) + 1.0; }
+
+struct ColumnPlan {
+  uint8_t mode;    // 0: constant offset, 1: previous row
+  int32_t offset;  // prediction for mode 0
+};
+
+void check_shape(size_t n, int cols, const uint8_t* side, int nside) {
+  if (cols < 1 || cols > kMaxColumns) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 columns");
+  if (nside < 1 || nside > kMaxSideClasses) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 side classes");
+  if (side)
+    for (size_t i = 0; i < n; ++i)
+      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+}
+
+size_t ctx_index(int col, int s, int a, int b, int nside) {
+  return ((static_cast<size_t>(col) * nside + s) * kMagBuckets + a) * kMagBuckets + b;
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside) {
+  check_shape(n, cols, side, nside);
+  std::vector<ColumnPlan> plan(cols);
+  for (int c = 0; c < cols; ++c) {
+    std::vector<int32_t> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = data[i * cols + c];
+    int32_t med = 0;
+    if (n) {
+      std::vector<int32_t> t(v);
+      std::nth_element(t.begin(), t.begin() + n / 2, t.end());
+      med = t[n / 2];
+    }
+    double c0 = 0, c1 = 0;
+    for (size_t i = 0; i < n; ++i) {
+      c0 += cost(static_cast<int64_t>(v[i]) - med);
+      c1 += cost(static_cast<int64_t>(v[i]) - (i ? v[i - 1] : med));
+    }
+    plan[c] = {static_cast<uint8_t>(c1 < c0 ? 1 : 0), med};
+  }
+  ByteWriter head;
+  head.varint(n);
+  head.u8(static_cast<uint8_t>(cols));
+  head.u8(static_cast<uint8_t>(nside));
+  for (int c = 0; c < cols; ++c) {
+    head.u8(plan[c].mode);
+    head.varint(zigzag(plan[c].offset));
+  }
+  std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
+  std::vector<uint32_t> prev_mag(cols, 0);
+  RangeEncoder enc;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t* row = data + i * cols;
+    int s = side ? side[i] : 0;
+    uint32_t left = 0;
+    for (int c = 0; c < cols; ++c) {
+      int64_t pred = plan[c].mode == 1 && i ? data[(i - 1) * cols + c] : plan[c].offset;
+      int64_t r = static_cast<int64_t>(row[c]) - pred;
+      auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
+      put_residual(enc, cx, r);
+      uint32_t m = static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30));
+      prev_mag[c] = m;
+      left = m;
+    }
+  }
+  auto& body = enc.finish();
+  head.bytes(body);
+  return std::move(head.bytes());
+}
+
+std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t n, int cols, const uint8_t* side,
+                                    int nside) {
+  check_shape(0, cols, nullptr, nside);
+  ByteReader rd(payload, size);
+  uint64_t sn = rd.varint("splat columns: row count");
+  int scols = rd.u8("splat columns: column count");
+  int sside = rd.u8("splat columns: side classes");
+  if (sn != n || scols != cols || sside != nside)
+    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
+             std::to_string(scols) + ") differs from the header's", 0);
+  std::vector<ColumnPlan> plan(cols);
+  for (int c = 0; c < cols; ++c) {
+    uint8_t mode = rd.u8("splat columns: mode");
+    if (mode > 1) fail(ErrorCode::CorruptPayload, "splat columns: unknown prediction mode", rd.offset() - 1);
+    uint64_t off = rd.varint("splat columns: offset");
+    int64_t o = unzigzag(off);
+    if (o < INT32_MIN || o > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: offset out of range");
+    plan[c] = {mode, static_cast<int32_t>(o)};
+  }
+  if (side)
+    for (size_t i = 0; i < n; ++i)
+      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  // Every row costs at least one coded decision per column; a hostile n is
+  // caught by the overrun check below, but cap it before allocating too.
+  if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * 64)
+    fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
+  std::vector<int32_t> out(n * static_cast<size_t>(cols));
+  std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
+  std::vector<uint32_t> prev_mag(cols, 0);
+  RangeDecoder dec(rd.cursor(), rd.remaining());
+  for (size_t i = 0; i < n; ++i) {
+    int s = side ? side[i] : 0;
+    uint32_t left = 0;
+    for (int c = 0; c < cols; ++c) {
+      int64_t pred = plan[c].mode == 1 && i ? out[(i - 1) * cols + c] : plan[c].offset;
+      auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
+      int64_t r = get_residual(dec, cx);
+      int64_t v = pred + r;
+      if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: value out of range");
+      out[i * cols + c] = static_cast<int32_t>(v);
+      uint32_t m = static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30));
+      prev_mag[c] = m;
+      left = m;
+    }
+    if ((i & 4095) == 0 && dec.overrun()) break;  // bounded work on truncated input
+  }
+  dec.check_end("splat columns");
+  return out;
+}
+
+std::vector<uint8_t> encode_sorted_keys(const uint64_t* keys, size_t n) {
+  RangeEncoder enc;
+  BinContext expo[8][65];
+  BinContext mant[65];
+  int prev_e = 0;
+  uint64_t last = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (keys[i] < last) fail(ErrorCode::InvalidArgument, "sorted keys: keys must be non-decreasing");
+    uint64_t d = keys[i] - last + 1;  // >= 1
+    last = keys[i];
+    int e = 63;
+    while (!((d >> e) & 1)) --e;
+    int ctx = std::min(prev_e / 8, 7);
+    for (int k = 0; k < e; ++k) enc.encode_bit(expo[ctx][k], 1);
+    if (e < 64) enc.encode_bit(expo[ctx][e], 0);
+    if (e >= 1) {
+      enc.encode_bit(mant[e], (d >> (e - 1)) & 1);
+      for (int k = e - 2; k >= 0; --k) enc.encode_bypass((d >> k) & 1);
+    }
+    prev_e = e;
+  }
+  return std::move(enc.finish());
+}
+
+std::vector<uint64_t> decode_sorted_keys(const uint8_t* payload, size_t size, size_t n, int key_bits) {
+  if (key_bits < 1 || key_bits > 63) fail(ErrorCode::InvalidArgument, "sorted keys: key_bits must be 1..63");
+  if (n > (static_cast<uint64_t>(size) + 8) * 8)
+    fail(ErrorCode::BadLength, "sorted keys: count impossible for the payload size");
+  std::vector<uint64_t> out(n);
+  RangeDecoder dec(payload, size);
+  BinContext expo[8][65];
+  BinContext mant[65];
+  int prev_e = 0;
+  uint64_t last = 0;
+  const uint64_t limit = (uint64_t{1} << key_bits);
+  for (size_t i = 0; i < n; ++i) {
+    int ctx = std::min(prev_e / 8, 7);
+    int e = 0;
+    while (e < 64 && dec.decode_bit(expo[ctx][e])) ++e;
+    if (e > key_bits) fail(ErrorCode::CorruptPayload, "sorted keys: delta beyond the coordinate range");
+    uint64_t d = 1;
+    if (e >= 1) {
+      d = (d << 1) | static_cast<uint64_t>(dec.decode_bit(mant[e]));
+      for (int k = e - 2; k >= 0; --k) d = (d << 1) | static_cast<uint64_t>(dec.decode_bypass());
+    }
+    uint64_t v = last + d - 1;
+    if (v >= limit || v < last) fail(ErrorCode::CorruptPayload, "sorted keys: key beyond the coordinate range");
+    out[i] = last = v;
+    prev_e = e;
+    if ((i & 4095) == 0 && dec.overrun()) break;
+  }
+  dec.check_end("sorted keys");
+  return out;
+}
+
+}  // namespace splat
+}  // namespace pcstream

@@ -1,0 +1,380 @@
+"""SPLT codec (codec id 6): 3D Gaussian splat scenes in seconds, one quality knob, progressive order.
+
+Layout of an encoded scene (this module's own framing, see formats/splats.md):
+positions (sorted Morton keys of the quantised centres), then SPLT chunks in
+progressive order: opacity + DC colour, scale + rotation, then one chunk per SH
+band. Every attribute is quantised with a step derived from the single
+``quality`` value, coded in Morton order by the context-adaptive residual coder
+of the C++ core (pcstream._core.splat_encode_columns).
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import msgpack
+import numpy as np
+
+from ..errors import CorruptPayloadError, InvalidArgumentError, LimitError, TruncatedError, UnsupportedError
+from .scene import SH_COEFFS, SplatScene, logit, normalized_rotations, sigmoid
+
+MAGIC = b"PCSPLAT\x00"
+FORMAT_VERSION = 1
+CODEC_ID = 6
+MAX_SPLATS = 1 << 27
+MAX_DEPTH = 21
+
+# Orthonormal colour decorrelation (luma-like mean, two chroma differences).
+_T = np.array([[1, 1, 1], [1, -1, 0], [1, 1, -2]], np.float64)
+_T /= np.linalg.norm(_T, axis=1, keepdims=True)
+
+# Quantisation steps at quality 0.5 (about SPZ v4's fidelity on every measure).
+BASE_STEPS = {
+    "opacity": 1.0 / 160.0,   # sigmoid domain
+    "dc": 0.076,              # f_dc, decorrelated colour domain
+    "scale": 1.0 / 16.0,      # log scale (SPZ's grid)
+    "rotation": 0.00128,      # smallest-three quaternion components
+    "sh": 0.135,              # SH rest, decorrelated colour domain
+}
+# How strongly each step follows the quality knob (exponent weights).
+STEP_SLOPES = {"opacity": 1.0, "dc": 1.0, "scale": 1.0, "rotation": 1.0, "sh": 1.0}
+PRESETS = {"high": 0.65, "spz": 0.5, "small": 0.2}
+BAND_SLICES = {1: (0, 3), 2: (3, 8), 3: (8, 15)}
+
+GROUP_OPDC, GROUP_SCROT = 1, 2  # SH band b has group 2 + b
+
+
+def steps_for_quality(quality: float) -> dict:
+    """Per-attribute quantisation steps from the one quality knob (0 = smallest, 1 = finest).
+    Every step halves when quality rises by 1/6."""
+    q = float(quality)
+    if not (0.0 <= q <= 1.0):
+        raise InvalidArgumentError("quality must be in [0, 1]")
+    return {k: v * 2.0 ** (6.0 * STEP_SLOPES[k] * (0.5 - q)) for k, v in BASE_STEPS.items()}
+
+
+@dataclass
+class EncodeOptions:
+    quality: float = 0.5
+    position_step: float | None = None   # default: 1/4096, coarser only if the extent needs > 21 bits
+    max_sh_degree: int | None = None
+    positions: str = "octree"            # "octree": classic geometry codec; "keys": Morton-delta (faster)
+    steps: dict = field(default_factory=dict)  # per-attribute overrides
+
+
+# ---------------------------------------------------------------- helpers
+
+def _qround(x, step):
+    return np.floor(np.asarray(x, np.float64) / step + 0.5).astype(np.int64)
+
+
+def _to_i32(a: np.ndarray, what: str) -> np.ndarray:
+    if a.size and (a.min() < -(1 << 30) or a.max() > (1 << 30)):
+        raise InvalidArgumentError(f"{what}: quantised values out of range (step too small for the data)")
+    return np.ascontiguousarray(a, np.int32)
+
+
+def _opacity_side(op_q: np.ndarray, nlev: int) -> np.ndarray:
+    """Side class from the decoded opacity: 4 classes (contexts for later groups)."""
+    return np.minimum(op_q * 4 // max(nlev + 1, 1), 3).astype(np.uint8)
+
+
+def smallest_three(q_wxyz: np.ndarray):
+    """Sign-canonical smallest-three: index of the largest |component| (made positive) and
+    the other three components in their original order, each in [-1/sqrt2, 1/sqrt2]."""
+    q = normalized_rotations(q_wxyz)
+    n = len(q)
+    idx = np.argmax(np.abs(q), 1)
+    q = q * np.where(q[np.arange(n), idx] < 0, -1.0, 1.0)[:, None]
+    keep = np.ones((n, 4), bool)
+    keep[np.arange(n), idx] = False
+    rest = q[keep].reshape(n, 3)
+    return idx, rest
+
+
+def from_smallest_three(idx: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    n = len(idx)
+    q = np.zeros((n, 4))
+    keep = np.ones((n, 4), bool)
+    keep[np.arange(n), idx] = False
+    rest = np.clip(rest, -np.sqrt(0.5), np.sqrt(0.5))
+    q[keep] = rest.reshape(-1)
+    q[np.arange(n), idx] = np.sqrt(np.clip(1.0 - (rest ** 2).sum(1), 0.0, None))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    q[q[:, 0] < 0] *= -1
+    return q
+
+
+def _core():
+    from .. import _core
+    return _core
+
+
+# ---------------------------------------------------------------- encoder
+
+def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool = False, **kw):
+    """Encode a scene; returns the self-contained byte stream (see formats/splats.md).
+
+    quality: float in [0, 1] or a preset name ("high", "spz", "small").
+    Options: position_step, max_sh_degree, steps (dict of per-attribute step overrides).
+    return_order: also return `order` (int64) with decoded[i] == scene[order[i]].
+    """
+    if isinstance(quality, str):
+        if quality not in PRESETS:
+            raise InvalidArgumentError(f"unknown preset {quality!r}; presets: {sorted(PRESETS)}")
+        quality = PRESETS[quality]
+    opts = EncodeOptions(quality=float(quality), **kw)
+    scene.validate()
+    if opts.max_sh_degree is not None and opts.max_sh_degree < scene.sh_degree:
+        scene = scene.with_sh_degree(opts.max_sh_degree)
+    n = len(scene)
+    if n > MAX_SPLATS:
+        raise LimitError(f"{n} splats exceed the encoder limit {MAX_SPLATS}")
+    steps = steps_for_quality(opts.quality)
+    steps.update(opts.steps)
+    core = _core()
+
+    # Positions: grid aligned to multiples of the step (lossless on SPZ-quantised input).
+    pos = scene.positions.astype(np.float64)
+    step = opts.position_step
+    lo = pos.min(0) if n else np.zeros(3)
+    hi = pos.max(0) if n else np.zeros(3)
+    extent = float((hi - lo).max()) if n else 0.0
+    if step is None:
+        step = 1.0 / 4096
+        while extent / step >= (1 << MAX_DEPTH) - 2:
+            step *= 2.0
+    if not (step > 0 and np.isfinite(step)):
+        raise InvalidArgumentError("position_step must be positive")
+    origin = np.floor(lo / step) * step
+    qp = _qround(pos - origin, step)
+    if n and qp.max() >= (1 << MAX_DEPTH):
+        raise InvalidArgumentError(f"position_step {step} too fine for the scene extent ({MAX_DEPTH} bits per axis)")
+    depth = max(1, int(qp.max()).bit_length()) if n else 1
+    qp = np.ascontiguousarray(qp, np.uint32)
+    if opts.positions == "octree":
+        ghead, gchunks, order = core.splat_encode_positions(qp, depth)
+        chunks = [(b"GEOM", _pack_list([ghead] + list(gchunks)))]
+    elif opts.positions == "keys":
+        keys = core.splat_morton_codes(qp)
+        order = np.argsort(keys, kind="stable")
+        chunks = [(b"POSK", core.splat_encode_keys(keys[order]))]
+    else:
+        raise InvalidArgumentError("positions must be 'octree' or 'keys'")
+    s = scene.subset(order)
+
+    # Group 1: opacity (sigmoid domain) + DC colour (decorrelated).
+    nlev = int(round(1.0 / steps["opacity"]))
+    op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
+    dc_q = _qround(s.f_dc.astype(np.float64) @ _T.T, steps["dc"])
+    g1 = _to_i32(np.concatenate([op_q[:, None], dc_q], 1), "opacity/colour")
+    chunks.append((b"SPLT", _group_payload(GROUP_OPDC, core.splat_encode_columns(g1, None, 1))))
+    side = _opacity_side(op_q, nlev)
+    # Group 2: log scales + smallest-three rotation.
+    sc_q = _qround(s.log_scales, steps["scale"])
+    idx, rest = smallest_three(s.rotations)
+    rot_q = _qround(rest, steps["rotation"])
+    g2 = _to_i32(np.concatenate([sc_q, idx[:, None], rot_q], 1), "scale/rotation")
+    chunks.append((b"SPLT", _group_payload(GROUP_SCROT, core.splat_encode_columns(g2, side, 4))))
+    # SH bands, each in its own chunk.
+    sh = s.sh_rest.astype(np.float64)
+    for b in range(1, s.sh_degree + 1):
+        a, e = BAND_SLICES[b]
+        t = sh[:, a:e] @ _T.T  # (n, coeffs, 3) decorrelated per coefficient
+        g = _to_i32(_qround(t, steps["sh"]).reshape(n, -1), f"SH band {b}")
+        chunks.append((b"SPLT", _group_payload(GROUP_SCROT + b, core.splat_encode_columns(g, side, 4))))
+
+    header = {
+        "v": FORMAT_VERSION, "n": n, "sh": s.sh_degree, "depth": depth, "pos_step": step,
+        "origin": [float(x) for x in origin], "quality": opts.quality,
+        "steps": {k: float(v) for k, v in steps.items()}, "opacity_levels": nlev,
+    }
+    hb = msgpack.packb(header)
+    out = [MAGIC, struct.pack("<I", len(hb)), hb]
+    for typ, payload in chunks:
+        out += [typ, struct.pack("<HI", CODEC_ID, len(payload)), payload]
+    blob = b"".join(out)
+    return (blob, order) if return_order else blob
+
+
+def _pack_list(parts) -> bytes:
+    out = [struct.pack("<I", len(parts))]
+    for p in parts:
+        out += [struct.pack("<I", len(p)), p]
+    return b"".join(out)
+
+
+def _unpack_list(data: bytes, max_parts: int = 64) -> list:
+    if len(data) < 4:
+        raise TruncatedError("splat stream: geometry chunk truncated")
+    (k,) = struct.unpack_from("<I", data, 0)
+    if k < 1 or k > max_parts:
+        raise CorruptPayloadError(f"splat stream: geometry chunk lists {k} parts")
+    p, out = 4, []
+    for _ in range(k):
+        if p + 4 > len(data):
+            raise TruncatedError("splat stream: geometry chunk truncated", p)
+        (ln,) = struct.unpack_from("<I", data, p)
+        if p + 4 + ln > len(data):
+            raise TruncatedError("splat stream: geometry part truncated", p)
+        out.append(data[p + 4:p + 4 + ln])
+        p += 4 + ln
+    if p != len(data):
+        raise CorruptPayloadError("splat stream: trailing bytes in geometry chunk", p)
+    return out
+
+
+def _group_payload(group: int, body: bytes) -> bytes:
+    return bytes([group]) + body
+
+
+# ---------------------------------------------------------------- decoder
+
+@dataclass
+class _Parsed:
+    header: dict
+    chunks: list  # (type, payload)
+    complete: bool
+
+
+def _parse(data: bytes, *, allow_partial: bool) -> _Parsed:
+    data = bytes(data)
+    if data[:8] != MAGIC:
+        raise CorruptPayloadError("not a pcstream splat stream (bad magic)", 0)
+    if len(data) < 12:
+        raise TruncatedError("splat stream: header truncated", len(data))
+    (hl,) = struct.unpack_from("<I", data, 8)
+    if hl > len(data) - 12:
+        raise TruncatedError("splat stream: header truncated", 12)
+    try:
+        header = msgpack.unpackb(data[12:12 + hl])
+    except Exception as e:
+        raise CorruptPayloadError(f"splat stream: header unreadable ({e})", 12) from e
+    _check_header(header)
+    p = 12 + hl
+    chunks = []
+    complete = True
+    while p < len(data):
+        if p + 10 > len(data):
+            complete = False
+            break
+        typ = data[p:p + 4]
+        codec, ln = struct.unpack_from("<HI", data, p + 4)
+        if codec != CODEC_ID:
+            raise UnsupportedError(f"splat stream: chunk codec {codec}", p)
+        if p + 10 + ln > len(data):
+            complete = False
+            break
+        chunks.append((typ, data[p + 10:p + 10 + ln]))
+        p += 10 + ln
+    if not complete and not allow_partial:
+        raise TruncatedError("splat stream: last chunk truncated", p)
+    return _Parsed(header, chunks, complete)
+
+
+def _check_header(h):
+    try:
+        ok = (isinstance(h, dict) and h["v"] == FORMAT_VERSION and 0 <= int(h["n"]) and int(h["sh"]) in SH_COEFFS
+              and 1 <= int(h["depth"]) <= MAX_DEPTH and float(h["pos_step"]) > 0 and len(h["origin"]) == 3
+              and 1 <= int(h["opacity_levels"]) <= 1 << 16
+              and all(float(h["steps"][k]) > 0 for k in ("dc", "scale", "rotation", "sh")))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CorruptPayloadError(f"splat stream: header field missing or malformed ({e})") from e
+    if not ok:
+        raise CorruptPayloadError("splat stream: header values out of range")
+    if int(h["n"]) > MAX_SPLATS:
+        raise LimitError(f"splat stream: {h['n']} splats exceed the decoder limit")
+
+
+def decode(data: bytes, *, max_sh_degree: int | None = None) -> SplatScene:
+    """Decode a complete stream (all chunks must be present)."""
+    return _decode(_parse(data, allow_partial=False), max_sh_degree, require_all=True)
+
+
+def decode_prefix(data: bytes) -> SplatScene:
+    """Decode the complete chunks of a stream prefix: positions + opacity/colour give a
+    renderable scene (unit-ish defaults for missing scale/rotation), SH bands refine it."""
+    return _decode(_parse(data, allow_partial=True), None, require_all=False)
+
+
+def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
+    h = parsed.header
+    core = _core()
+    n, deg, depth = int(h["n"]), int(h["sh"]), int(h["depth"])
+    steps = h["steps"]
+    ch = list(parsed.chunks)
+    if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
+        raise TruncatedError("splat stream: position chunk missing")
+    if ch[0][0] == b"POSK":
+        qp = core.splat_morton_decode(core.splat_decode_keys(ch[0][1], n, 3 * depth))
+    else:
+        parts = _unpack_list(ch[0][1])
+        qp = core.splat_decode_positions(parts[0], parts[1:], max(n, 1))
+        if len(qp) != n:
+            raise CorruptPayloadError(f"splat stream: geometry has {len(qp)} points, header says {n}")
+        if n and int(qp.max()) >= (1 << depth):
+            raise CorruptPayloadError("splat stream: geometry deeper than the header's depth")
+    qp = qp.astype(np.float64)
+    pos = qp * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)
+    scene = SplatScene.empty(n, 0)
+    scene.positions = pos.astype(np.float32)
+    scene.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until group 2 arrives
+    scene.opacity[:] = 0.0
+    groups = {}
+    for typ, payload in ch[1:]:
+        if typ != b"SPLT" or not payload:
+            raise CorruptPayloadError(f"splat stream: unexpected chunk {typ!r}")
+        g = payload[0]
+        if g in groups or g < 1 or g > GROUP_SCROT + deg:
+            raise CorruptPayloadError(f"splat stream: unexpected SPLT group {g}")
+        if g != len(groups) + 1:
+            raise CorruptPayloadError(f"splat stream: SPLT group {g} out of progressive order")
+        groups[g] = payload[1:]
+    nlev = int(h["opacity_levels"])
+    if GROUP_OPDC in groups:
+        g1 = core.splat_decode_columns(groups[GROUP_OPDC], n, 4, None, 1).astype(np.int64)
+        op_q = g1[:, 0]
+        if n and (op_q.min() < 0 or op_q.max() > nlev):
+            raise CorruptPayloadError("splat stream: opacity level out of range")
+        scene.opacity = logit(op_q / nlev).astype(np.float32)
+        scene.f_dc = ((g1[:, 1:4] * float(steps["dc"])) @ _T).astype(np.float32)
+        side = _opacity_side(op_q, nlev)
+    elif require_all:
+        raise TruncatedError("splat stream: opacity/colour chunk missing")
+    if GROUP_SCROT in groups:
+        g2 = core.splat_decode_columns(groups[GROUP_SCROT], n, 7, side, 4).astype(np.int64)
+        scene.log_scales = (g2[:, 0:3] * float(steps["scale"])).astype(np.float32)
+        idx = g2[:, 3]
+        if n and (idx.min() < 0 or idx.max() > 3):
+            raise CorruptPayloadError("splat stream: rotation index out of range")
+        scene.rotations = from_smallest_three(idx, g2[:, 4:7] * float(steps["rotation"])).astype(np.float32)
+    elif require_all:
+        raise TruncatedError("splat stream: scale/rotation chunk missing")
+    want = deg if max_sh_degree is None else min(deg, max_sh_degree)
+    bands = []
+    for b in range(1, want + 1):
+        if GROUP_SCROT + b not in groups:
+            if require_all:
+                raise TruncatedError(f"splat stream: SH band {b} chunk missing")
+            break
+        a, e = BAND_SLICES[b]
+        g = core.splat_decode_columns(groups[GROUP_SCROT + b], n, 3 * (e - a), side, 4).astype(np.float64)
+        bands.append((g.reshape(n, e - a, 3) * float(steps["sh"])) @ _T)
+    got = len(bands)
+    scene.sh_rest = (np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3))).astype(np.float32)
+    assert scene.sh_rest.shape[1] == SH_COEFFS[got]
+    if not all(np.isfinite(getattr(scene, k)).all() for k in ("positions", "f_dc", "log_scales", "sh_rest")):
+        raise CorruptPayloadError("splat stream: decoded values are not finite")
+    scene.extra = {"format": "pcstream-splat", "quality": h["quality"]}
+    return scene
+
+
+def chunk_sizes(data: bytes) -> list:
+    """[(name, bytes)] of a stream's parts (header, positions, each SPLT group)."""
+    p = _parse(data, allow_partial=False)
+    names = {1: "opacity+dc", 2: "scale+rotation", 3: "sh1", 4: "sh2", 5: "sh3"}
+    out = [("header", 12 + len(msgpack.packb(p.header)))]
+    for typ, payload in p.chunks:
+        nm = "positions" if typ in (b"POSK", b"GEOM") else names.get(payload[0], "?")
+        out.append((nm, len(payload) + 10))
+    return out
