@@ -142,3 +142,60 @@ def test_las_every_dimension_lossless(shared_data):
         cid, payload = A.encode_attribute(pts, v)
         out = A.decode_attribute(pts, cid, payload, v.dtype, 1)
         assert out.tobytes() == v.tobytes(), name
+
+
+# ---------------------------------------------------------------- LAS / CLI integration
+
+def _records(las):
+    """Point records as a sorted multiset of raw byte strings."""
+    arr = np.ascontiguousarray(las.points.array)
+    return np.sort(arr.view(np.uint8).reshape(len(arr), -1).view(f"V{arr.dtype.itemsize}").ravel())
+
+
+def test_las_pack_unpack_every_dimension(shared_data, tmp_path):
+    laspy = pytest.importorskip("laspy")
+    from pcstream import cli
+
+    src = shared_data("lidar/4_6_crop.las")
+    orig = laspy.read(src)
+    assert cli.main(["pack", "-q", str(src), str(tmp_path / "a.pcs")]) == 0
+    assert cli.main(["unpack", "-q", str(tmp_path / "a.pcs"), str(tmp_path / "a.las")]) == 0
+    back = laspy.read(tmp_path / "a.las")
+    assert back.header.point_format.id == orig.header.point_format.id
+    assert back.points.array.dtype == orig.points.array.dtype
+    assert np.array_equal(_records(back), _records(orig))  # same records, Morton order
+    # --keep-order restores the input order exactly.
+    assert cli.main(["pack", "-q", "--keep-order", str(src), str(tmp_path / "b.pcs")]) == 0
+    assert cli.main(["unpack", "-q", str(tmp_path / "b.pcs"), str(tmp_path / "b.las")]) == 0
+    kept = laspy.read(tmp_path / "b.las")
+    assert np.asarray(kept.points.array).tobytes() == np.asarray(orig.points.array).tobytes()
+
+
+def test_cli_drop_and_lossy_attr(tmp_path):
+    laspy = pytest.importorskip("laspy")
+    import pcstream
+    from pcstream import cli
+
+    rng = np.random.default_rng(0)
+    hdr = laspy.LasHeader(point_format=3, version="1.2")
+    hdr.scales = np.array([0.01, 0.01, 0.01])
+    hdr.offsets = np.zeros(3)
+    las = laspy.LasData(hdr)
+    n = 2000
+    las.X = rng.integers(0, 3000, n)
+    las.Y = rng.integers(0, 3000, n)
+    las.Z = rng.integers(0, 100, n)
+    las.intensity = rng.integers(0, 500, n).astype(np.uint16)
+    for c in ("red", "green", "blue"):
+        las[c] = (np.asarray(las.X) // 12).astype(np.uint16)
+    las.write(tmp_path / "s.las")
+    assert cli.main(["pack", "-q", "--drop", "intensity", "--lossy-attr", "40", str(tmp_path / "s.las"),
+                     str(tmp_path / "s.pcs")]) == 0
+    meta = pcstream.open(str(tmp_path / "s.pcs")).metadata
+    by_name = {m["name"]: m for m in meta["attributes"]}
+    assert "intensity" not in by_name
+    assert by_name["rgb"]["codec"] == A.RAHT
+    assert by_name["classification"]["codec"] == A.LOSSLESS
+    assert cli.main(["pack", "-q", "--drop", "nope", str(tmp_path / "s.las"), str(tmp_path / "t.pcs")]) == cli.EXIT_USAGE
+    assert cli.main(["pack", "-q", "--lossy-attr", "gps_time=30", str(tmp_path / "s.las"),
+                     str(tmp_path / "t.pcs")]) == cli.EXIT_USAGE
