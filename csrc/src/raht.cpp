@@ -31,6 +31,40 @@ inline void ycc_to_rgb(const double* ycc, double* rgb) {
   rgb[2] = b;
 }
 
+// ---- Morton arithmetic -----------------------------------------------------------
+// Portable inline popcount (no -mpopcnt, no libgcc call).
+inline int popcount64(uint64_t v) {
+  v = v - ((v >> 1) & 0x5555555555555555ull);
+  v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+  v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<int>((v * 0x0101010101010101ull) >> 56);
+}
+
+constexpr uint64_t kAxisMask[3] = {0x1249249249249249ull << 2, 0x1249249249249249ull << 1, 0x1249249249249249ull};
+
+// Moves `code` by `delta` (-1, 0, +1) along `axis` (0 x, 1 y, 2 z) directly on the
+// interleaved bits; false when that leaves the grid of `level_mask`.
+inline bool step_axis(uint64_t& code, int axis, int delta, uint64_t level_mask) {
+  if (delta == 0) return true;
+  const uint64_t m = kAxisMask[axis] & level_mask;
+  const uint64_t v = code & m;
+  uint64_t nv;
+  if (delta > 0) {
+    if (v == m) return false;
+    nv = ((v | ~m) + 1) & m;
+  } else {
+    if (v == 0) return false;
+    nv = (v - 1) & m;
+  }
+  code = (code & ~m) | nv;
+  return true;
+}
+
+inline bool neighbour_code(uint64_t code, int dx, int dy, int dz, uint64_t level_mask, uint64_t& out) {
+  out = code;
+  return step_axis(out, 0, dx, level_mask) && step_axis(out, 1, dy, level_mask) && step_axis(out, 2, dz, level_mask);
+}
+
 // ---- octree levels ------------------------------------------------------------
 struct Level {
   std::vector<uint64_t> code;     // node Morton codes at this level, sorted
@@ -88,7 +122,7 @@ struct Level {
     const uint64_t m = block_mask[cache];
     const uint64_t bit = 1ull << (c & 63);
     if (!(m & bit)) return -1;
-    return block_start[cache] + __builtin_popcountll(m & (bit - 1));
+    return block_start[cache] + popcount64(m & (bit - 1));
   }
 };
 
@@ -370,8 +404,8 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
     const Level& nx = t.levels[d + 1];
     child_mean.assign(C * nx.code.size(), 0.0);
     child_nz.assign(nx.code.size(), 0);
-    const uint32_t limit = (1u << d) - 1;
-    const int64_t climit = (int64_t(1) << (d + 1)) - 1;
+    const uint64_t level_mask = d == 0 ? 0 : (~0ull >> (64 - 3 * d));
+    const uint64_t child_level_mask = ~0ull >> (64 - 3 * (d + 1));
     const bool use_sub = P.pw.child_face > 0 || P.pw.child_edge > 0;
     int prev_any = 0;
     int64_t block_cache = -1, child_cache = -1;
@@ -403,17 +437,12 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
       double pred[8][kMaxComps];
       int64_t nbr[18];
       int found = 0;
-      uint32_t px = 0, py = 0, pz = 0;
       if (P.predict) {
-        morton_decode(lv.code[i], px, py, pz);
-        const uint32_t x = px, y = py, z = pz;
         for (int k = 0; k < 18; ++k) {
-          const int64_t nx_ = static_cast<int64_t>(x) + kOffsets[k].dx;
-          const int64_t ny_ = static_cast<int64_t>(y) + kOffsets[k].dy;
-          const int64_t nz_ = static_cast<int64_t>(z) + kOffsets[k].dz;
+          uint64_t nc_code;
           nbr[k] = -1;
-          if (nx_ < 0 || ny_ < 0 || nz_ < 0 || nx_ > limit || ny_ > limit || nz_ > limit) continue;
-          nbr[k] = lv.find(block_cache, morton_encode(static_cast<uint32_t>(nx_), static_cast<uint32_t>(ny_), static_cast<uint32_t>(nz_)));
+          if (!neighbour_code(lv.code[i], kOffsets[k].dx, kOffsets[k].dy, kOffsets[k].dz, level_mask, nc_code)) continue;
+          nbr[k] = lv.find(block_cache, nc_code);
           found += nbr[k] >= 0;
         }
       }
@@ -447,14 +476,12 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
         if (use_sub) {
           // Already reconstructed nodes of the child level (their parents come
           // earlier in this level), touching this child.
-          const int64_t cx = 2 * static_cast<int64_t>(px) + ((s >> 2) & 1);
-          const int64_t cy = 2 * static_cast<int64_t>(py) + ((s >> 1) & 1);
-          const int64_t cz = 2 * static_cast<int64_t>(pz) + (s & 1);
+          const uint64_t child_code = (lv.code[i] << 3) | static_cast<uint64_t>(s);
           const int kmax = P.pw.child_edge > 0 ? 18 : 6;
           for (int k = 0; k < kmax; ++k) {
-            const int64_t ax = cx + kOffsets[k].dx, ay = cy + kOffsets[k].dy, az = cz + kOffsets[k].dz;
-            if (ax < 0 || ay < 0 || az < 0 || ax > climit || ay > climit || az > climit) continue;
-            const int64_t j = nx.find(child_cache, morton_encode(static_cast<uint32_t>(ax), static_cast<uint32_t>(ay), static_cast<uint32_t>(az)));
+            uint64_t ac;
+            if (!neighbour_code(child_code, kOffsets[k].dx, kOffsets[k].dy, kOffsets[k].dz, child_level_mask, ac)) continue;
+            const int64_t j = nx.find(child_cache, ac);
             if (j < 0 || j >= static_cast<int64_t>(first)) continue;
             const double wt = k < 6 ? P.pw.child_face : P.pw.child_edge;
             wsum += wt;
