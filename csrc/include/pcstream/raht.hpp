@@ -46,7 +46,7 @@ struct RahtOptions {
   bool predict = true;
   // Prediction weights (0..255) of the parent (> 0), its face and edge
   // neighbours, and the already decoded face and edge neighbours of the child.
-  int weights[5] = {8, 3, 1, 4, 0};
+  int weights[5] = {8, 3, 1, 5, 0};
 };
 
 // `values`: N * components (1 or 3) elements of type U8 or U16.
