@@ -342,3 +342,14 @@ def test_float_precision_property(precision, shift, n, seed):
     snapped_out = np.round(out.xyz / precision)
     assert same_multiset(snapped_in, snapped_out)
     assert np.abs(out.xyz - snapped_out * precision).max() <= 1e-9 * max(1.0, abs(shift))
+
+
+def test_newer_attribute_codec_version_is_unsupported():
+    from pcstream import container
+    data = pcstream.encode(np.arange(30).reshape(10, 3), {"v": np.arange(10, dtype=np.uint8)})
+    md, chunks = container.read_pcs(data)
+    for c in chunks:
+        if c.type == b"ATTR":
+            c.codec_version = 99
+    with pytest.raises(errors.UnsupportedError, match="version 99"):
+        pcstream.decode(container.write_pcs(md, chunks))
