@@ -192,3 +192,18 @@ def test_pack_attribute_codecs(tmp_path, cloud_ply):
         assert run("verify", out).returncode == 0
         sizes[codec] = out.stat().st_size
     assert sizes["raht"] < sizes["raw"]
+
+
+def test_unpack_truncated_file(tmp_path, cloud_ply):
+    src, xyz, _ = cloud_ply
+    pcs = tmp_path / "a.pcs"
+    assert run("pack", src, pcs).returncode == 0
+    data = pcs.read_bytes()
+    (tmp_path / "cut.pcs").write_bytes(data[: len(data) * 2 // 3])
+    r = run("unpack", tmp_path / "cut.pcs", tmp_path / "o.ply")
+    assert r.returncode == cli.EXIT_TRUNCATED and "--allow-partial" in one_line_error(r)
+    r = run("unpack", tmp_path / "cut.pcs", tmp_path / "o.ply", "--allow-partial")
+    assert r.returncode == 0 and "truncated" in r.stderr
+    import pcstream
+    coarse = pcstream.read_points(tmp_path / "o.ply")
+    assert 0 < len(coarse) <= len(xyz)

@@ -153,12 +153,39 @@ def cmd_unpack(a) -> int:
     import pcstream
     from .io import write_points
 
-    cloud = pcstream.open(a.input).decode(level=a.level)
+    try:
+        cloud = pcstream.open(a.input).decode(level=a.level)
+    except errors.TruncatedError as exc:
+        if not a.allow_partial:
+            raise errors.TruncatedError(f"{exc} (--allow-partial writes the coarse levels present)",
+                                        exc.offset) from None
+        cloud = _decode_prefix(a.input, a.level)
+        print(f"pcstream unpack: warning: {a.input} is truncated; wrote the {len(cloud)} points of level "
+              f"{cloud.level} present", file=sys.stderr)
     write_points(a.output, cloud.xyz, cloud.attributes)
     if not a.quiet:
         print(f"{a.input} -> {a.output}: {len(cloud)} points at level {cloud.level}/{cloud.depth}"
               f"{'' if cloud.attributes or not cloud.metadata.get('attributes') else ' (attributes need the full level)'}")
     return EXIT_OK
+
+
+def _decode_prefix(path, level):
+    """Coarse levels of a file whose end is missing, decoded as a stream."""
+    import pcstream
+
+    dec = pcstream.ProgressiveDecoder(max_level=level)
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            dec.feed(block)
+    try:
+        return dec.close()
+    except errors.TruncatedError as exc:
+        if exc.partial is None:
+            raise errors.TruncatedError(f"{path}: no complete level before the file ends", exc.offset) from None
+        return exc.partial
 
 
 def cmd_info(a) -> int:
@@ -319,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", metavar="IN.pcs")
     s.add_argument("output", metavar="OUT.{ply,npy,bin}")
     s.add_argument("--level", type=int, help="decode only the first N octree levels (progressive)")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="for a truncated file, write the coarse levels present instead of failing")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_unpack, file_arg="input")
 
