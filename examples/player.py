@@ -99,7 +99,7 @@ def play(url: str, *, level: int | None = None, budget: int | None = None, out=s
         print(f"  plan: {e.type.decode()} levels {e.level_lo}-{e.level_hi}: {e.point_count} points, "
               f"{e.size} bytes, decoded {e.decoded_size} bytes", file=out)
 
-    dec = pcstream.ProgressiveDecoder()
+    dec = pcstream.ProgressiveDecoder(max_level=level)
     dec.feed(head)
     if meta_len:
         dec.feed(http.get(container.FILE_HEADER_SIZE, data_start - 1)[1])
