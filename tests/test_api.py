@@ -353,3 +353,19 @@ def test_newer_attribute_codec_version_is_unsupported():
             c.codec_version = 99
     with pytest.raises(errors.UnsupportedError, match="version 99"):
         pcstream.decode(container.write_pcs(md, chunks))
+
+
+def test_fuzz_harness_runs_briefly(tmp_path):
+    """tests/fuzz/fuzz_api.py (atheris) for a few seconds: no crash, only typed errors."""
+    pytest.importorskip("atheris")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, str(root / "tests" / "fuzz" / "fuzz_api.py"), "-runs=600",
+                        "-max_total_time=8", "-seed=1", "-rss_limit_mb=2048"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-4000:]
