@@ -131,7 +131,7 @@ def test_detection_and_errors(tmp_path):
     with pytest.raises(errors.InputFileError, match=r"broken\.ply"):
         read_points(tmp_path / "broken.ply")
     with pytest.raises(errors.InputFileError, match="cannot write"):
-        write_points(tmp_path / "o.las", np.zeros((1, 3)))
+        write_points(tmp_path / "o.xyz", np.zeros((1, 3)))
 
 
 # ---------------------------------------------------------------- real shared files

@@ -121,6 +121,34 @@ def _entry_size(d: dict):
 
 # --------------------------------------------------------------------------- commands
 
+#: Attribute added by ``pack --keep-order``: the input index of every point.
+ORDER_ATTRIBUTE = "_pcstream_input_order"
+_COLOUR_ATTRS = ("rgb", "rgba", "color", "colour")
+
+
+def _raht_ok(v) -> bool:
+    return v.dtype.kind == "u" and v.dtype.itemsize <= 2 and (v.ndim == 1 or v.shape[1] in (1, 3))
+
+
+def _lossy_attr_specs(specs, attributes, path) -> dict:
+    """``--lossy-attr [NAME=]Q`` values -> {attribute: quality}; no NAME = the colours."""
+    out = {}
+    for spec in specs or []:
+        name, _, q = spec.rpartition("=")
+        try:
+            quality = float(q)
+        except ValueError:
+            raise CliError(f"--lossy-attr {spec!r}: expected [NAME=]QUALITY with QUALITY in 0..100", EXIT_USAGE) from None
+        names = [name] if name else [k for k in attributes if k.lower() in _COLOUR_ATTRS]
+        for nm in names:
+            if nm not in attributes:
+                raise CliError(f"--lossy-attr: {path} has no attribute {nm!r} (has: {', '.join(attributes)})", EXIT_USAGE)
+            if not _raht_ok(np.asarray(attributes[nm])):
+                raise CliError(f"--lossy-attr: attribute {nm!r} is not 1 or 3 components of uint8/uint16", EXIT_USAGE)
+            out[nm] = quality
+    return out
+
+
 def cmd_pack(a) -> int:
     import pcstream
     from .io import read_points
@@ -128,15 +156,30 @@ def cmd_pack(a) -> int:
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
+    attributes = dict(data.attributes)
+    for name in a.drop or []:
+        if name not in attributes:
+            raise CliError(f"--drop: {a.input} has no attribute {name!r} (has: {', '.join(attributes)})", EXIT_USAGE)
+        del attributes[name]
+    if a.keep_order:
+        n = len(data)
+        attributes[ORDER_ATTRIBUTE] = np.arange(n, dtype=np.uint32 if n < 2**32 else np.uint64)
     codec, options = a.attribute_codec, None
     if codec == "raht":
         # RAHT codes colours (1 or 3 components of uint8/uint16); the rest stays lossless.
-        codec = {k: ("raht" if k.lower() in ("rgb", "rgba", "color", "colour") and v.dtype.kind == "u"
-                     and v.dtype.itemsize <= 2 and (v.ndim == 1 or v.shape[1] in (1, 3)) else "auto")
-                 for k, v in data.attributes.items()}
+        codec = {k: ("raht" if k.lower() in _COLOUR_ATTRS and _raht_ok(v) else "auto")
+                 for k, v in attributes.items()}
         options = {k: {"quality": a.quality} for k, c in codec.items() if c == "raht" and a.quality is not None}
+    lossy = _lossy_attr_specs(a.lossy_attr, attributes, a.input)
+    if lossy:
+        if not isinstance(codec, dict):
+            codec = {k: codec for k in attributes}
+        options = dict(options or {})
+        for name, quality in lossy.items():
+            codec[name] = "raht"
+            options[name] = {"quality": quality}
     try:
-        blob = pcstream.encode(data.xyz, data.attributes, precision=precision, origin=origin,
+        blob = pcstream.encode(data.xyz, attributes, precision=precision, origin=origin,
                                lossy=a.lossy, level=a.level, units=a.units, geometry_codec=a.codec,
                                attribute_codec=codec, attribute_options=options, source=data.source)
     except errors.InvalidArgumentError as exc:
@@ -162,7 +205,13 @@ def cmd_unpack(a) -> int:
         cloud = _decode_prefix(a.input, a.level)
         print(f"pcstream unpack: warning: {a.input} is truncated; wrote the {len(cloud)} points of level "
               f"{cloud.level} present", file=sys.stderr)
-    write_points(a.output, cloud.xyz, cloud.attributes)
+    xyz, attributes = cloud.xyz, dict(cloud.attributes)
+    order = attributes.pop(ORDER_ATTRIBUTE, None)
+    if order is not None:  # packed with --keep-order: back to the input order
+        perm = np.argsort(order, kind="stable")
+        xyz = xyz[perm]
+        attributes = {k: v[perm] for k, v in attributes.items()}
+    write_points(a.output, xyz, attributes, source=cloud.metadata.get("source"))
     if not a.quiet:
         print(f"{a.input} -> {a.output}: {len(cloud)} points at level {cloud.level}/{cloud.depth}"
               f"{'' if cloud.attributes or not cloud.metadata.get('attributes') else ' (attributes need the full level)'}")
@@ -331,9 +380,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lossy", action="store_true", help="keep only --level octree levels")
     s.add_argument("--level", type=int, help="octree levels kept with --lossy")
     s.add_argument("--codec", default="classic", choices=["classic"], help="geometry codec (default classic)")
-    s.add_argument("--attribute-codec", default="raw", choices=["raw", "predictive", "auto", "raht"],
-                   help="raw (codec 2, default), predictive (lossless codec 3), auto (3 where it applies, "
-                        "else 2), raht (lossy colour codec 4 for rgb, auto for the other attributes)")
+    s.add_argument("--attribute-codec", default="auto", choices=["raw", "predictive", "auto", "raht"],
+                   help="auto (default: predictive lossless codec 3 where it applies, else 2), raw (codec 2), "
+                        "predictive (codec 3), raht (lossy colour codec 4 for rgb, auto for the other attributes)")
+    s.add_argument("--drop", action="append", metavar="NAME",
+                   help="leave out attribute NAME (repeatable; every field is kept by default)")
+    s.add_argument("--lossy-attr", action="append", metavar="[NAME=]Q",
+                   help="code attribute NAME (default: the colour) with the lossy RAHT codec at quality Q "
+                        "0..100 (repeatable)")
+    s.add_argument("--keep-order", action="store_true",
+                   help="store the input point order (as a lossless attribute) so that unpack restores it; "
+                        "costs bytes, see docs/attributes.md")
     s.add_argument("--quality", type=float, default=None, help="RAHT colour quality 0..100 (with --attribute-codec raht)")
     s.add_argument("--units", default="unknown", help='units of the input coordinates, e.g. "m"')
     s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd", "xyzrgb"],
@@ -342,9 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_pack, file_arg="input")
 
-    s = sub.add_parser("unpack", help="decode .pcs into PLY, NPY or KITTI .bin")
+    s = sub.add_parser("unpack", help="decode .pcs into PLY, NPY, KITTI .bin or LAS")
     s.add_argument("input", metavar="IN.pcs")
-    s.add_argument("output", metavar="OUT.{ply,npy,bin}")
+    s.add_argument("output", metavar="OUT.{ply,npy,bin,las}")
     s.add_argument("--level", type=int, help="decode only the first N octree levels (progressive)")
     s.add_argument("--allow-partial", action="store_true",
                    help="for a truncated file, write the coarse levels present instead of failing")

@@ -38,12 +38,13 @@ constexpr uint16_t kRahtCodecVersion = 1;
 
 struct RahtOptions {
   double quality = 50.0;       // [0, 100]
-  double chroma_scale = 1.0;   // chroma step / luma step, in [0.25, 16]
-  double deadzone = 0.5;       // rounding offset of the quantiser, in [0, 0.5]
+  double chroma_scale = 3.0;   // chroma step / luma step, in [0.25, 16]
+  double deadzone = 0.35;      // rounding offset of the quantiser, in [0, 0.5]
   int predict_min_neighbours = 2;  // predict a node's children only with at least this many neighbours
   bool predict = true;
-  // Prediction weights of the parent, face and edge neighbours (0..255; parent > 0).
-  int weights[3] = {4, 2, 1};
+  // Prediction weights (0..255) of the parent (> 0), its face and edge
+  // neighbours, and the already decoded face and edge neighbours of the child.
+  int weights[5] = {8, 3, 1, 4, 0};
 };
 
 // `values`: N * components (1 or 3) elements of type U8 or U16.

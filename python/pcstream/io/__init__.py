@@ -24,7 +24,7 @@ from ._common import PointData, fail, handle_nonfinite
 
 READERS = {"ply": ply.read, "kitti": kitti.read, "nuscenes": nuscenes.read,
            "las": las.read, "npy": npy.read, "pcd": pcd.read, "xyzrgb": xyzrgb.read}
-WRITERS = {"ply": ply.write, "npy": npy.write, "kitti": kitti.write}
+WRITERS = {"ply": ply.write, "npy": npy.write, "kitti": kitti.write, "las": las.write}
 
 __all__ = ["PointData", "read_points", "write_points", "detect_format", "READERS", "WRITERS"]
 
@@ -83,11 +83,17 @@ def read_points(path, *, format: str | None = None, drop_nonfinite: bool = False
     return handle_nonfinite(path, data, drop_nonfinite)
 
 
-def write_points(path, xyz, attributes: dict | None = None, *, format: str | None = None) -> None:
-    """Write points as PLY, NPY or KITTI .bin (chosen by ``format`` or the extension)."""
+def write_points(path, xyz, attributes: dict | None = None, *, format: str | None = None,
+                 source: dict | None = None) -> None:
+    """Write points as PLY, NPY, KITTI .bin or LAS/LAZ (chosen by ``format`` or the
+    extension). ``source`` (the ``source`` metadata of a packed file) lets the LAS writer
+    restore the original point format, scales, offsets and extra dimensions."""
     fmt = format or _by_extension(Path(path).name)
     if fmt == "nuscenes":
         fmt = None
     if fmt not in WRITERS:
-        raise InputFileError(f"{path}: cannot write this format (use .ply, .npy or .bin)")
-    WRITERS[fmt](path, xyz, attributes)
+        raise InputFileError(f"{path}: cannot write this format (use .ply, .npy, .bin, .las or .laz)")
+    if fmt == "las":
+        WRITERS[fmt](path, xyz, attributes, source)
+    else:
+        WRITERS[fmt](path, xyz, attributes)
