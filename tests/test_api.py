@@ -325,7 +325,9 @@ def test_other_attribute_codecs_through_the_registry():
                          with_attrs(out.xyz, [out.attributes["rgb"], out.attributes["intensity"], out.attributes["flag"]]))
     lossy = pcstream.encode(xyz, attrs, attribute_codec={"rgb": "raht"}, attribute_options={"rgb": {"quality": 40}})
     out = pcstream.decode(lossy)
-    assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 2, "flag": 2}
+    assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 3, "flag": 2}
+    raw = pcstream.decode(pcstream.encode(xyz, attrs, attribute_codec="raw"))
+    assert {a["codec"] for a in raw.metadata["attributes"]} == {2}
     assert out.attributes["rgb"].shape == (3000, 3) and out.attributes["rgb"].dtype == np.uint8
     assert len(lossy) < len(data)
 

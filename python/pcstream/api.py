@@ -23,7 +23,7 @@ from .quantize import MAX_BITS, dequantize, quantize
 #: Geometry codec id -> (name, module implementing encode_geometry / GeometryDecoder).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _) in GEOMETRY_CODECS.items()}
-#: Default attribute codec id (naive lossless).
+#: The naive lossless attribute codec: the fallback of attribute_codec="auto" (the default).
 DEFAULT_ATTRIBUTE_CODEC = attr_raw.CODEC_ID
 #: Attribute element types accepted (numpy dtype kinds) and the most components per point.
 _ATTR_KINDS = "biuf"
@@ -137,7 +137,7 @@ def _options_for(name: str, attribute_options: dict | None) -> dict:
 
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
-           geometry_codec="classic", attribute_codec=DEFAULT_ATTRIBUTE_CODEC,
+           geometry_codec="classic", attribute_codec="auto",
            attribute_options: dict | None = None, source: dict | None = None,
            geometry_options: dict | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
@@ -149,8 +149,8 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     lossy=True with level=L keeps only the first L octree levels: the decoder returns voxel
     centres and per-voxel attributes (mean for floats and colours, first for integers).
     attribute_codec: an id or name from pcstream.attr_codecs ("raw" = 2, "predictive" = 3,
-    "raht" = 4 lossy colour, "auto" = 3 where it applies else 2), one for all attributes or
-    a dict name -> codec (attributes not named there use 2).
+    "raht" = 4 lossy colour, "auto" = predictive lossless where it applies, else raw), one for
+    all attributes or a dict name -> codec (attributes not named there use "auto").
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
     """
@@ -200,7 +200,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
                                  decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
     schema = []
     for i, (name, a) in enumerate(stream.items()):
-        cid = attribute_codec.get(name, DEFAULT_ATTRIBUTE_CODEC) if isinstance(attribute_codec, dict) else attribute_codec
+        cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         codec = attr_codecs.choose(cid, a)
         comps = 1 if a.ndim == 1 else int(a.shape[1])
         opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
