@@ -240,11 +240,14 @@ def _decode_prefix(path, level):
 def cmd_info(a) -> int:
     import pcstream
 
-    reader = pcstream.open(a.input)
-    md = reader.metadata
-    entries = [entry_dict(e) for e in reader.chunks]
+    from . import container
+
+    # The container reader alone: info works for any .pcs file (point clouds, weights, ...).
+    with container.PcsReader(a.input) as reader:
+        md = reader.metadata
+        entries = [entry_dict(e) for e in reader.entries]
+        version = reader.version
     size = Path(a.input).stat().st_size
-    version = getattr(reader._r, "version", None)
     if a.json:
         print(json.dumps(_jsonable({"file": str(a.input), "size": size, "version": version,
                                     "metadata": md, "chunks": entries}), indent=2, default=str))
@@ -277,15 +280,25 @@ def cmd_info(a) -> int:
 def cmd_verify(a) -> int:
     import pcstream
 
-    reader = pcstream.open(a.input)
-    reader.verify()
-    cloud = reader.decode()
-    md = reader.metadata
+    from . import container
+
+    report = container.verify(a.input)          # every CRC, the index, the chunk order
+    if not report.ok:
+        if report.check == "open" and not Path(a.input).exists():
+            raise FileNotFoundError(2, "No such file or directory", str(a.input))
+        report.raise_for_error()
+    with container.PcsReader(a.input) as r:
+        md = r.metadata
+        chunks = len(r.entries)
+    if "geometry_header" not in md:             # not a point cloud (e.g. weights): container checks only
+        if not a.quiet:
+            print(f"{a.input}: OK ({chunks} chunks; container checks only, no point cloud inside)")
+        return EXIT_OK
+    cloud = pcstream.open(a.input).decode()     # every payload decodes
     if len(cloud) != int(md.get("point_count", len(cloud))):
         raise errors.CorruptPayloadError(f"decoded {len(cloud)} points, metadata says {md.get('point_count')}")
     if not a.quiet:
-        print(f"{a.input}: OK ({len(reader.chunks)} chunks, {len(cloud)} points, "
-              f"{len(cloud.attributes)} attributes)")
+        print(f"{a.input}: OK ({chunks} chunks, {len(cloud)} points, {len(cloud.attributes)} attributes)")
     return EXIT_OK
 
 
