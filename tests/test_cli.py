@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def _env():
     env = dict(os.environ)
     # Run against this checkout when the package is not installed (developer builds).
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    # The pcstream being tested (installed, or the checkout's python/ in a developer build),
+    # never the bare source tree of an installed run: it has no compiled core.
+    import pcstream
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
     return env
 
 

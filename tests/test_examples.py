@@ -34,7 +34,11 @@ def _free_port() -> int:
 
 def _env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    # The pcstream being tested (installed, or the checkout's python/ in a developer build),
+    # never the bare source tree of an installed run: it has no compiled core.
+    import pcstream
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
     return env
 
 
