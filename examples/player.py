@@ -12,8 +12,9 @@
 3. it plans from the index (chunk sizes, levels, point counts, decoded sizes), fetches the
    file head (signature, header, metadata), then the chunks in file order (coarse levels
    first), feeding them to pcstream.ProgressiveDecoder, and prints each level's point count
-   and the bytes received so far. `--level N` stops after level N, `--budget` stops before a
-   chunk whose decoded size would exceed the memory budget.
+   and the bytes received so far. `--level N` stops after level N; `--budget BYTES` stops
+   before the chunk whose decoded scene (deepest level's points + attributes, from the
+   index's decoded sizes) would exceed the memory budget.
 """
 from __future__ import annotations
 
@@ -98,23 +99,29 @@ def play(url: str, *, level: int | None = None, budget: int | None = None, out=s
         print(f"  plan: {e.type.decode()} levels {e.level_lo}-{e.level_hi}: {e.point_count} points, "
               f"{e.size} bytes, decoded {e.decoded_size} bytes", file=out)
 
-    dec = pcstream.ProgressiveDecoder()
+    dec = pcstream.ProgressiveDecoder(max_level=level)
     dec.feed(head)
     if meta_len:
         dec.feed(http.get(container.FILE_HEADER_SIZE, data_start - 1)[1])
     meta = dec.metadata or {}
     print(f"metadata: {meta.get('point_count')} points, depth {meta.get('depth')}, "
           f"attributes {[a['name'] for a in meta.get('attributes', [])]}", file=out)
-    decoded_total = 0
+    geom_bytes = attr_bytes = 0
     for e in entries:
         if level is not None and e.type == b"GEOM" and e.level_lo > level:
             break
         if level is not None and e.type != b"GEOM" and e.level_hi > level:
             continue
-        if budget is not None and decoded_total + e.decoded_size > budget:
-            print(f"stopping: the next chunk would exceed the memory budget of {budget} bytes", file=out)
+        # Memory of the decoded scene: the point set of the deepest level (each geometry
+        # chunk's decoded_size replaces the previous one) plus every attribute stream.
+        need = (e.decoded_size + attr_bytes) if e.type == b"GEOM" else (geom_bytes + attr_bytes + e.decoded_size)
+        if budget is not None and need > budget:
+            print(f"stopping: the next chunk needs {need} decoded bytes, over the budget of {budget}", file=out)
             break
-        decoded_total += e.decoded_size
+        if e.type == b"GEOM":
+            geom_bytes = e.decoded_size
+        else:
+            attr_bytes += e.decoded_size
         _, body = http.get(e.offset, e.end - 1)
         for up in dec.feed(body):
             extra = f", attributes {sorted(up.attributes)}" if up.attributes else ""

@@ -325,7 +325,9 @@ def test_other_attribute_codecs_through_the_registry():
                          with_attrs(out.xyz, [out.attributes["rgb"], out.attributes["intensity"], out.attributes["flag"]]))
     lossy = pcstream.encode(xyz, attrs, attribute_codec={"rgb": "raht"}, attribute_options={"rgb": {"quality": 40}})
     out = pcstream.decode(lossy)
-    assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 2, "flag": 2}
+    assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 3, "flag": 2}
+    raw = pcstream.decode(pcstream.encode(xyz, attrs, attribute_codec="raw"))
+    assert {a["codec"] for a in raw.metadata["attributes"]} == {2}
     assert out.attributes["rgb"].shape == (3000, 3) and out.attributes["rgb"].dtype == np.uint8
     assert len(lossy) < len(data)
 
@@ -342,3 +344,30 @@ def test_float_precision_property(precision, shift, n, seed):
     snapped_out = np.round(out.xyz / precision)
     assert same_multiset(snapped_in, snapped_out)
     assert np.abs(out.xyz - snapped_out * precision).max() <= 1e-9 * max(1.0, abs(shift))
+
+
+def test_newer_attribute_codec_version_is_unsupported():
+    from pcstream import container
+    data = pcstream.encode(np.arange(30).reshape(10, 3), {"v": np.arange(10, dtype=np.uint8)})
+    md, chunks = container.read_pcs(data)
+    for c in chunks:
+        if c.type == b"ATTR":
+            c.codec_version = 99
+    with pytest.raises(errors.UnsupportedError, match="version 99"):
+        pcstream.decode(container.write_pcs(md, chunks))
+
+
+def test_fuzz_harness_runs_briefly(tmp_path):
+    """tests/fuzz/fuzz_api.py (atheris) for a few seconds: no crash, only typed errors."""
+    pytest.importorskip("atheris")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, str(root / "tests" / "fuzz" / "fuzz_api.py"), "-runs=300",
+                        "-max_total_time=5", "-seed=1", "-rss_limit_mb=2048"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-4000:]

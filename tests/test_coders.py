@@ -139,8 +139,9 @@ def test_cdf_properties(probs):
 def test_cdf_golden_values():
     # Frozen integers of the normative conversion (multisym.hpp): any change
     # here breaks every learned-model payload.
-    x = np.arange(64, dtype=np.float64)
-    probs = (((x * 7919) % 1009 / 1009.0) ** 3).astype(np.float32).reshape(4, 16)
+    # Same inputs and integers as the C++ test multisym/golden_integers.
+    x = np.arange(64, dtype=np.int64)
+    probs = (((x * 7919) % 1009) ** 3).astype(np.float32).reshape(4, 16)
     cdf = coders.probs_to_cdf(probs, 16)
     digest = int(np.bitwise_xor.reduce((cdf.astype(np.uint64) * np.arange(1, 69, dtype=np.uint64).reshape(4, 17))
                                        .ravel()))
@@ -267,8 +268,11 @@ def test_invalid_arguments():
         coders.decode_symbols(b"\0" * 8, cdf=bad_cdf)
     with pytest.raises(InvalidArgumentError):
         coders.encode_symbols([1], cdf=np.array([[0, 10, 10, 65536]]))  # frequency 0
+    for dt in (np.int64, np.int32, np.int16):
+        with pytest.raises(InvalidArgumentError):
+            coders.encode_symbols([1], cdf=np.array([[0, -1, 10, 65536 if dt != np.int16 else 0]], dt))
     with pytest.raises(InvalidArgumentError):
-        coders.encode_symbols([1], cdf=np.array([[0, -1, 10, 65536]]))
+        coders.encode_symbols([1], cdf=np.array([[0, 2**32 + 5, 2**32 + 10, 65536]], np.int64))
     with pytest.raises(InvalidArgumentError):
         coders.encode_symbols([1], cdf=np.array([[0.0, 1.0, 65536.0]]))
 
@@ -320,3 +324,30 @@ def test_encoding_is_deterministic():
     assert a == b
     bits = (rng.random(10000) < 0.3).astype(np.uint8)
     assert coders.encode_bits(bits) == coders.encode_bits(bits.copy())
+
+
+def test_threads_give_identical_results():
+    rng = np.random.default_rng(10)
+    probs = _rows(rng, 6000, 40)
+    symbols = _sample(rng, probs)
+    data = coders.encode_symbols(symbols, probs)
+    assert coders.encode_symbols(symbols, probs, threads=2) == data
+    np.testing.assert_array_equal(coders.decode_symbols(data, probs, threads=2), symbols)
+    probs[4321, 7] = np.nan
+    for t in (1, 2):
+        with pytest.raises(InvalidArgumentError, match="row 4321"):
+            coders.encode_symbols(symbols, probs, threads=t)
+        with pytest.raises(InvalidArgumentError, match="row 4321"):
+            coders.decode_symbols(data, probs, threads=t)
+
+
+def test_docs_python_examples_run():
+    """The Python block of docs/coders.md works as written."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "coders.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/coders.md", "exec"), {})

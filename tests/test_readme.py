@@ -57,7 +57,11 @@ def shell_script(body: str) -> str:
 
 def _env(tmp: Path) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    # The pcstream being tested (installed, or the checkout's python/ in a developer build),
+    # never the bare source tree of an installed run: it has no compiled core.
+    import pcstream
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
     if shutil.which("pcstream") is None:
         bindir = tmp / "_bin"
         bindir.mkdir()

@@ -36,6 +36,7 @@ std::pair<size_t, int> shape2(const py::array& a, const char* what) {
 }
 
 struct BinSetup {
+  CArray<int32_t> ctx_array;  // keeps the contexts alive while `ctx` points into them
   const uint8_t* bits = nullptr;
   const int32_t* ctx = nullptr;
   size_t n = 0;
@@ -46,7 +47,10 @@ struct BinSetup {
 void check_bins(const BinSetup& s) {
   require(s.num_contexts >= 1 && s.num_contexts <= (1 << 24), "num_contexts must be in [1, 2^24]");
   require(s.fast >= 1 && s.fast <= 15 && s.slow >= 1 && s.slow <= 15, "adaptation shifts must be in [1, 15]");
-  if (s.ctx)
+  if (!s.ctx) return;
+  int32_t bad = 0;
+  for (size_t i = 0; i < s.n; ++i) bad |= (s.ctx[i] < 0) | (s.ctx[i] >= s.num_contexts);
+  if (bad)
     for (size_t i = 0; i < s.n; ++i)
       require(s.ctx[i] >= 0 && s.ctx[i] < s.num_contexts,
               "context " + std::to_string(s.ctx[i]) + " at index " + std::to_string(i) + " is outside [0, num_contexts)");
@@ -58,7 +62,7 @@ std::vector<uint8_t> encode_bins_impl(const BinSetup& s) {
   if (s.ctx) {
     for (size_t i = 0; i < s.n; ++i) enc.encode_bit(ctx[static_cast<size_t>(s.ctx[i])], s.bits[i] != 0);
   } else {
-    BinContext& c = ctx[0];
+    BinContext c = ctx[0];  // a local: byte stores cannot alias it
     for (size_t i = 0; i < s.n; ++i) enc.encode_bit(c, s.bits[i] != 0);
   }
   return std::move(enc.finish());
@@ -71,7 +75,7 @@ bool decode_bins_impl(const BinSetup& s, const uint8_t* data, size_t size, uint8
   if (s.ctx) {
     for (size_t i = 0; i < s.n; ++i) out[i] = static_cast<uint8_t>(dec.decode_bit(ctx[static_cast<size_t>(s.ctx[i])]));
   } else {
-    BinContext& c = ctx[0];
+    BinContext c = ctx[0];  // a local: byte stores cannot alias it
     for (size_t i = 0; i < s.n; ++i) out[i] = static_cast<uint8_t>(dec.decode_bit(c));
   }
   return !dec.overrun() && dec.position() == size;
@@ -86,9 +90,10 @@ BinSetup bin_setup(const CArray<uint8_t>* bits, const py::object& contexts, size
     s.bits = bits->data();
   }
   if (!contexts.is_none()) {
-    auto c = contexts.cast<CArray<int32_t>>();
-    require(c.ndim() == 1 && static_cast<size_t>(c.shape(0)) == n, "contexts must be a 1-D array with one entry per bit");
-    s.ctx = c.data();
+    s.ctx_array = contexts.cast<CArray<int32_t>>();
+    require(s.ctx_array.ndim() == 1 && static_cast<size_t>(s.ctx_array.shape(0)) == n,
+            "contexts must be a 1-D array with one entry per bit");
+    s.ctx = s.ctx_array.data();
   }
   s.num_contexts = num_contexts;
   s.fast = fast;
@@ -119,8 +124,10 @@ void bind(py::module_& root) {
   m.def("decode_bins", [](py::bytes data, size_t n, const py::object& contexts, int num_contexts, int fast, int slow) {
     std::string buf = data;
     require(n <= (size_t{1} << 40), "bit count is too large");
-    // A payload of b bytes holds fewer than 8 * 2^11 * b bins: refuse absurd n before allocating.
-    require(n <= (buf.size() + 8) * 16384, "bit count is implausibly large for this payload");
+    // A bin costs at least -log2(1 - 1/2^16) > 2^-15.5 bits (p1 <= 65534), so a
+    // payload of b bytes holds fewer than 2^19 (b + 8) bins: refuse absurd n
+    // before allocating.
+    require(n <= (buf.size() + 8) * (size_t{1} << 19), "bit count is implausibly large for this payload");
     BinSetup s = bin_setup(nullptr, contexts, n, num_contexts, fast, slow);
     check_bins(s);
     CArray<uint8_t> out(static_cast<py::ssize_t>(n));
@@ -159,6 +166,36 @@ void bind(py::module_& root) {
     return py::make_tuple(te, td, nbytes);
   });
 
+  // Pure C++ timing of the multi-symbol coder on one block coded `reps` times
+  // (an in-cache block, as a model would produce it); thread CPU seconds.
+  m.def("time_symbols_probs", [](const CArray<int32_t>& symbols, const CArray<float>& probs, int precision, int reps) {
+    auto [n, K] = shape2(probs, "probs");
+    require(symbols.ndim() == 1 && static_cast<size_t>(symbols.shape(0)) == n, "symbols must be 1-D with one entry per row");
+    require(reps >= 1 && reps <= 100000, "reps must be in [1, 100000]");
+    const int32_t* sy = symbols.data();
+    const float* p = probs.data();
+    double te = 0, td = 0;
+    size_t nbytes = 0;
+    bool ok = true;
+    {
+      py::gil_scoped_release nogil;
+      std::vector<int32_t> out(n);
+      for (int r = 0; r < reps; ++r) {
+        double t0 = thread_cpu_seconds();
+        std::vector<uint8_t> enc = encode_symbols_probs(sy, p, n, K, precision);
+        double t1 = thread_cpu_seconds();
+        decode_symbols_probs(enc.data(), enc.size(), p, n, K, precision, out.data());
+        double t2 = thread_cpu_seconds();
+        te += t1 - t0;
+        td += t2 - t1;
+        nbytes = enc.size();
+      }
+      for (size_t i = 0; i < n; ++i) ok = ok && out[i] == sy[i];
+    }
+    if (!ok) fail(ErrorCode::Internal, "multi-symbol round trip failed");
+    return py::make_tuple(te, td, nbytes);
+  });
+
   m.def("probs_to_cdf", [](const CArray<float>& probs, int precision, int threads) {
     auto [n, K] = shape2(probs, "probs");
     CArray<uint32_t> cdf({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(K) + 1});
@@ -171,7 +208,8 @@ void bind(py::module_& root) {
     return cdf;
   });
 
-  m.def("encode_symbols_probs", [](const CArray<int32_t>& symbols, const CArray<float>& probs, int precision) {
+  m.def("encode_symbols_probs", [](const CArray<int32_t>& symbols, const CArray<float>& probs, int precision,
+                                   int threads) {
     auto [n, K] = shape2(probs, "probs");
     require(symbols.ndim() == 1 && static_cast<size_t>(symbols.shape(0)) == n, "symbols must be 1-D with one entry per row");
     const int32_t* s = symbols.data();
@@ -179,7 +217,7 @@ void bind(py::module_& root) {
     std::vector<uint8_t> out;
     {
       py::gil_scoped_release nogil;
-      out = encode_symbols_probs(s, p, n, K, precision);
+      out = encode_symbols_probs(s, p, n, K, precision, threads);
     }
     return to_bytes(out);
   });
@@ -198,7 +236,7 @@ void bind(py::module_& root) {
     return to_bytes(out);
   });
 
-  m.def("decode_symbols_probs", [](py::bytes data, const CArray<float>& probs, int precision) {
+  m.def("decode_symbols_probs", [](py::bytes data, const CArray<float>& probs, int precision, int threads) {
     auto [n, K] = shape2(probs, "probs");
     std::string buf = data;
     CArray<int32_t> out(static_cast<py::ssize_t>(n));
@@ -206,7 +244,7 @@ void bind(py::module_& root) {
     int32_t* o = out.mutable_data();
     {
       py::gil_scoped_release nogil;
-      decode_symbols_probs(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), p, n, K, precision, o);
+      decode_symbols_probs(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), p, n, K, precision, o, threads);
     }
     return out;
   });

@@ -44,8 +44,23 @@ void finish_decode(const RangeDecoder& dec, size_t size) {
 }
 
 // Per-call scratch: the kernel's g buffer and one CDF row.
+// Asks for the row `ahead` rows further on, so the next rows stream in from
+// memory while this one is converted (rows are read once, in order).
+template <class T>
+inline void prefetch_row(const T* rows, size_t row, size_t n, int width) {
+  constexpr size_t ahead = 4;
+  if (row + ahead >= n) return;
+  const char* p = reinterpret_cast<const char*>(rows + (row + ahead) * static_cast<size_t>(width));
+  const size_t bytes = static_cast<size_t>(width) * sizeof(T);
+  for (size_t off = 0; off < bytes; off += 64) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p + off);
+#endif
+  }
+}
+
 struct RowBuffers {
-  explicit RowBuffers(int K) : g(detail::row_scratch_size(K)), cdf(static_cast<size_t>(K) + 1) {}
+  explicit RowBuffers(int K) : g(detail::row_scratch_size(K)), cdf(detail::row_scratch_size(K)) {}
   std::vector<uint32_t> g, cdf;
 };
 
@@ -55,6 +70,25 @@ inline void decode_with(RangeDecoder& dec, const Kernels& k, const uint32_t* cdf
   int s = k.count_le(cdf, K, v);
   dec.consume(cdf[s], cdf[s + 1] - cdf[s]);
   *out = s;
+}
+
+// Runs work(lo, hi) over [0, n) split into `threads` contiguous parts (the
+// caller's thread takes the first). Each part reports its first bad row; the
+// smallest one wins, so errors do not depend on the split either.
+// `base` is added to reported row numbers.
+template <class Work>
+void parallel_rows(size_t n, int threads, Work work, size_t base = 0) {
+  size_t nt = static_cast<size_t>(std::max(1, std::min(threads, 64)));
+  if (n < 2048) nt = 1;
+  std::vector<size_t> bad(nt, SIZE_MAX);
+  std::vector<const char*> why(nt, nullptr);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < nt; ++t)
+    pool.emplace_back([&, t] { work(n * t / nt, n * (t + 1) / nt, &bad[t], &why[t]); });
+  work(0, n / nt, &bad[0], &why[0]);
+  for (auto& th : pool) th.join();
+  for (size_t t = 0; t < nt; ++t)
+    if (bad[t] != SIZE_MAX) bad_row(base + bad[t], why[t]);
 }
 
 }  // namespace
@@ -70,24 +104,14 @@ void probs_to_cdf_row(const float* probs, int K, int precision, uint32_t* cdf) {
 void probs_to_cdf(const float* probs, size_t n, int K, int precision, uint32_t* cdf, int threads) {
   check_shape(K, precision);
   const Kernels& k = active_kernels();
-  // Rows are independent, so the split cannot change any output integer.
-  auto work = [&](size_t lo, size_t hi, size_t* bad, const char** why) {
+  parallel_rows(n, threads, [&](size_t lo, size_t hi, size_t* bad, const char** why) {
     RowBuffers b(K);
     for (size_t r = lo; r < hi; ++r) {
+      prefetch_row(probs, r, hi, K);
       if ((*why = k.row_freqs(probs + r * K, K, precision, b.g.data()))) { *bad = r; return; }
       k.prefix(b.g.data(), K, cdf + r * (K + 1));
     }
-  };
-  size_t nt = static_cast<size_t>(std::max(1, std::min(threads, 64)));
-  if (n < 1024) nt = 1;
-  std::vector<size_t> bad(nt, SIZE_MAX);
-  std::vector<const char*> why(nt, nullptr);
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < nt; ++t) pool.emplace_back(work, n * t / nt, n * (t + 1) / nt, &bad[t], &why[t]);
-  work(0, n / nt, &bad[0], &why[0]);
-  for (auto& th : pool) th.join();
-  for (size_t t = 0; t < nt; ++t)  // the first bad row, whatever the split
-    if (bad[t] != SIZE_MAX) bad_row(bad[t], why[t]);
+  });
 }
 
 void validate_cdf(const uint32_t* cdf, size_t n, int K, int precision) {
@@ -98,20 +122,36 @@ void validate_cdf(const uint32_t* cdf, size_t n, int K, int precision) {
 }
 
 void encode_symbols_probs(RangeEncoder& enc, const int32_t* symbols, const float* probs, size_t n, int K,
-                          int precision) {
+                          int precision, int threads) {
   check_shape(K, precision);
   for (size_t i = 0; i < n; ++i) check_symbol(symbols[i], K, i);
   const Kernels& k = active_kernels();
-  RowBuffers b(K);
-  const uint32_t* g = b.g.data();
-  for (size_t i = 0; i < n; ++i) {
-    if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
-    // cdf[s] = s + g[0] + ... + g[s-1]: no need for the whole prefix.
-    const int s = symbols[i];
-    uint32_t cum = static_cast<uint32_t>(s);
-    for (int j = 0; j < s; ++j) cum += g[j];
-    enc.encode_freq(cum, g[s] + 1, precision);
+  if (threads <= 1 || n < 2048) {
+    RowBuffers b(K);
+    const uint32_t* g = b.g.data();
+    for (size_t i = 0; i < n; ++i) {
+      prefetch_row(probs, i, n, K);
+      if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
+      // cdf[s] = s + g[0] + ... + g[s-1]: no need for the whole prefix.
+      const int s = symbols[i];
+      enc.encode_freq(static_cast<uint32_t>(s) + k.sum_before(g, K, s), g[s] + 1, precision);
+    }
+    return;
   }
+  // Conversion in parallel into (cum, freq) pairs, then sequential coding.
+  std::vector<uint32_t> pairs(2 * n);
+  parallel_rows(n, threads, [&](size_t lo, size_t hi, size_t* bad, const char** why) {
+    RowBuffers b(K);
+    const uint32_t* g = b.g.data();
+    for (size_t i = lo; i < hi; ++i) {
+      prefetch_row(probs, i, hi, K);
+      if ((*why = k.row_freqs(probs + i * K, K, precision, b.g.data()))) { *bad = i; return; }
+      const int s = symbols[i];
+      pairs[2 * i] = static_cast<uint32_t>(s) + k.sum_before(g, K, s);
+      pairs[2 * i + 1] = g[s] + 1;
+    }
+  });
+  for (size_t i = 0; i < n; ++i) enc.encode_freq(pairs[2 * i], pairs[2 * i + 1], precision);
 }
 
 void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_t* cdf, size_t n, int K,
@@ -120,6 +160,7 @@ void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_
   const Kernels& k = active_kernels();
   const uint32_t total = 1u << precision;
   for (size_t i = 0; i < n; ++i) {
+    prefetch_row(cdf, i, n, K + 1);
     const uint32_t* c = cdf + i * (K + 1);
     check_symbol(symbols[i], K, i);
     if (!k.cdf_ok(c, K, total)) bad_cdf_row(i);
@@ -129,15 +170,42 @@ void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_
   }
 }
 
-void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K, int precision, int32_t* out) {
+void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K, int precision, int32_t* out,
+                          int threads) {
   check_shape(K, precision);
   const Kernels& k = active_kernels();
-  RowBuffers b(K);
-  uint32_t* cdf = b.cdf.data();
-  for (size_t i = 0; i < n; ++i) {
-    if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
-    k.prefix(b.g.data(), K, cdf);
-    decode_with(dec, k, cdf, K, precision, out + i);
+  if (threads <= 1 || n < 2048) {
+    RowBuffers b(K);
+    uint32_t* cdf = b.cdf.data();
+    for (size_t i = 0; i < n; ++i) {
+      prefetch_row(probs, i, n, K);
+      if (const char* why = k.row_freqs(probs + i * K, K, precision, b.g.data())) bad_row(i, why);
+      uint32_t cum, freq;
+      out[i] = k.find(b.g.data(), K, dec.decode_freq_target(precision), cdf, &cum, &freq);
+      dec.consume(cum, freq);
+    }
+    return;
+  }
+  // Blocks of rows: CDFs built in parallel, then decoded sequentially. The
+  // block holds about 4 MiB of CDFs.
+  const size_t block = std::max<size_t>(2048, (size_t{1} << 20) / static_cast<size_t>(K + 1));
+  std::vector<uint32_t> cdfs(std::min(block, n) * static_cast<size_t>(K + 1));
+  for (size_t start = 0; start < n; start += block) {
+    const size_t m = std::min(block, n - start);
+    const float* rows = probs + start * K;
+    parallel_rows(
+        m, threads,
+        [&](size_t lo, size_t hi, size_t* bad, const char** why) {
+          RowBuffers b(K);
+          for (size_t r = lo; r < hi; ++r) {
+            prefetch_row(rows, r, hi, K);
+            if ((*why = k.row_freqs(rows + r * K, K, precision, b.g.data()))) { *bad = r; return; }
+            k.prefix(b.g.data(), K, cdfs.data() + r * (K + 1));
+          }
+        },
+        start);
+    for (size_t r = 0; r < m; ++r)
+      decode_with(dec, k, cdfs.data() + r * (K + 1), K, precision, out + start + r);
   }
 }
 
@@ -146,6 +214,7 @@ void decode_symbols_cdf(RangeDecoder& dec, const uint32_t* cdf, size_t n, int K,
   const Kernels& k = active_kernels();
   const uint32_t total = 1u << precision;
   for (size_t i = 0; i < n; ++i) {
+    prefetch_row(cdf, i, n, K + 1);
     const uint32_t* c = cdf + i * (K + 1);
     if (!k.cdf_ok(c, K, total)) bad_cdf_row(i);
     decode_with(dec, k, c, K, precision, out + i);
@@ -153,9 +222,9 @@ void decode_symbols_cdf(RangeDecoder& dec, const uint32_t* cdf, size_t n, int K,
 }
 
 std::vector<uint8_t> encode_symbols_probs(const int32_t* symbols, const float* probs, size_t n, int K,
-                                          int precision) {
+                                          int precision, int threads) {
   RangeEncoder enc;
-  encode_symbols_probs(enc, symbols, probs, n, K, precision);
+  encode_symbols_probs(enc, symbols, probs, n, K, precision, threads);
   return std::move(enc.finish());
 }
 
@@ -167,9 +236,9 @@ std::vector<uint8_t> encode_symbols_cdf(const int32_t* symbols, const uint32_t* 
 }
 
 void decode_symbols_probs(const uint8_t* data, size_t size, const float* probs, size_t n, int K, int precision,
-                          int32_t* out) {
+                          int32_t* out, int threads) {
   RangeDecoder dec(data, size);
-  decode_symbols_probs(dec, probs, n, K, precision, out);
+  decode_symbols_probs(dec, probs, n, K, precision, out, threads);
   finish_decode(dec, size);
 }
 

@@ -16,21 +16,6 @@ namespace pcstream {
 namespace detail {
 namespace {
 
-constexpr int kLanes = 32;
-const char* const kNegative = "contains a negative or NaN value";
-const char* const kZero = "sums to zero (or below 2^-100)";
-const char* const kInfinite = "sum is infinite (or above 2^100)";
-
-// Step 5's rare branch: the remainder is too negative for the largest entry.
-void spread_deficit(uint32_t* g, int K, int64_t R) {
-  int64_t D = -R;
-  for (int i = 0; i < K && D > 0; ++i) {
-    int64_t t = std::min<int64_t>(g[i], D);
-    g[i] = static_cast<uint32_t>(g[i] - t);
-    D -= t;
-  }
-}
-
 // Step 5 given sum(g) and max(g).
 inline void correct(uint32_t* g, int K, int64_t A, int64_t total, uint32_t gmax) {
   int64_t R = A - total;
@@ -52,16 +37,6 @@ inline float from_bits(uint32_t u) {
   float v;
   std::memcpy(&v, &u, sizeof v);
   return v;
-}
-
-// Step 2's accepted range of S.
-const float kMinSum = 7.88860905e-31f;  // 2^-100
-const float kMaxSum = 1.2676506e30f;    // 2^100
-
-inline const char* check_sum(float S) {
-  if (!(S >= kMinSum)) return kZero;
-  if (!(S <= kMaxSum)) return kInfinite;
-  return nullptr;
 }
 
 const char* row_freqs_generic(const float* p, int K, int precision, uint32_t* g) {
@@ -110,6 +85,21 @@ int count_le_generic(const uint32_t* cdf, int K, uint32_t v) {
   return lo;
 }
 
+uint32_t sum_before_generic(const uint32_t* g, int, int s) {
+  uint32_t sum = 0;
+  for (int j = 0; j < s; ++j) sum += g[j];
+  return sum;
+}
+
+template <PrefixFn prefix, CountLeFn count_le>
+int find_by_prefix(const uint32_t* g, int K, uint32_t v, uint32_t* cdf, uint32_t* cum, uint32_t* freq) {
+  prefix(g, K, cdf);
+  const int s = count_le(cdf, K, v);
+  *cum = cdf[s];
+  *freq = cdf[s + 1] - cdf[s];
+  return s;
+}
+
 bool cdf_ok_generic(const uint32_t* c, int K, uint32_t total) {
   uint32_t bad = c[0] | (c[K] ^ total);
   for (int i = 0; i < K; ++i) bad |= c[i] > c[i + 1];
@@ -127,6 +117,13 @@ PCS_AVX2 inline uint32_t hsum_epi32(__m256i v) {
   __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   x = _mm_add_epi32(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 3, 2)));
   x = _mm_add_epi32(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1)));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(x));
+}
+
+PCS_AVX2 inline uint32_t hmin_epu32(__m256i v) {
+  __m128i x = _mm_min_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  x = _mm_min_epu32(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 3, 2)));
+  x = _mm_min_epu32(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1)));
   return static_cast<uint32_t>(_mm_cvtsi128_si32(x));
 }
 
@@ -178,31 +175,44 @@ PCS_AVX2 const char* row_freqs_avx2(const float* p, int K, int precision, uint32
   const int64_t A = (int64_t{1} << precision) - K;
   const __m256 c = _mm256_set1_ps(static_cast<float>(A) / S);
   const __m256 half = _mm256_set1_ps(0.5f);
-  __m256i sum = _mm256_setzero_si256(), mx = _mm256_setzero_si256();
+  // Per lane: running sum, maximum and the first index reaching it, so that
+  // step 5 needs no data-dependent branch (rows then overlap in the CPU).
+  __m256i sum = _mm256_setzero_si256(), best = _mm256_set1_epi32(-1), best_at = _mm256_setzero_si256();
+  __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i eight = _mm256_set1_epi32(8);
   for (i = 0; i < K; i += 8) {
     __m256 q = _mm256_loadu_ps(reinterpret_cast<const float*>(g + i));
     __m256i gv = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(q, c), half));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + i), gv);
     sum = _mm256_add_epi32(sum, gv);  // <= 2^16 + 2^16 per lane: no overflow
-    mx = _mm256_max_epu32(mx, gv);
+    __m256i gt = _mm256_cmpgt_epi32(gv, best);  // values <= 2^16: signed compare is exact
+    best = _mm256_max_epi32(best, gv);
+    best_at = _mm256_blendv_epi8(best_at, idx, gt);
+    idx = _mm256_add_epi32(idx, eight);
   }
   const int64_t total = hsum_epi32(sum);
-  const uint32_t gmax = hmax_epu32(mx);
+  const uint32_t gmax = hmax_epu32(best);
+  const __m256i at_max = _mm256_cmpeq_epi32(best, _mm256_set1_epi32(static_cast<int>(gmax)));
+  const int a = static_cast<int>(hmin_epu32(_mm256_blendv_epi8(_mm256_set1_epi32(0x7FFFFFFF), best_at, at_max)));
 
   // Step 5.
   const int64_t R = A - total;
-  if (R != 0) {
-    const __m256i target = _mm256_set1_epi32(static_cast<int>(gmax));
-    int a = 0;
-    for (int j = 0;; j += 8) {
-      int m = _mm256_movemask_ps(_mm256_castsi256_ps(
-          _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + j)), target)));
-      if (m) { a = j + __builtin_ctz(static_cast<unsigned>(m)); break; }
-    }
-    if (static_cast<int64_t>(g[a]) + R >= 0) g[a] = static_cast<uint32_t>(g[a] + R);
-    else spread_deficit(g, K, R);
-  }
+  if (static_cast<int64_t>(g[a]) + R >= 0) g[a] = static_cast<uint32_t>(g[a] + R);
+  else spread_deficit(g, K, R);
   return nullptr;
+}
+
+// cdf[s] - s = g[0] + ... + g[s-1], with a trip count that does not depend on s.
+PCS_AVX2 uint32_t sum_before_avx2(const uint32_t* g, int K, int s) {
+  __m256i sum = _mm256_setzero_si256();
+  __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i limit = _mm256_set1_epi32(s), eight = _mm256_set1_epi32(8);
+  for (int i = 0; i < K; i += 8) {
+    __m256i gv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + i));
+    sum = _mm256_add_epi32(sum, _mm256_and_si256(gv, _mm256_cmpgt_epi32(limit, idx)));
+    idx = _mm256_add_epi32(idx, eight);
+  }
+  return hsum_epi32(sum);
 }
 
 // Step 6: prefix sums of g + 1, 8 lanes at a time.
@@ -253,15 +263,16 @@ PCS_AVX2 bool cdf_ok_avx2(const uint32_t* c, int K, uint32_t total) {
 #undef PCS_AVX2
 #endif  // PCSTREAM_HAVE_AVX2_KERNEL
 
-const Kernels kGeneric{row_freqs_generic, prefix_generic, count_le_generic, cdf_ok_generic, "generic"};
+const Kernels kGeneric{row_freqs_generic, prefix_generic, sum_before_generic, count_le_generic,
+                       find_by_prefix<prefix_generic, count_le_generic>, cdf_ok_generic, "generic"};
 #ifdef PCSTREAM_HAVE_AVX2_KERNEL
-const Kernels kAvx2{row_freqs_avx2, prefix_avx2, count_le_avx2, cdf_ok_avx2, "avx2"};
+const Kernels kAvx2{row_freqs_avx2, prefix_avx2, sum_before_avx2, count_le_avx2,
+                    find_by_prefix<prefix_avx2, count_le_avx2>, cdf_ok_avx2, "avx2"};
 #endif
 
 const Kernels* detect() {
-#ifdef PCSTREAM_HAVE_AVX2_KERNEL
-  if (__builtin_cpu_supports("avx2")) return &kAvx2;
-#endif
+  if (const Kernels* k = avx512_kernels()) return k;
+  if (const Kernels* k = avx2_kernels()) return k;
   return &kGeneric;
 }
 
@@ -270,6 +281,14 @@ const Kernels* g_active = nullptr;
 }  // namespace
 
 const Kernels& generic_kernels() { return kGeneric; }
+const Kernels* avx2_kernels() {
+#ifdef PCSTREAM_HAVE_AVX2_KERNEL
+  static const bool ok = __builtin_cpu_supports("avx2");
+  return ok ? &kAvx2 : nullptr;
+#else
+  return nullptr;
+#endif
+}
 const Kernels& best_kernels() {
   static const Kernels* best = detect();
   return *best;

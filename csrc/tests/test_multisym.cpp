@@ -1,7 +1,9 @@
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 
 #include "pcstream/multisym.hpp"
 #include "test_harness.hpp"
@@ -237,11 +239,12 @@ TEST_CASE("multisym/near_ideal_rate") {
 
 #include "../src/multisym_kernels.hpp"
 
-TEST_CASE("multisym/simd_kernels_match_generic") {
+namespace {
+
+// Rows on which a SIMD kernel set disagrees with the generic one.
+int kernel_mismatches(const pcstream::detail::Kernels& bk, int* rows_out) {
   using namespace pcstream::detail;
   const Kernels& gk = generic_kernels();
-  const Kernels& bk = best_kernels();
-  std::fprintf(stderr, "  multisym kernels: %s\n", bk.name);
   std::mt19937 rng(17);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
   const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-38f, 1.1754944e-38f, 3e38f, 1e-30f, 1e30f,
@@ -267,20 +270,39 @@ TEST_CASE("multisym/simd_kernels_match_generic") {
         bk.prefix(g2.data(), K, c2.data());
         if (c1 != c2 || !cdf_valid(c1.data(), K, P)) { ++mismatches; continue; }
         if (!gk.cdf_ok(c1.data(), K, 1u << P) || !bk.cdf_ok(c1.data(), K, 1u << P)) ++mismatches;
+        std::vector<uint32_t> scratch(row_scratch_size(K));
         for (int q = 0; q < 20; ++q) {
-          uint32_t v = rng() % (1u << P);
-          if (gk.count_le(c1.data(), K, v) != bk.count_le(c1.data(), K, v)) ++mismatches;
+          uint32_t v = q == 0 ? 0 : q == 1 ? (1u << P) - 1 : rng() % (1u << P);
+          const int s1 = gk.count_le(c1.data(), K, v);
+          if (s1 != bk.count_le(c1.data(), K, v)) ++mismatches;
+          uint32_t cum = 0, freq = 0;
+          const int s2 = bk.find(g2.data(), K, v, scratch.data(), &cum, &freq);
+          if (s2 != s1 || cum != c1[s1] || freq != c1[s1 + 1] - c1[s1]) ++mismatches;
         }
       }
     }
   }
-  CHECK(mismatches == 0);
-  CHECK(rows > 1000);
+  *rows_out = rows;
+  return mismatches;
+}
+
+}  // namespace
+
+TEST_CASE("multisym/simd_kernels_match_generic") {
+  using namespace pcstream::detail;
+  std::fprintf(stderr, "  multisym kernels in use: %s\n", best_kernels().name);
+  for (const Kernels* simd : {avx2_kernels(), avx512_kernels()}) {
+    if (!simd) continue;
+    int rows = 0;
+    CHECK(kernel_mismatches(*simd, &rows) == 0);
+    CHECK(rows > 1000);
+  }
 }
 
 TEST_CASE("multisym/cdf_ok_rejects_unsigned_wrap") {
   using namespace pcstream::detail;
-  for (const Kernels* k : {&generic_kernels(), &best_kernels()}) {
+  for (const Kernels* k : {&generic_kernels(), avx2_kernels(), avx512_kernels()}) {
+    if (!k) continue;
     std::vector<uint32_t> c(18);
     for (int i = 0; i <= 17; ++i) c[i] = i * 65536u / 17;
     c[17] = 65536;
@@ -290,4 +312,67 @@ TEST_CASE("multisym/cdf_ok_rejects_unsigned_wrap") {
     c[9] = c[8] - 1;
     CHECK(!k->cdf_ok(c.data(), 17, 65536));
   }
+}
+
+TEST_CASE("multisym/threads_do_not_change_bytes_or_errors") {
+  std::mt19937 rng(19);
+  for (int K : {16, 256}) {
+    const size_t n = 9000;
+    auto p = random_probs(rng, n, K, 10.0f);
+    auto s = sample(rng, p, n, K);
+    auto one = encode_symbols_probs(s.data(), p.data(), n, K, 16, 1);
+    auto two = encode_symbols_probs(s.data(), p.data(), n, K, 16, 2);
+    CHECK(one == two);
+    std::vector<int32_t> out(n, -1);
+    decode_symbols_probs(one.data(), one.size(), p.data(), n, K, 16, out.data(), 3);
+    CHECK(out == s);
+    p[6543 * K + 1] = -1.0f;
+    for (int t : {1, 2, 3}) {
+      try {
+        encode_symbols_probs(s.data(), p.data(), n, K, 16, t);
+        CHECK(!"no error");
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("row 6543:") != std::string::npos);
+      }
+      try {
+        decode_symbols_probs(one.data(), one.size(), p.data(), n, K, 16, out.data(), t);
+        CHECK(!"no error");
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("row 6543:") != std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("multisym/golden_integers") {
+  // Frozen output of the normative conversion (same inputs and integers as
+  // tests/test_coders.py::test_cdf_golden_values): a change here breaks every
+  // stored learned-model payload.
+  std::vector<float> p(64);
+  for (int64_t x = 0; x < 64; ++x) {
+    int64_t r = (x * 7919) % 1009;
+    p[x] = static_cast<float>(r * r * r);
+  }
+  const uint32_t want16[4][17] = {
+      {0, 1, 10081, 15665, 18340, 19346, 19580, 19593, 33242, 41287, 45520, 47388, 47993, 48091, 48092, 59232, 65536},
+      {0, 3323, 4647, 4996, 5027, 20941, 30483, 35632, 37998, 38824, 38986, 38990, 52059, 59603, 63451, 65064, 65536},
+      {0, 48, 14365, 23089, 27907, 30204, 31061, 31257, 31267, 43095, 50050, 53697, 55297, 55809, 55890, 55891, 65536},
+      {0, 6129, 9149, 10344, 10654, 10680, 25265, 33991, 38684, 40829, 41571, 41713, 41717, 53686, 60577, 64078, 65536}};
+  const uint32_t want12[33] = {0,    1,    324,  504,  591,  624,  632,  633,  1071, 1329, 1465,
+                               1526, 1546, 1550, 1551, 1908, 2111, 2212, 2253, 2264, 2266, 2744,
+                               3032, 3188, 3260, 3286, 3292, 3293, 3687, 3915, 4032, 4081, 4096};
+  using namespace pcstream::detail;
+  for (bool generic : {true, false}) {  // the other SIMD levels match by simd_kernels_match_generic
+    use_generic_kernels(generic);
+    std::vector<uint32_t> cdf(4 * 17);
+    probs_to_cdf(p.data(), 4, 16, 16, cdf.data());
+    bool ok = true;
+    for (int r = 0; r < 4; ++r)
+      for (int i = 0; i < 17; ++i) ok = ok && cdf[r * 17 + i] == want16[r][i];
+    CHECK(ok);
+    std::vector<uint32_t> c12(2 * 33);
+    probs_to_cdf(p.data(), 2, 32, 12, c12.data());
+    CHECK(std::equal(want12, want12 + 33, c12.begin()));
+  }
+  use_generic_kernels(false);
 }

@@ -23,7 +23,7 @@ from .quantize import MAX_BITS, dequantize, quantize
 #: Geometry codec id -> (name, module implementing encode_geometry / GeometryDecoder).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _) in GEOMETRY_CODECS.items()}
-#: Default attribute codec id (naive lossless).
+#: The naive lossless attribute codec: the fallback of attribute_codec="auto" (the default).
 DEFAULT_ATTRIBUTE_CODEC = attr_raw.CODEC_ID
 #: Attribute element types accepted (numpy dtype kinds) and the most components per point.
 _ATTR_KINDS = "biuf"
@@ -126,9 +126,18 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
     return out.reshape((m,) + a.shape[1:])
 
 
+def _options_for(name: str, attribute_options: dict | None) -> dict:
+    """Codec options of one attribute: attribute_options is either one dict for every
+    attribute ({"quality": 40}) or a dict keyed by attribute name ({"rgb": {"quality": 40}})."""
+    opts = dict(attribute_options or {})
+    if any(isinstance(v, dict) for v in opts.values()):
+        return dict(opts.get(name) or {})
+    return opts
+
+
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
-           geometry_codec="classic", attribute_codec=DEFAULT_ATTRIBUTE_CODEC,
+           geometry_codec="classic", attribute_codec="auto",
            attribute_options: dict | None = None, source: dict | None = None,
            geometry_options: dict | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
@@ -140,8 +149,8 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     lossy=True with level=L keeps only the first L octree levels: the decoder returns voxel
     centres and per-voxel attributes (mean for floats and colours, first for integers).
     attribute_codec: an id or name from pcstream.attr_codecs ("raw" = 2, "predictive" = 3,
-    "raht" = 4 lossy colour, "auto" = 3 where it applies else 2), one for all attributes or
-    a dict name -> codec (attributes not named there use 2).
+    "raht" = 4 lossy colour, "auto" = predictive lossless where it applies, else raw), one for
+    all attributes or a dict name -> codec (attributes not named there use "auto").
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
     """
@@ -191,22 +200,16 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
                                  decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
     schema = []
     for i, (name, a) in enumerate(stream.items()):
-        cid = attribute_codec.get(name, DEFAULT_ATTRIBUTE_CODEC) if isinstance(attribute_codec, dict) else attribute_codec
+        cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         codec = attr_codecs.choose(cid, a)
         comps = 1 if a.ndim == 1 else int(a.shape[1])
-        opts = dict(attribute_options or {})
-        if name in opts and isinstance(opts[name], dict):
-            opts = dict(opts[name])
-        elif any(isinstance(v, dict) for v in opts.values()):
-            opts = {}
-        if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC:
-            opts = {}
-        payload, params = codec.encode(a if comps > 1 or a.ndim == 1 else a.reshape(count), points=points,
-                                       params=opts)
+        opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
+        payload, params = codec.encode(a, points=points, params=opts)
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
-        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=1, payload=bytes(payload),
+        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=codec.version,
+                                 payload=bytes(payload),
                                  critical=True, level_lo=int(final_level), level_hi=int(final_level),
                                  point_count=count, decoded_size=count * comps * a.dtype.itemsize,
                                  bounds=tuple(bbox), stream_id=i))
@@ -293,8 +296,11 @@ def _decode_attributes(md: dict, payloads: dict, points: np.ndarray) -> dict:
     for i, a in enumerate(md.get("attributes", [])):
         if i not in payloads:
             raise TruncatedError(f"attribute stream {a['name']!r} is missing")
-        codec_id, payload = payloads[i]
+        codec_id, version, payload = payloads[i]
         codec = attr_codecs.get(codec_id)
+        if version > codec.version:
+            raise UnsupportedError(f"attribute {a['name']!r}: codec {codec_id} version {version} is newer than "
+                                   f"this build supports ({codec.version})")
         comps = int(a["components"])
         vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
                             points=points, params=a.get("params") or {})
@@ -326,8 +332,8 @@ class _Assembler:
         self.geom.feed(payload)
         self.fed += 1
 
-    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes) -> None:
-        self.attr_payloads[int(stream_id)] = (int(codec_id), payload)
+    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1) -> None:
+        self.attr_payloads[int(stream_id)] = (int(codec_id), int(version), payload)
 
     def attributes_ready(self) -> bool:
         return bool(self.geom.done) and len(self.attr_payloads) >= len(self.md.get("attributes", []))
@@ -405,7 +411,7 @@ class Reader:
                     cid = getattr(e, "codec_id", None)
                     if cid is None:
                         cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
-                    asm.feed_attribute(sid, cid, self._r.read_payload(i))
+                    asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1))
                     nth += 1
         return asm.cloud(level)
 
@@ -542,7 +548,7 @@ class ProgressiveDecoder:
                     if not asm.attributes_ready():  # else announced below with the attributes
                         updates.append(self._update(asm.cloud(self.max_level), end))
             elif t == b"ATTR":
-                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload)
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version)
             if asm.attributes_ready() and not self._final_sent:
                 self._final_sent = True
                 updates.append(self._update(asm.cloud(self.max_level), end))

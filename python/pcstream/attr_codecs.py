@@ -28,6 +28,7 @@ class AttributeCodec:
     encode: Callable
     decode: Callable
     lossless: bool = True
+    version: int = 1       # codec version written to ATTR chunks; decoders accept <= version
 
 
 _REGISTRY: dict[int, AttributeCodec] = {}
@@ -68,7 +69,8 @@ def _adapt_attributes_module(mod) -> None:
     for cid, name, mode, lossless in ((3, "predictive", "lossless", True), (4, "raht", "lossy", False)):
         if cid not in _REGISTRY:
             enc, dec = make(cid, mode)
-            register(AttributeCodec(cid, name, enc, dec, lossless=lossless))
+            version = int(getattr(mod, "CODEC_VERSION", {}).get(cid, 1))
+            register(AttributeCodec(cid, name, enc, dec, lossless=lossless, version=version))
 
 
 def get(codec_id) -> AttributeCodec:

@@ -196,7 +196,15 @@ def cmd_unpack(a) -> int:
     import pcstream
     from .io import write_points
 
-    cloud = pcstream.open(a.input).decode(level=a.level)
+    try:
+        cloud = pcstream.open(a.input).decode(level=a.level)
+    except errors.TruncatedError as exc:
+        if not a.allow_partial:
+            raise errors.TruncatedError(f"{exc} (--allow-partial writes the coarse levels present)",
+                                        exc.offset) from None
+        cloud = _decode_prefix(a.input, a.level)
+        print(f"pcstream unpack: warning: {a.input} is truncated; wrote the {len(cloud)} points of level "
+              f"{cloud.level} present", file=sys.stderr)
     xyz, attributes = cloud.xyz, dict(cloud.attributes)
     order = attributes.pop(ORDER_ATTRIBUTE, None)
     if order is not None:  # packed with --keep-order: back to the input order
@@ -210,14 +218,36 @@ def cmd_unpack(a) -> int:
     return EXIT_OK
 
 
+def _decode_prefix(path, level):
+    """Coarse levels of a file whose end is missing, decoded as a stream."""
+    import pcstream
+
+    dec = pcstream.ProgressiveDecoder(max_level=level)
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            dec.feed(block)
+    try:
+        return dec.close()
+    except errors.TruncatedError as exc:
+        if exc.partial is None:
+            raise errors.TruncatedError(f"{path}: no complete level before the file ends", exc.offset) from None
+        return exc.partial
+
+
 def cmd_info(a) -> int:
     import pcstream
 
-    reader = pcstream.open(a.input)
-    md = reader.metadata
-    entries = [entry_dict(e) for e in reader.chunks]
+    from . import container
+
+    # The container reader alone: info works for any .pcs file (point clouds, weights, ...).
+    with container.PcsReader(a.input) as reader:
+        md = reader.metadata
+        entries = [entry_dict(e) for e in reader.entries]
+        version = reader.version
     size = Path(a.input).stat().st_size
-    version = getattr(reader._r, "version", None)
     if a.json:
         print(json.dumps(_jsonable({"file": str(a.input), "size": size, "version": version,
                                     "metadata": md, "chunks": entries}), indent=2, default=str))
@@ -250,15 +280,25 @@ def cmd_info(a) -> int:
 def cmd_verify(a) -> int:
     import pcstream
 
-    reader = pcstream.open(a.input)
-    reader.verify()
-    cloud = reader.decode()
-    md = reader.metadata
+    from . import container
+
+    report = container.verify(a.input)          # every CRC, the index, the chunk order
+    if not report.ok:
+        if report.check == "open" and not Path(a.input).exists():
+            raise FileNotFoundError(2, "No such file or directory", str(a.input))
+        report.raise_for_error()
+    with container.PcsReader(a.input) as r:
+        md = r.metadata
+        chunks = len(r.entries)
+    if "geometry_header" not in md:             # not a point cloud (e.g. weights): container checks only
+        if not a.quiet:
+            print(f"{a.input}: OK ({chunks} chunks; container checks only, no point cloud inside)")
+        return EXIT_OK
+    cloud = pcstream.open(a.input).decode()     # every payload decodes
     if len(cloud) != int(md.get("point_count", len(cloud))):
         raise errors.CorruptPayloadError(f"decoded {len(cloud)} points, metadata says {md.get('point_count')}")
     if not a.quiet:
-        print(f"{a.input}: OK ({len(reader.chunks)} chunks, {len(cloud)} points, "
-              f"{len(cloud.attributes)} attributes)")
+        print(f"{a.input}: OK ({chunks} chunks, {len(cloud)} points, {len(cloud.attributes)} attributes)")
     return EXIT_OK
 
 
@@ -376,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", metavar="IN.pcs")
     s.add_argument("output", metavar="OUT.{ply,npy,bin,las}")
     s.add_argument("--level", type=int, help="decode only the first N octree levels (progressive)")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="for a truncated file, write the coarse levels present instead of failing")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_unpack, file_arg="input")
 

@@ -141,7 +141,10 @@ def _cdf(cdf, precision: int) -> np.ndarray:
         raise InvalidArgumentError(f"cdf must be a 2-D (N, K+1) array with K >= 1, got shape {c.shape}")
     if not np.issubdtype(c.dtype, np.integer):
         raise InvalidArgumentError(f"cdf must hold integers, got {c.dtype}")
-    if c.size and (c.min() < 0 or c.max() > 2**precision):
+    # The core checks every row (0 first, 2**precision last, non-decreasing),
+    # which also catches negative 32-bit values (they wrap to > 2**31). Only
+    # wider integers could wrap into a valid-looking row: check those here.
+    if c.dtype.itemsize > 4 and c.size and (c.min() < 0 or c.max() > 2**precision):
         raise InvalidArgumentError(f"cdf values must lie in [0, 2**precision = {2**precision}]")
     return np.ascontiguousarray(c, dtype=np.uint32)
 
@@ -180,13 +183,14 @@ def probs_to_cdf(probs, precision: int = 16, *, threads: int = 1) -> np.ndarray:
     return _c.probs_to_cdf(p, _precision(precision), int(threads))
 
 
-def encode_symbols(symbols, probs=None, cdf=None, precision: int = 16) -> bytes:
+def encode_symbols(symbols, probs=None, cdf=None, precision: int = 16, *, threads: int = 1) -> bytes:
     """Code ``symbols[i]`` with distribution row ``i``; returns the payload.
 
     Give either ``probs`` (N, K) float weights, converted exactly as
     :func:`probs_to_cdf` does, or ``cdf`` (N, K+1) integer CDFs with
     ``cdf[:, 0] == 0``, ``cdf[:, K] == 2**precision``, non-decreasing rows
-    (a symbol of frequency 0 cannot be coded).
+    (a symbol of frequency 0 cannot be coded). ``threads`` > 1 converts the
+    float rows on that many threads; the bytes do not depend on it.
 
     >>> import numpy as np
     >>> probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], dtype=np.float32)
@@ -201,16 +205,16 @@ def encode_symbols(symbols, probs=None, cdf=None, precision: int = 16) -> bytes:
     prec = _precision(precision)
     if probs is not None:
         p = _probs(probs)
-        return _c.encode_symbols_probs(_symbols(symbols, p.shape[0]), p, prec)
+        return _c.encode_symbols_probs(_symbols(symbols, p.shape[0]), p, prec, int(threads))
     c = _cdf(cdf, prec)
     return _c.encode_symbols_cdf(_symbols(symbols, c.shape[0]), c, prec)
 
 
-def decode_symbols(data: bytes, probs=None, cdf=None, precision: int = 16) -> np.ndarray:
+def decode_symbols(data: bytes, probs=None, cdf=None, precision: int = 16, *, threads: int = 1) -> np.ndarray:
     """Decode the N symbols of :func:`encode_symbols` (``int32`` array).
 
     Takes the same ``probs`` or ``cdf`` as the encoder (N is their row
-    count). A truncated payload or one with trailing bytes raises
+    count); ``threads`` as in :func:`encode_symbols`. A truncated payload or one with trailing bytes raises
     :class:`~pcstream.errors.CorruptPayloadError`; other corruption decodes
     to some valid symbols (the container's checksums catch it).
 
@@ -225,5 +229,5 @@ def decode_symbols(data: bytes, probs=None, cdf=None, precision: int = 16) -> np
     _one_of(probs, cdf)
     prec = _precision(precision)
     if probs is not None:
-        return _c.decode_symbols_probs(bytes(data), _probs(probs), prec)
+        return _c.decode_symbols_probs(bytes(data), _probs(probs), prec, int(threads))
     return _c.decode_symbols_cdf(bytes(data), _cdf(cdf, prec), prec)

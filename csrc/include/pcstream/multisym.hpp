@@ -91,21 +91,25 @@ inline int decode_symbol(RangeDecoder& dec, const uint32_t* cdf, int K, int prec
 
 // Batch coding into an existing coder (interleavable with other coded data).
 // symbols: n values in [0, K). probs: n x K row-major. cdf: n x (K+1).
+// `threads` > 1 converts the probability rows on that many threads while
+// the range coding itself stays sequential; bytes and symbols do not depend
+// on it.
 void encode_symbols_probs(RangeEncoder& enc, const int32_t* symbols, const float* probs, size_t n, int K,
-                          int precision);
+                          int precision, int threads = 1);
 void encode_symbols_cdf(RangeEncoder& enc, const int32_t* symbols, const uint32_t* cdf, size_t n, int K,
                         int precision);
-void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K, int precision, int32_t* out);
+void decode_symbols_probs(RangeDecoder& dec, const float* probs, size_t n, int K, int precision, int32_t* out,
+                          int threads = 1);
 void decode_symbols_cdf(RangeDecoder& dec, const uint32_t* cdf, size_t n, int K, int precision, int32_t* out);
 
 // One-shot payloads: the bytes hold only the range-coded symbols. Decoding
 // throws CorruptPayload when the payload is truncated or has trailing bytes.
 std::vector<uint8_t> encode_symbols_probs(const int32_t* symbols, const float* probs, size_t n, int K,
-                                          int precision);
+                                          int precision, int threads = 1);
 std::vector<uint8_t> encode_symbols_cdf(const int32_t* symbols, const uint32_t* cdf, size_t n, int K,
                                         int precision);
 void decode_symbols_probs(const uint8_t* data, size_t size, const float* probs, size_t n, int K, int precision,
-                          int32_t* out);
+                          int32_t* out, int threads = 1);
 void decode_symbols_cdf(const uint8_t* data, size_t size, const uint32_t* cdf, size_t n, int K, int precision,
                         int32_t* out);
 

@@ -1,0 +1,155 @@
+// Context model of the weight coder, shared by its encoder and decoder so both
+// select contexts identically (formats/weights-chunk.md, "Context selection").
+//
+// Internal header: not installed, used only by weight_*.cpp.
+#pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#include "pcstream/range_coder.hpp"
+
+namespace pcstream {
+namespace weights {
+namespace detail {
+
+constexpr int kMaxGtFlags = 15;  // K, the number of "greater than k" flags, is 0..15
+constexpr int kMaxEgOrder = 15;  // Exp-Golomb order of the remainder, 0..15
+constexpr int kMaxPrefix = 48;   // Exp-Golomb prefix length never exceeds this (|q| < 2^47)
+constexpr int kSigCtx = 3 * 3 * 4 * 3;
+constexpr int kSignCtx = 9 * 3;
+constexpr int kMagClasses = 4;
+constexpr int kPrefixCtx = 12;
+// The first kSuffixTreeBits bits of an Exp-Golomb suffix are context coded along a
+// binary tree (context = suffix length and the bits before); the rest are bypass.
+constexpr int kSuffixTreeBits = 4;
+constexpr int kNeighbourClamp = (1 << 15) - 1;  // neighbour magnitudes are clamped to this
+
+// Adaptive binary probability from symbol counts (Krichevsky-Trofimov estimate
+// (n1 + 1/2) / (n + 1)), with both counts halved when their sum reaches
+// kCountLimit so the estimate can follow slow drifts. For the stationary
+// statistics of a weight tensor this converges faster and fluctuates less than
+// exponential-decay estimators. The division is a table look-up.
+constexpr int kCountLimit = 1024;
+
+struct CountRecip {
+  uint32_t r[kCountLimit + 1];
+  CountRecip() {
+    for (int t = 0; t <= kCountLimit; ++t) r[t] = static_cast<uint32_t>((uint64_t{1} << 32) / static_cast<uint64_t>(2 * t + 2));
+  }
+};
+extern const CountRecip kCountRecip;
+
+struct CountBin {
+  uint16_t n[2] = {0, 0};     // zeros and ones seen (halved at kCountLimit)
+  uint16_t p = kProbOne / 2;  // cached P(bit = 1) of the counts, in 16 bits
+  // In [32, 65504] without clamping: n[0] + n[1] <= kCountLimit - 1 whenever it is read.
+  inline uint32_t p1() const { return p; }
+  // Branch-free in the coded bit, which is unpredictable; the counts are read once
+  // and written once (no store-to-load forwarding between them).
+  inline void update(int bit) {
+    uint32_t c0 = n[0] + static_cast<uint32_t>(1 - bit);
+    uint32_t c1 = n[1] + static_cast<uint32_t>(bit);
+    if (c0 + c1 >= kCountLimit) {
+      c0 = (c0 + 1) >> 1;
+      c1 = (c1 + 1) >> 1;
+    }
+    n[0] = static_cast<uint16_t>(c0);
+    n[1] = static_cast<uint16_t>(c1);
+    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[c0 + c1]) >> 16);
+  }
+};
+static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");
+
+inline void code_bit(RangeEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
+inline int code_bit(RangeDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
+
+struct TensorParams {
+  int gt_flags = 0;        // K
+  int eg_order = 0;        // k
+  bool dependent = false;  // dependent quantization: contexts also follow the trellis state
+};
+
+// Dependent quantization: 4-state machine driven by the parity of each coded index.
+// States 0, 1 use quantizer Q0 (even levels 2k), states 2, 3 quantizer Q1 (odd levels 2k - sgn(k)).
+constexpr uint8_t kDqNext[4][2] = {{0, 2}, {2, 0}, {1, 3}, {3, 1}};
+
+struct WeightContexts {
+  CountBin row_zero[2];
+  // First index: quantizer of the dependent-quantization state (always 0 for uniform).
+  CountBin sig[2][kSigCtx];
+  CountBin sign[kSignCtx];
+  // Magnitude contexts are split by the sign: trained weights are often skewed.
+  CountBin gt[2][2][kMaxGtFlags][kMagClasses];
+  CountBin prefix[2][kPrefixCtx][kMagClasses / 2];
+  CountBin suffix[2][kMaxPrefix + kMaxEgOrder + 1][1 << kSuffixTreeBits];
+
+  void reset() { *this = WeightContexts(); }
+};
+
+inline int32_t clamp_neighbour(int64_t v) {
+  if (v > kNeighbourClamp) return kNeighbourClamp;
+  if (v < -kNeighbourClamp) return -kNeighbourClamp;
+  return static_cast<int32_t>(v);
+}
+
+inline int sgn3(int32_t v) { return v > 0 ? 2 : (v < 0 ? 0 : 1); }
+
+// Column activity: exponential mean of |q| over the previous non-zero rows, in
+// 1/16 units, updated with weight 1/8 per row.
+inline uint32_t update_col_activity(uint32_t act, int32_t q) {
+  uint32_t m = static_cast<uint32_t>(q < 0 ? -q : q);
+  if (m > 4095) m = 4095;
+  int32_t target = static_cast<int32_t>(m << 4);
+  int32_t a = static_cast<int32_t>(act);
+  return static_cast<uint32_t>(a + ((target - a) / 8));
+}
+
+// Neighbourhood of position j in the current row: left (a), second left (b),
+// co-located in the previous non-zero row (u) and column activity (c, 1/16 units).
+// r: running activity of the row so far (exponential mean of |q|, 1/16 units,
+// weight 1/16); s: running sign balance of the row (exponential mean of sign(q)).
+struct Neighbourhood {
+  int32_t a, b, u;  // signed, clamped
+  uint32_t c, r;
+  int32_t s;
+};
+
+inline uint32_t update_row_activity(uint32_t act, int32_t q) {
+  uint32_t m = static_cast<uint32_t>(q < 0 ? -q : q);
+  if (m > 4095) m = 4095;
+  int32_t a = static_cast<int32_t>(act);
+  return static_cast<uint32_t>(a + ((static_cast<int32_t>(m << 4) - a) / 16));
+}
+// Sign balance in 1/256 units, in [-256, 256].
+inline int32_t update_sign_balance(int32_t bal, int32_t q) {
+  int32_t target = q > 0 ? 256 : (q < 0 ? -256 : bal);
+  return bal + (target - bal) / 8;
+}
+
+inline int sig_context(const Neighbourhood& n) {
+  int sa = std::abs(n.a); if (sa > 2) sa = 2;
+  int su = std::abs(n.u); if (su > 2) su = 2;
+  int sc = n.c < 4 ? 0 : n.c < 16 ? 1 : n.c < 40 ? 2 : 3;
+  int sr = n.r < 2 ? 0 : n.r < 8 ? 1 : 2;
+  return ((sa * 3 + su) * 4 + sc) * 3 + sr;
+}
+
+// Magnitude class in [0, kMagClasses): a log-scale bucket of a weighted mean of
+// the neighbours' magnitudes.
+inline int mag_class(const Neighbourhood& n) {
+  // e6 = 6 * (weighted mean |q| in 1/16 units); the thresholds 4, 12, 32 of that mean
+  // (floor division by 6) are compared as 24, 72, 192 without dividing.
+  const uint32_t e6 = static_cast<uint32_t>(std::abs(n.a)) * 32u + static_cast<uint32_t>(std::abs(n.b)) * 16u +
+                      static_cast<uint32_t>(std::abs(n.u)) * 16u + n.c * 2u;
+  return (e6 >= 24u) + (e6 >= 72u) + (e6 >= 192u);
+}
+
+inline int sign_context(const Neighbourhood& n) {
+  int sb = n.s < -64 ? 0 : (n.s > 64 ? 2 : 1);
+  return (sgn3(n.a) * 3 + sgn3(n.u)) * 3 + sb;
+}
+
+}  // namespace detail
+}  // namespace weights
+}  // namespace pcstream
