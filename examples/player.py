@@ -5,32 +5,30 @@
 
 1. one suffix range request (`Range: bytes=-65536`) returns the fixed 32-byte footer and,
    for files with up to ~680 chunks, the whole index (formats/pcs-v1.md sections 7-8);
-   one more request fetches the index if it was not inside;
+   with the 24-byte file header (for the metadata length) the index is parsed and checked
+   by pcstream.container; one more request fetches the index if it was not inside;
 2. every answer must be `206 Partial Content` with a `Content-Range` matching the request;
    otherwise the player stops with a clear error (a server without range support);
 3. it plans from the index (chunk sizes, levels, point counts, decoded sizes), fetches the
    file head (signature, header, metadata), then the chunks in file order (coarse levels
    first), feeding them to pcstream.ProgressiveDecoder, and prints each level's point count
-   and the bytes received so far. `--level N` stops after level N, `--budget` stops before a
-   chunk whose decoded size would exceed the memory budget.
+   and the bytes received so far. `--level N` stops after level N; `--budget BYTES` stops
+   before the chunk whose decoded scene (deepest level's points + attributes, from the
+   index's decoded sizes) would exceed the memory budget.
 """
 from __future__ import annotations
 
 import argparse
 import re
-import struct
 import sys
 import time
 import urllib.error
 import urllib.request
 
 import pcstream
+from pcstream import container
 
-FOOTER_SIZE = 32
-FOOTER_MAGIC = b"\x81PCSEND\n"
-CHUNK_HEADER = 96
-ENTRY_SIZE = 96
-FIRST_REQUEST = 65536
+FIRST_REQUEST = 65536        # suffix bytes asked for first: footer + index of up to ~680 chunks
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -46,9 +44,13 @@ class RangeClient:
         self.timeout = timeout
         self.received = 0
         self.size: int | None = None
+        self._tail: tuple[int, bytes] | None = None   # the suffix fetched first, reused when it covers a range
 
     def get(self, first: int | None, last: int | None) -> tuple[int, bytes]:
         """Bytes first..last (inclusive); first=None means a suffix of `last` bytes."""
+        if first is not None and self._tail and first >= self._tail[0] and last < self._tail[0] + len(self._tail[1]):
+            a = first - self._tail[0]                     # already received with the footer request
+            return first, self._tail[1][a:a + last - first + 1]
         spec = f"bytes=-{last}" if first is None else f"bytes={first}-{last}"
         req = urllib.request.Request(self.url, headers={"Range": spec})
         try:
@@ -75,72 +77,52 @@ class RangeClient:
         if not ok or len(body) != b - a + 1:
             raise PlayerError(f"{self.url}: Content-Range {cr!r} does not match the request {spec!r} "
                               f"({len(body)} bytes received)")
+        if first is None:
+            self._tail = (a, body)
         return a, body
-
-
-def parse_footer(tail: bytes) -> tuple[int, int, int]:
-    """(index_offset, index_length, entry_count) from the file's last 32 bytes."""
-    footer = tail[-FOOTER_SIZE:]
-    if len(footer) < FOOTER_SIZE or footer[24:32] != FOOTER_MAGIC:
-        raise PlayerError("no .pcs footer at the end of the file (truncated, or not a .pcs file)")
-    index_offset, index_length, count = struct.unpack_from("<QQI", footer, 0)
-    if index_length != CHUNK_HEADER + ENTRY_SIZE * count + 4:
-        raise PlayerError(f"footer is inconsistent: index_length {index_length} for {count} entries")
-    return index_offset, index_length, count
-
-
-def parse_index(index_chunk: bytes, count: int) -> list[dict]:
-    """Index entries (section 7): offset, type, flags, codec, levels, stream, sizes, points."""
-    if index_chunk[:4] != b"INDX" or len(index_chunk) != CHUNK_HEADER + ENTRY_SIZE * count + 4:
-        raise PlayerError("the index chunk is missing or has the wrong length")
-    entries = []
-    for i in range(count):
-        e = index_chunk[CHUNK_HEADER + ENTRY_SIZE * i: CHUNK_HEADER + ENTRY_SIZE * (i + 1)]
-        offset, = struct.unpack_from("<Q", e, 0)
-        ctype = e[8:12].decode("ascii", "replace")
-        flags, codec, version, lo, hi, stream = struct.unpack_from("<HHHBBI", e, 12)
-        payload_length, points, decoded = struct.unpack_from("<QQQ", e, 24)
-        entries.append({"offset": offset, "size": CHUNK_HEADER + payload_length + 4, "type": ctype,
-                        "critical": bool(flags & 1), "codec_id": codec, "level_lo": lo, "level_hi": hi,
-                        "stream_id": stream, "point_count": points, "decoded_size": decoded})
-    return entries
 
 
 def play(url: str, *, level: int | None = None, budget: int | None = None, out=sys.stdout) -> pcstream.PointCloud:
     http = RangeClient(url)
-    tail_start, tail = http.get(None, FIRST_REQUEST)
+    tail_start, tail = http.get(None, FIRST_REQUEST)               # footer (+ index) in one request
     size = http.size if http.size is not None else tail_start + len(tail)
-    index_offset, index_length, count = parse_footer(tail)
-    if index_offset + index_length + FOOTER_SIZE != size:
-        raise PlayerError(f"footer is inconsistent with the file size {size}")
-    if index_offset >= tail_start:
-        index_chunk = tail[index_offset - tail_start: index_offset - tail_start + index_length]
-    else:
-        _, index_chunk = http.get(index_offset, index_offset + index_length - 1)
-    entries = parse_index(index_chunk, count)
-    head_end = entries[0]["offset"] if entries else index_offset
-    print(f"{url}: {size} bytes, {count} chunks; footer+index fetched, {http.received} bytes so far", file=out)
+    _, head = http.get(0, container.FILE_HEADER_SIZE - 1)         # signature + file header
+    _, meta_len, _ = container.parse_head(head)
+    data_start = container.FILE_HEADER_SIZE + meta_len
+    footer, entries = container.index_from_tail(tail, size, data_start)
+    if entries is None:                                            # a big index: one more request
+        _, index = http.get(footer.index_offset, footer.index_offset + footer.index_length - 1)
+        entries = container.parse_index(index, footer, data_start)
+    print(f"{url}: {size} bytes, {len(entries)} chunks; footer and index read, "
+          f"{http.received} bytes received", file=out)
     for e in entries:
-        print(f"  plan: {e['type']} levels {e['level_lo']}-{e['level_hi']} {e['point_count']} points "
-              f"{e['size']} bytes (decoded {e['decoded_size']})", file=out)
+        print(f"  plan: {e.type.decode()} levels {e.level_lo}-{e.level_hi}: {e.point_count} points, "
+              f"{e.size} bytes, decoded {e.decoded_size} bytes", file=out)
 
-    dec = pcstream.ProgressiveDecoder()
-    _, head = http.get(0, head_end - 1)
+    dec = pcstream.ProgressiveDecoder(max_level=level)
     dec.feed(head)
+    if meta_len:
+        dec.feed(http.get(container.FILE_HEADER_SIZE, data_start - 1)[1])
     meta = dec.metadata or {}
     print(f"metadata: {meta.get('point_count')} points, depth {meta.get('depth')}, "
           f"attributes {[a['name'] for a in meta.get('attributes', [])]}", file=out)
-    decoded_total = 0
+    geom_bytes = attr_bytes = 0
     for e in entries:
-        if level is not None and e["type"] == "GEOM" and e["level_lo"] > level:
+        if level is not None and e.type == b"GEOM" and e.level_lo > level:
             break
-        if level is not None and e["type"] != "GEOM" and e["level_hi"] > level:
+        if level is not None and e.type != b"GEOM" and e.level_hi > level:
             continue
-        if budget is not None and decoded_total + e["decoded_size"] > budget:
-            print(f"stopping: the next chunk would exceed the memory budget of {budget} bytes", file=out)
+        # Memory of the decoded scene: the point set of the deepest level (each geometry
+        # chunk's decoded_size replaces the previous one) plus every attribute stream.
+        need = (e.decoded_size + attr_bytes) if e.type == b"GEOM" else (geom_bytes + attr_bytes + e.decoded_size)
+        if budget is not None and need > budget:
+            print(f"stopping: the next chunk needs {need} decoded bytes, over the budget of {budget}", file=out)
             break
-        decoded_total += e["decoded_size"]
-        _, body = http.get(e["offset"], e["offset"] + e["size"] - 1)
+        if e.type == b"GEOM":
+            geom_bytes = e.decoded_size
+        else:
+            attr_bytes += e.decoded_size
+        _, body = http.get(e.offset, e.end - 1)
         for up in dec.feed(body):
             extra = f", attributes {sorted(up.attributes)}" if up.attributes else ""
             print(f"level {up.level:>2}: {up.point_count:>9} points, {http.received:>9} bytes received{extra}",

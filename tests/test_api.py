@@ -253,3 +253,121 @@ def test_attribute_codec_registry():
         attr_raw.decode(payload, count=5, dtype="<u2", components=3)
     with pytest.raises(errors.CorruptPayloadError):
         attr_raw.decode(b"garbage", count=4, dtype="<u2", components=3)
+
+
+def test_truncation_sweep_every_prefix():
+    """Every prefix of a small file: a typed TruncatedError with a coarse partial (or none
+    before the first chunk), never a crash; the full file decodes completely."""
+    rng = np.random.default_rng(9)
+    xyz = rng.integers(0, 64, (150, 3))
+    data = pcstream.encode(xyz, {"c": rng.integers(0, 255, 150).astype(np.uint8)})
+    levels_seen = set()
+    for cut in range(len(data)):
+        dec = pcstream.ProgressiveDecoder()
+        dec.feed(data[:cut])
+        with pytest.raises(errors.TruncatedError) as ei:
+            dec.close()
+        p = ei.value.partial
+        assert ei.value.last_good_offset <= cut
+        if p is not None:
+            levels_seen.add(p.level)
+            assert len(p) > 0 and p.xyz.shape[1] == 3
+        if cut % 7 == 0:                          # random access on a prefix: no footer
+            with pytest.raises(errors.PcsError):
+                pcstream.decode(data[:cut])
+    assert len(levels_seen) >= 2
+    dec = pcstream.ProgressiveDecoder()
+    dec.feed(data)
+    assert dec.close().complete
+
+
+def test_random_bit_flips_never_crash():
+    rng = np.random.default_rng(10)
+    xyz = rng.integers(0, 256, (300, 3))
+    data = pcstream.encode(xyz, {"c": rng.integers(0, 255, 300).astype(np.uint8)})
+    for _ in range(150):
+        bad = bytearray(data)
+        for pos in rng.integers(0, len(data), rng.integers(1, 4)):
+            bad[pos] ^= 1 << int(rng.integers(0, 8))
+        try:
+            out = pcstream.decode(bytes(bad))
+            assert out.xyz.shape[1] == 3
+        except errors.PcsError:
+            pass
+        dec = pcstream.ProgressiveDecoder()
+        try:
+            dec.feed(bytes(bad))
+            dec.close()
+        except errors.PcsError:
+            pass
+
+
+def test_limits_are_applied():
+    from pcstream.container import Limits
+    data = pcstream.encode(np.random.default_rng(11).integers(0, 256, (1000, 3)))
+    with pytest.raises(errors.LimitError):
+        pcstream.decode(data, limits=Limits(max_points=10))
+
+
+def test_other_attribute_codecs_through_the_registry():
+    pytest.importorskip("pcstream.attributes", reason="attribute codecs not built")
+    rng = np.random.default_rng(12)
+    xyz = rng.integers(0, 256, (3000, 3))
+    rgb = (xyz * 0.9).astype(np.uint8)
+    inten = rng.integers(0, 4000, 3000).astype(np.uint16)
+    flag = rng.integers(0, 2, 3000).astype(bool)
+    attrs = {"rgb": rgb, "intensity": inten, "flag": flag}
+    data = pcstream.encode(xyz, attrs, attribute_codec="auto")
+    out = pcstream.decode(data)
+    codecs = {a["name"]: a["codec"] for a in out.metadata["attributes"]}
+    assert codecs == {"rgb": 3, "intensity": 3, "flag": 2}
+    assert same_multiset(with_attrs(xyz, [rgb, inten, flag]),
+                         with_attrs(out.xyz, [out.attributes["rgb"], out.attributes["intensity"], out.attributes["flag"]]))
+    lossy = pcstream.encode(xyz, attrs, attribute_codec={"rgb": "raht"}, attribute_options={"rgb": {"quality": 40}})
+    out = pcstream.decode(lossy)
+    assert {a["name"]: a["codec"] for a in out.metadata["attributes"]} == {"rgb": 4, "intensity": 3, "flag": 2}
+    raw = pcstream.decode(pcstream.encode(xyz, attrs, attribute_codec="raw"))
+    assert {a["codec"] for a in raw.metadata["attributes"]} == {2}
+    assert out.attributes["rgb"].shape == (3000, 3) and out.attributes["rgb"].dtype == np.uint8
+    assert len(lossy) < len(data)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([1.0, 0.25, 0.01, 0.001]), st.floats(-1e6, 1e6), st.integers(1, 400), st.integers(0, 999))
+def test_float_precision_property(precision, shift, n, seed):
+    """Every decoded point is an input point snapped to the precision grid (multiset),
+    in original units, whatever the offset of the coordinates."""
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(-50, 50, (n, 3)) + shift
+    out = pcstream.decode(pcstream.encode(xyz, precision=precision))
+    snapped_in = np.round(xyz / precision)
+    snapped_out = np.round(out.xyz / precision)
+    assert same_multiset(snapped_in, snapped_out)
+    assert np.abs(out.xyz - snapped_out * precision).max() <= 1e-9 * max(1.0, abs(shift))
+
+
+def test_newer_attribute_codec_version_is_unsupported():
+    from pcstream import container
+    data = pcstream.encode(np.arange(30).reshape(10, 3), {"v": np.arange(10, dtype=np.uint8)})
+    md, chunks = container.read_pcs(data)
+    for c in chunks:
+        if c.type == b"ATTR":
+            c.codec_version = 99
+    with pytest.raises(errors.UnsupportedError, match="version 99"):
+        pcstream.decode(container.write_pcs(md, chunks))
+
+
+def test_fuzz_harness_runs_briefly(tmp_path):
+    """tests/fuzz/fuzz_api.py (atheris) for a few seconds: no crash, only typed errors."""
+    pytest.importorskip("atheris")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, str(root / "tests" / "fuzz" / "fuzz_api.py"), "-runs=300",
+                        "-max_total_time=5", "-seed=1", "-rss_limit_mb=2048"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-4000:]

@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def _env():
     env = dict(os.environ)
     # Run against this checkout when the package is not installed (developer builds).
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    # The pcstream being tested (installed, or the checkout's python/ in a developer build),
+    # never the bare source tree of an installed run: it has no compiled core.
+    import pcstream
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
     return env
 
 
@@ -179,3 +183,60 @@ def test_serve(tmp_path):
         proc.wait(timeout=10)
     r = run("serve", tmp_path / "nodir")
     assert r.returncode == cli.EXIT_IO
+
+
+def test_pack_attribute_codecs(tmp_path, cloud_ply):
+    pytest.importorskip("pcstream.attributes", reason="attribute codecs not built")
+    src, _, _ = cloud_ply
+    sizes = {}
+    for codec in ("raw", "predictive", "raht"):
+        out = tmp_path / f"{codec}.pcs"
+        r = run("pack", src, out, "--attribute-codec", codec, "--quality", "30")
+        assert r.returncode == 0, r.stderr
+        assert run("verify", out).returncode == 0
+        sizes[codec] = out.stat().st_size
+    assert sizes["raht"] < sizes["raw"]
+
+
+def test_unpack_truncated_file(tmp_path, cloud_ply):
+    src, xyz, _ = cloud_ply
+    pcs = tmp_path / "a.pcs"
+    assert run("pack", src, pcs).returncode == 0
+    data = pcs.read_bytes()
+    (tmp_path / "cut.pcs").write_bytes(data[: len(data) * 2 // 3])
+    r = run("unpack", tmp_path / "cut.pcs", tmp_path / "o.ply")
+    assert r.returncode == cli.EXIT_TRUNCATED and "--allow-partial" in one_line_error(r)
+    r = run("unpack", tmp_path / "cut.pcs", tmp_path / "o.ply", "--allow-partial")
+    assert r.returncode == 0 and "truncated" in r.stderr
+    import pcstream
+    coarse = pcstream.read_points(tmp_path / "o.ply")
+    assert 0 < len(coarse) <= len(xyz)
+
+
+def test_verify_broken_corpus_exit_codes(capsys):
+    """Every damaged file of formats/testvectors/broken gives a specific exit code (in-process)."""
+    broken = sorted((ROOT / "formats" / "testvectors" / "broken").glob("*.pcs"))
+    if not broken:
+        pytest.skip("no broken corpus in this checkout")
+    specific = {cli.EXIT_SIGNATURE, cli.EXIT_CHECKSUM, cli.EXIT_INDEX, cli.EXIT_TRUNCATED,
+                cli.EXIT_STRUCTURE, cli.EXIT_PAYLOAD, cli.EXIT_LIMIT}
+    codes = {}
+    for f in broken:
+        codes[f.name] = cli.main(["verify", str(f)])
+        err = capsys.readouterr().err
+        assert codes[f.name] == 0 or (err.count("\n") == 1 and f.name in err), err
+    assert all(c in specific for name, c in codes.items() if c), codes
+    assert codes.get("bad-chunk-crc.pcs") == cli.EXIT_CHECKSUM
+    assert codes.get("not-pcs.pcs") == cli.EXIT_SIGNATURE
+    assert codes.get("truncated-footer.pcs") == cli.EXIT_TRUNCATED
+    assert codes.get("billions-of-points.pcs") == cli.EXIT_LIMIT
+
+
+def test_info_and_verify_on_a_file_without_points(capsys):
+    f = ROOT / "formats" / "testvectors" / "v1.0-weights.pcs"
+    if not f.exists():
+        pytest.skip("no weights test vector in this checkout")
+    assert cli.main(["info", str(f)]) == 0
+    assert "WGHT" in capsys.readouterr().out
+    assert cli.main(["verify", str(f)]) == 0
+    assert "container checks only" in capsys.readouterr().out

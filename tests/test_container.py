@@ -7,6 +7,7 @@ import json
 import os
 import random
 import struct
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -108,6 +109,61 @@ def test_writer_reproduces_golden_bytes(entry):
     assert pc.write_pcs(r.metadata, chunks) == data
 
 
+# ------------------------------------------------------------ recorded real-codec files
+
+GEOM_MANIFEST = VECTORS / "geometry-manifest.json"
+GEOM_GOLDEN = json.loads(GEOM_MANIFEST.read_text())["files"] if GEOM_MANIFEST.exists() else []
+
+
+def _points_sha(points):
+    import numpy as np
+    return __import__("hashlib").sha256(np.ascontiguousarray(points, dtype="<u4").tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("entry", GEOM_GOLDEN, ids=[g["file"] for g in GEOM_GOLDEN])
+def test_geometry_golden_file(entry):
+    """Frozen files with real GEOM payloads: each chunk decodes to the recorded level and points."""
+    geometry = pytest.importorskip("pcstream.geometry")
+    data = (VECTORS / entry["file"]).read_bytes()
+    assert __import__("hashlib").sha256(data).hexdigest() == entry["sha256"]
+    assert pc.verify(data).ok
+    r = pc.PcsReader(data)
+    geo = [e for e in r.entries if e.type == b"GEOM"]
+    assert len(geo) == len(entry["steps"])
+    dec = geometry.GeometryDecoder(r.metadata["geometry_header"])
+    for e, step in zip(geo, entry["steps"]):
+        assert (e.codec_id, e.codec_version) == (entry["geometry_codec"], entry["codec_version"])
+        dec.feed(r.read_payload(e.index))
+        pts = dec.points()
+        assert (dec.level, len(pts), _points_sha(pts)) == (step["level"], step["points"], step["points_sha256"])
+    assert dec.done
+
+
+@pytest.mark.parametrize("entry", GEOM_GOLDEN[:1], ids=[g["file"] for g in GEOM_GOLDEN[:1]])
+def test_geometry_every_prefix_decodes_complete_levels(entry):
+    """Prefixes of a real file: the stream parser plus the geometry decoder give exactly the
+    levels of the chunks complete in the prefix."""
+    geometry = pytest.importorskip("pcstream.geometry")
+    data = (VECTORS / entry["file"]).read_bytes()
+    ends = [e.end for e in pc.PcsReader(data).entries]
+    for n in sorted(set(list(range(0, len(data), 41)) + [x - 1 for x in ends] + ends)):
+        p = pc.StreamParser()
+        events = p.feed(data[:n])
+        if n < len(data):
+            with pytest.raises(errors.TruncatedError):
+                p.finish()
+        meta = [v for k, v in events if k == "metadata"]
+        chunks = [c for k, c in events if k == "chunk"]
+        assert len(chunks) == sum(end <= n for end in ends)
+        if not chunks:
+            continue
+        dec = geometry.GeometryDecoder(meta[0]["geometry_header"])
+        for c in chunks:
+            dec.feed(c.payload)
+        step = entry["steps"][len(chunks) - 1]
+        assert (dec.level, _points_sha(dec.points())) == (step["level"], step["points_sha256"])
+
+
 # ------------------------------------------------------------ broken corpus
 
 def _read_all(data):
@@ -162,13 +218,14 @@ def test_verify_report_raise():
 
 # ------------------------------------------------------------ round trips
 
-@pytest.mark.parametrize("source", ["bytes", "bytearray", "path", "file"])
+@pytest.mark.parametrize("source", ["bytes", "bytearray", "path", "file", "bytesio"])
 def test_round_trip_sources(tmp_path, source):
     chunks = _chunks()
     data = pc.write_pcs(META, chunks)
     path = tmp_path / "x.pcs"
     path.write_bytes(data)
-    src = {"bytes": data, "bytearray": bytearray(data), "path": path, "file": None}[source]
+    src = {"bytes": data, "bytearray": bytearray(data), "path": path, "file": None,
+           "bytesio": io.BytesIO(data)}[source]
     f = open(path, "rb") if source == "file" else None
     try:
         r = pc.PcsReader.open(f if f else src)
@@ -226,10 +283,11 @@ class _Unseekable(io.RawIOBase):
 def test_non_seekable_writer():
     sink = _Unseekable()
     w = pc.PcsWriter(sink, META)
-    for c in _chunks():
-        w.add_chunk(c)
+    written = [w.add_chunk(c) for c in _chunks()]
     w.close()
     data = b"".join(sink.parts)
+    assert written == pc.PcsReader(data).entries
+    assert [e.raw for e in written] == [e.raw for e in pc.PcsReader(data).entries]
     assert data == pc.write_pcs(META, _chunks())
     assert pc.verify(data).ok
 
@@ -475,6 +533,24 @@ def test_property_round_trip(chunks, meta, cuts):
     p.finish()
     assert [c for k, c in events if k == "chunk"] == known
     assert events[0] == ("metadata", meta) and events[-1] == ("end", None)
+
+
+def test_atheris_short_run(tmp_path):
+    """A bounded run of the atheris harness (run it by hand for long: see its docstring)."""
+    pytest.importorskip("atheris")
+    import pcstream
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in list(VECTORS.glob("*.pcs")) + list(VECTORS.glob("broken/*.pcs")):
+        (corpus / (f.parent.name + "-" + f.name)).write_bytes(f.read_bytes())
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
+    harness = ROOT / "tests" / "fuzz" / "fuzz_container.py"
+    r = subprocess.run([sys.executable, str(harness), str(corpus), "-runs=20000", "-max_total_time=20", "-seed=1",
+                        "-rss_limit_mb=2048"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=180)
+    assert r.returncode == 0, r.stdout[-4000:]
 
 
 def test_metadata_is_msgpack_map():

@@ -131,7 +131,7 @@ def test_detection_and_errors(tmp_path):
     with pytest.raises(errors.InputFileError, match=r"broken\.ply"):
         read_points(tmp_path / "broken.ply")
     with pytest.raises(errors.InputFileError, match="cannot write"):
-        write_points(tmp_path / "o.las", np.zeros((1, 3)))
+        write_points(tmp_path / "o.xyz", np.zeros((1, 3)))
 
 
 # ---------------------------------------------------------------- real shared files
@@ -159,3 +159,24 @@ def test_real_kinect_pcd_with_nan_holes():
         read_points(path)
     d = read_points(path, drop_nonfinite=True)
     assert 0 < len(d) < 307200 and np.isfinite(d.xyz).all()
+
+
+def test_xyzrgb_explicit_format(tmp_path):
+    a = np.arange(24, dtype="<f4").reshape(4, 6)
+    a.tofile(tmp_path / "room.bin")
+    d = read_points(tmp_path / "room.bin", format="xyzrgb")
+    np.testing.assert_array_equal(d.attributes["rgb"], a[:, 3:])
+    assert read_points(tmp_path / "room.bin").source["format"] == "kitti"   # .bin defaults to KITTI
+    d = read_points(data_file("indoor/scannet_scene0000_00.bin"), format="xyzrgb")
+    assert len(d) == 40684
+
+
+def test_laz_without_backend_gives_install_hint(tmp_path, monkeypatch):
+    laspy = pytest.importorskip("laspy")
+
+    def no_backend(*a, **k):
+        raise laspy.errors.LaspyException("No LazBackend selected, cannot decompress data")
+    monkeypatch.setattr(laspy, "read", no_backend)
+    (tmp_path / "x.laz").write_bytes(b"LASF" + b"\0" * 300)
+    with pytest.raises(errors.InputFileError, match=r"x\.laz.*pcstream\[las\]"):
+        read_points(tmp_path / "x.laz")

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,11 @@ def shell_script(body: str) -> str:
 
 def _env(tmp: Path) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    # The pcstream being tested (installed, or the checkout's python/ in a developer build),
+    # never the bare source tree of an installed run: it has no compiled core.
+    import pcstream
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pcstream.__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
     if shutil.which("pcstream") is None:
         bindir = tmp / "_bin"
         bindir.mkdir()
@@ -70,6 +75,12 @@ def _env(tmp: Path) -> dict:
     return env
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 CASES = [(src, i, blk) for src in SOURCES for i, blk in enumerate(marked_blocks(ROOT / src))]
 
 
@@ -80,6 +91,8 @@ def test_docs_have_marked_blocks():
 @pytest.mark.parametrize("src,i,block", CASES, ids=[f"{s}#{i}:{b[1][:30]}" for s, i, b in CASES])
 def test_block(src, i, block, tmp_path):
     lang, title, body = block
+    # The docs use port 8765; a free port avoids clashes with other servers on this machine.
+    body = body.replace("8765", str(_free_port()))
     env = _env(tmp_path)
     shutil.copytree(ROOT / "examples", tmp_path / "examples")   # blocks run "python examples/..." as from the root
     if lang == "sh":

@@ -72,8 +72,8 @@ py::bytes encode_raht_py(const Points& pts, const Raw& values, int type_code, in
   opt.deadzone = deadzone;
   opt.predict_min_neighbours = min_neighbours;
   opt.predict = predict;
-  if (weights.size() != 3) fail(ErrorCode::InvalidArgument, "weights must be 3 integers");
-  for (int k = 0; k < 3; ++k) opt.weights[k] = weights[k].cast<int>();
+  if (weights.size() != 5) fail(ErrorCode::InvalidArgument, "weights must be 5 integers");
+  for (int k = 0; k < 5; ++k) opt.weights[k] = weights[k].cast<int>();
   std::vector<uint8_t> out;
   {
     py::gil_scoped_release nogil;
@@ -102,9 +102,9 @@ void bind(py::module_& m) {
   m.def("attr_decode_lossless", &decode_lossless_py, py::arg("points"), py::arg("payload"), py::arg("type_code"),
         py::arg("components"));
   m.def("attr_encode_raht", &encode_raht_py, py::arg("points"), py::arg("values"), py::arg("type_code"),
-        py::arg("components"), py::arg("quality"), py::arg("chroma_scale") = 1.0, py::arg("deadzone") = 0.5,
+        py::arg("components"), py::arg("quality"), py::arg("chroma_scale") = 3.0, py::arg("deadzone") = 0.35,
         py::arg("min_neighbours") = 2, py::arg("predict") = true,
-        py::arg("weights") = py::make_tuple(4, 2, 1));
+        py::arg("weights") = py::make_tuple(8, 3, 1, 5, 0));
   m.def("attr_decode_raht", &decode_raht_py, py::arg("points"), py::arg("payload"), py::arg("type_code"),
         py::arg("components"));
   m.def("attr_raht_step", &raht_step, py::arg("quality"));

@@ -84,8 +84,13 @@ void bind(py::module_& m) {
     return crc32c_extend(crc, v.p, v.n);
   }, py::arg("data"), py::arg("crc") = 0, "CRC32C of data, continuing from `crc`.");
   m.def("crc32c_hardware", &crc32c_hardware);
+  m.def("crc32c_portable", [](py::buffer b, uint32_t crc) {
+    py::buffer_info bi;
+    Bytes v = view(b, bi);
+    return crc32c_extend_portable(crc, v.p, v.n);
+  }, py::arg("data"), py::arg("crc") = 0, "CRC32C by the table path only (for tests and benches).");
 
-  py::class_<Limits>(m, "ContainerLimits")
+  py::class_<Limits>(m, "PcsLimits")
       .def(py::init<>())
       .def_readwrite("max_points", &Limits::max_points)
       .def_readwrite("max_chunk_bytes", &Limits::max_chunk_bytes)
@@ -95,7 +100,7 @@ void bind(py::module_& m) {
       .def_readwrite("max_chunks", &Limits::max_chunks)
       .def_readwrite("max_decoded_bytes", &Limits::max_decoded_bytes);
 
-  py::class_<ChunkInfo>(m, "ChunkInfo")
+  py::class_<ChunkInfo>(m, "PcsChunkInfo")
       .def(py::init<>())
       .def_property("type", [](const ChunkInfo& c) { return type_bytes(c.type); },
                     [](ChunkInfo& c, const py::bytes& b) { c.type = type_from(b); })
@@ -111,7 +116,7 @@ void bind(py::module_& m) {
       .def_readwrite("decoded_size", &ChunkInfo::decoded_size)
       .def_readwrite("bounds", &ChunkInfo::bounds);
 
-  py::class_<ContainerWriter>(m, "ContainerWriter")
+  py::class_<ContainerWriter>(m, "PcsContainerWriter")
       .def(py::init<>())
       .def("begin", [](ContainerWriter& w, py::buffer meta) {
         py::buffer_info bi;
@@ -128,6 +133,17 @@ void bind(py::module_& m) {
         }
         return to_bytes(out);
       })
+      .def("frame_chunk", [](ContainerWriter& w, const ChunkInfo& info, py::buffer payload) {
+        py::buffer_info bi;
+        Bytes v = view(payload, bi);
+        ContainerWriter::Frame f;
+        {
+          py::gil_scoped_release nogil;
+          f = w.frame_chunk(info, v.p, v.n);
+        }
+        return py::make_tuple(py::bytes(reinterpret_cast<const char*>(f.header.data()), f.header.size()),
+                              py::bytes(reinterpret_cast<const char*>(f.crc.data()), f.crc.size()));
+      }, "Register a chunk; returns (header, crc): write header, payload, crc.")
       .def("finish", [](ContainerWriter& w) { return to_bytes(w.finish()); })
       .def_property_readonly("bytes_written", &ContainerWriter::bytes_written);
 
@@ -187,7 +203,7 @@ void bind(py::module_& m) {
   });
   m.def("pcs_is_known_chunk_type", [](const py::bytes& t) { return is_known_chunk_type(type_from(t)); });
 
-  py::class_<StreamParser>(m, "ContainerStreamParser")
+  py::class_<StreamParser>(m, "PcsStreamParser")
       .def(py::init<const Limits&>(), py::arg("limits") = Limits())
       .def("feed", [](StreamParser& s, py::buffer b) {
         py::buffer_info bi;

@@ -19,6 +19,15 @@ std::vector<uint8_t> ContainerWriter::begin(const uint8_t* metadata, size_t n) {
 }
 
 std::vector<uint8_t> ContainerWriter::add_chunk(ChunkInfo info, const uint8_t* payload, size_t n) {
+  Frame f = frame_chunk(info, payload, n);
+  std::vector<uint8_t> out(kChunkHeaderSize + n + kChunkCrcSize);
+  std::memcpy(out.data(), f.header.data(), kChunkHeaderSize);
+  if (n) std::memcpy(out.data() + kChunkHeaderSize, payload, n);
+  std::memcpy(out.data() + kChunkHeaderSize + n, f.crc.data(), kChunkCrcSize);
+  return out;
+}
+
+ContainerWriter::Frame ContainerWriter::frame_chunk(ChunkInfo info, const uint8_t* payload, size_t n) {
   if (state_ != State::Open) fail(ErrorCode::InvalidArgument, "ContainerWriter::add_chunk outside begin()..finish()");
   for (uint8_t b : info.type)
     if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')))
@@ -45,21 +54,16 @@ std::vector<uint8_t> ContainerWriter::add_chunk(ChunkInfo info, const uint8_t* p
   }
   if (needs_geom && info.level_hi > unmet_) unmet_ = info.level_hi;
   if (is_geom && int(info.level_hi) > geom_max_) geom_max_ = info.level_hi;
-  std::vector<uint8_t> out;
-  out.reserve(kChunkHeaderSize + n + kChunkCrcSize);
-  out.insert(out.end(), header.begin(), header.end());
-  if (n) out.insert(out.end(), payload, payload + n);
-  uint8_t crc[4];
-  store_u32(crc, crc32c(out.data(), out.size()));
-  out.insert(out.end(), crc, crc + 4);
-
+  Frame f;
+  f.header = header;
+  store_u32(f.crc.data(), crc32c_extend(crc32c(header.data(), header.size()), payload, n));
   IndexEntry e;
   e.offset = offset_;
   e.info = info;
   std::memcpy(e.raw.data(), header.data(), kChunkFieldsSize);
   entries_.push_back(e);
-  offset_ += out.size();
-  return out;
+  offset_ += kChunkHeaderSize + uint64_t(n) + kChunkCrcSize;
+  return f;
 }
 
 std::vector<uint8_t> ContainerWriter::finish() {

@@ -31,36 +31,98 @@ inline void ycc_to_rgb(const double* ycc, double* rgb) {
   rgb[2] = b;
 }
 
+// ---- Morton arithmetic -----------------------------------------------------------
+// Portable inline popcount (no -mpopcnt, no libgcc call).
+inline int popcount64(uint64_t v) {
+  v = v - ((v >> 1) & 0x5555555555555555ull);
+  v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+  v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<int>((v * 0x0101010101010101ull) >> 56);
+}
+
+constexpr uint64_t kAxisMask[3] = {0x1249249249249249ull << 2, 0x1249249249249249ull << 1, 0x1249249249249249ull};
+
+// Moves `code` by `delta` (-1, 0, +1) along `axis` (0 x, 1 y, 2 z) directly on the
+// interleaved bits; false when that leaves the grid of `level_mask`.
+inline bool step_axis(uint64_t& code, int axis, int delta, uint64_t level_mask) {
+  if (delta == 0) return true;
+  const uint64_t m = kAxisMask[axis] & level_mask;
+  const uint64_t v = code & m;
+  uint64_t nv;
+  if (delta > 0) {
+    if (v == m) return false;
+    nv = ((v | ~m) + 1) & m;
+  } else {
+    if (v == 0) return false;
+    nv = (v - 1) & m;
+  }
+  code = (code & ~m) | nv;
+  return true;
+}
+
+inline bool neighbour_code(uint64_t code, int dx, int dy, int dz, uint64_t level_mask, uint64_t& out) {
+  out = code;
+  return step_axis(out, 0, dx, level_mask) && step_axis(out, 1, dy, level_mask) && step_axis(out, 2, dz, level_mask);
+}
+
 // ---- octree levels ------------------------------------------------------------
 struct Level {
   std::vector<uint64_t> code;     // node Morton codes at this level, sorted
   std::vector<uint32_t> weight;   // points below the node
   std::vector<uint32_t> first;    // first child in the next level (not for leaves)
   std::vector<uint8_t> nchild;
-  // Open-addressing table code -> index + 1.
-  std::vector<uint32_t> table;
+  // Neighbour lookup: nodes are grouped in blocks of 64 Morton codes (4x4x4
+  // cells); an open-addressing table maps a block to its first node and a
+  // 64-bit occupancy mask. Neighbours mostly share a few blocks, so this is
+  // far more cache friendly than hashing every node.
+  std::vector<uint64_t> block_code;
+  std::vector<uint64_t> block_mask;
+  std::vector<uint32_t> block_start;
+  std::vector<uint32_t> table;  // block index + 1
   int table_bits = 0;
 
   void build_table() {
+    for (size_t i = 0; i < code.size(); ++i) {
+      const uint64_t b = code[i] >> 6;
+      if (block_code.empty() || block_code.back() != b) {
+        block_code.push_back(b);
+        block_mask.push_back(0);
+        block_start.push_back(static_cast<uint32_t>(i));
+      }
+      block_mask.back() |= 1ull << (code[i] & 63);
+    }
     table_bits = 1;
-    while ((size_t(1) << table_bits) < 2 * code.size() + 2) ++table_bits;
+    while ((size_t(1) << table_bits) < 2 * block_code.size() + 2) ++table_bits;
     table.assign(size_t(1) << table_bits, 0);
     const size_t mask = table.size() - 1;
-    for (size_t i = 0; i < code.size(); ++i) {
-      size_t h = hash(code[i]);
+    for (size_t i = 0; i < block_code.size(); ++i) {
+      size_t h = hash(block_code[i]);
       while (table[h]) h = (h + 1) & mask;
       table[h] = static_cast<uint32_t>(i + 1);
     }
   }
   inline size_t hash(uint64_t c) const { return static_cast<size_t>((c * 0x9E3779B97F4A7C15ull) >> (64 - table_bits)); }
-  inline int64_t find(uint64_t c) const {
+  inline int64_t find_block(uint64_t b) const {
     const size_t mask = table.size() - 1;
-    size_t h = hash(c);
+    size_t h = hash(b);
     while (uint32_t v = table[h]) {
-      if (code[v - 1] == c) return v - 1;
+      if (block_code[v - 1] == b) return v - 1;
       h = (h + 1) & mask;
     }
     return -1;
+  }
+  // Index of the node with Morton code c, or -1. `cache` remembers the last
+  // block (pass the same variable for a run of nearby lookups).
+  inline int64_t find(int64_t& cache, uint64_t c) const {
+    const uint64_t b = c >> 6;
+    if (cache < 0 || block_code[cache] != b) {
+      cache = find_block(b);
+      if (cache < 0) return -1;
+    }
+    const uint64_t m = block_mask[cache];
+    const uint64_t bit = 1ull << (c & 63);
+    if (!(m & bit)) return -1;
+    return block_start[cache] + popcount64(m & (bit - 1));
   }
 };
 
@@ -102,7 +164,7 @@ Octree build_octree(const MortonOrder& order, size_t n) {
       ++lv.nchild.back();
     }
   }
-  for (int d = 0; d < t.depth; ++d) t.levels[d].build_table();
+  for (int d = 0; d <= t.depth; ++d) t.levels[d].build_table();
   return t;
 }
 
@@ -114,7 +176,8 @@ const NeighbourOffset kOffsets[18] = {
     {-1, -1, 0}, {-1, 1, 0}, {1, -1, 0}, {1, 1, 0}, {-1, 0, -1}, {-1, 0, 1},
     {1, 0, -1}, {1, 0, 1}, {0, -1, -1}, {0, -1, 1}, {0, 1, -1}, {0, 1, 1}};
 
-struct PredictWeights { double parent, face, edge; };
+struct PredictWeights { double parent, face, edge, child_face, child_edge; };
+constexpr int kWeightCount = 5;
 
 // Which neighbours touch child octant o (x bit 4, y bit 2, z bit 1).
 inline bool adjacent(int o, const NeighbourOffset& n) {
@@ -205,7 +268,7 @@ inline void inverse(const NodeTransform& t, double (*x)[kMaxComps], double (*hp)
 // ---- coefficient entropy model ----------------------------------------------------
 constexpr int kActivityBuckets = 6;
 struct CoefModel {
-  BinContext node_any[2][8][kActivityBuckets];
+  BinContext node_any[4][3][kActivityBuckets];
   BinContext zero[kMaxComps][kWeightBuckets][kActivityBuckets][3];
   BinContext gt1[kMaxComps][kWeightBuckets][kActivityBuckets][2];
   BinContext gt2[kMaxComps][kWeightBuckets][kActivityBuckets];
@@ -216,26 +279,23 @@ inline int weight_bucket(uint32_t w) { return std::min(kWeightBuckets - 1, bit_l
 
 // Quantised coefficients of one node: q[j][c].
 template <bool kEncode>
-void code_node(CoefModel& m, int& prev_any, int act, const NodeTransform& t, int64_t (*q)[kMaxComps], int comps,
-               RangeEncoder* enc, RangeDecoder* dec) {
-  const int nhp = t.nhp;
+void code_node(CoefModel& m, int& prev_any, int parent_any, int act, int nhp, const uint8_t* wbs,
+               int64_t (*q)[kMaxComps], int comps, RangeEncoder* enc, RangeDecoder* dec) {
   int any = 0;
   if (kEncode) {
     for (int j = 0; j < nhp; ++j)
       for (int c = 0; c < comps; ++c) any |= q[j][c] != 0;
-    enc->encode_bit(m.node_any[prev_any][nhp][act], any);
+    enc->encode_bit(m.node_any[2 * prev_any + parent_any][nhp > 2 ? 2 : nhp][act], any);
   } else {
-    any = dec->decode_bit(m.node_any[prev_any][nhp][act]);
+    any = dec->decode_bit(m.node_any[2 * prev_any + parent_any][nhp > 2 ? 2 : nhp][act]);
     for (int j = 0; j < nhp; ++j)
       for (int c = 0; c < comps; ++c) q[j][c] = 0;
   }
   prev_any = any;
   if (!any) return;
-  int j = 0;
   int prev_y_nz = 0;
-  for (int i = 0; i < t.nops; ++i) {
-    if (t.ops[i].move) continue;
-    const int wb = weight_bucket(t.ops[i].w);
+  for (int j = 0; j < nhp; ++j) {
+    const int wb = wbs[j];
     int prev_nz = prev_y_nz;
     for (int c = 0; c < comps; ++c) {
       // Context of the zero flag: the previous component of this coefficient
@@ -278,7 +338,6 @@ void code_node(CoefModel& m, int& prev_any, int act, const NodeTransform& t, int
       prev_nz = nz;
       if (c == 0) prev_y_nz = nz;
     }
-    ++j;
   }
 }
 
@@ -298,7 +357,7 @@ struct Params {
   bool predict = true;
   int min_neighbours = 2;
   double step[kMaxComps] = {1, 1, 1};
-  PredictWeights pw{4.0, 2.0, 1.0};
+  PredictWeights pw{4.0, 2.0, 1.0, 0.0, 0.0};
 };
 
 // The top-down pass shared by encoder and decoder. Encoder: `sums` holds the
@@ -338,17 +397,32 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
       }
   }
   std::vector<double> child_mean;
+  // Per node: did its parent code any non-zero coefficient (context).
+  std::vector<uint8_t> parent_nz(1, 1), child_nz;
   for (int d = 0; d < t.depth; ++d) {
     const Level& lv = t.levels[d];
     const Level& nx = t.levels[d + 1];
     child_mean.assign(C * nx.code.size(), 0.0);
-    const uint32_t limit = (1u << d) - 1;
+    child_nz.assign(nx.code.size(), 0);
+    const uint64_t level_mask = d == 0 ? 0 : (~0ull >> (64 - 3 * d));
+    const uint64_t child_level_mask = ~0ull >> (64 - 3 * (d + 1));
+    const bool use_sub = P.pw.child_face > 0 || P.pw.child_edge > 0;
     int prev_any = 0;
+    int64_t block_cache = -1, child_cache = -1;
+    // Encoder: the level's coefficients are quantised first and coded after
+    // a level flag ("any non-zero coefficient"), which makes the all-zero
+    // levels of low rates free. Records: act, parent flag, nhp, buckets, q.
+    struct Rec { uint8_t act, parent, nhp; uint8_t wb[7]; uint32_t qoff; };
+    std::vector<Rec> recs;
+    std::vector<int64_t> qbuf;
+    int level_any = 1;
+    if (!kEncode) level_any = dec->decode_bypass();
     for (size_t i = 0; i < lv.code.size(); ++i) {
       const uint32_t first = lv.first[i];
       const int nc = lv.nchild[i];
       const double* pm = &mean[C * i];
       if (nc == 1) {
+        child_nz[first] = parent_nz[i];
         for (int c = 0; c < C; ++c) child_mean[C * first + c] = pm[c];
         continue;
       }
@@ -364,15 +438,11 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
       int64_t nbr[18];
       int found = 0;
       if (P.predict) {
-        uint32_t x, y, z;
-        morton_decode(lv.code[i], x, y, z);
         for (int k = 0; k < 18; ++k) {
-          const int64_t nx_ = static_cast<int64_t>(x) + kOffsets[k].dx;
-          const int64_t ny_ = static_cast<int64_t>(y) + kOffsets[k].dy;
-          const int64_t nz_ = static_cast<int64_t>(z) + kOffsets[k].dz;
+          uint64_t nc_code;
           nbr[k] = -1;
-          if (nx_ < 0 || ny_ < 0 || nz_ < 0 || nx_ > limit || ny_ > limit || nz_ > limit) continue;
-          nbr[k] = lv.find(morton_encode(static_cast<uint32_t>(nx_), static_cast<uint32_t>(ny_), static_cast<uint32_t>(nz_)));
+          if (!neighbour_code(lv.code[i], kOffsets[k].dx, kOffsets[k].dy, kOffsets[k].dz, level_mask, nc_code)) continue;
+          nbr[k] = lv.find(block_cache, nc_code);
           found += nbr[k] >= 0;
         }
       }
@@ -403,6 +473,21 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
           wsum += wt;
           for (int c = 0; c < C; ++c) acc[c] += wt * mean[C * j + c];
         }
+        if (use_sub) {
+          // Already reconstructed nodes of the child level (their parents come
+          // earlier in this level), touching this child.
+          const uint64_t child_code = (lv.code[i] << 3) | static_cast<uint64_t>(s);
+          const int kmax = P.pw.child_edge > 0 ? 18 : 6;
+          for (int k = 0; k < kmax; ++k) {
+            uint64_t ac;
+            if (!neighbour_code(child_code, kOffsets[k].dx, kOffsets[k].dy, kOffsets[k].dz, child_level_mask, ac)) continue;
+            const int64_t j = nx.find(child_cache, ac);
+            if (j < 0 || j >= static_cast<int64_t>(first)) continue;
+            const double wt = k < 6 ? P.pw.child_face : P.pw.child_edge;
+            wsum += wt;
+            for (int c = 0; c < C; ++c) acc[c] += wt * child_mean[C * j + c];
+          }
+        }
         for (int c = 0; c < C; ++c) pred[s][c] = acc[c] / wsum;
       }
       NodeTransform tr;
@@ -430,7 +515,31 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
         for (int j = 0; j < tr.nhp; ++j)
           for (int c = 0; c < C; ++c) q[j][c] = quantise(hp[j][c], inv_step[c], rounding);
       }
-      code_node<kEncode>(*model, prev_any, act, tr, q, C, enc, dec);
+      uint8_t wbs[7];
+      {
+        int j = 0;
+        for (int oi = 0; oi < tr.nops; ++oi)
+          if (!tr.ops[oi].move) wbs[j++] = static_cast<uint8_t>(weight_bucket(tr.ops[oi].w));
+      }
+      int node_any = 0;
+      if (kEncode) {
+        Rec rc;
+        rc.act = static_cast<uint8_t>(act);
+        rc.parent = parent_nz[i];
+        rc.nhp = static_cast<uint8_t>(tr.nhp);
+        std::copy(wbs, wbs + tr.nhp, rc.wb);
+        rc.qoff = static_cast<uint32_t>(qbuf.size());
+        for (int j = 0; j < tr.nhp; ++j)
+          for (int c = 0; c < C; ++c) { qbuf.push_back(q[j][c]); node_any |= q[j][c] != 0; }
+        recs.push_back(rc);
+      } else if (level_any) {
+        code_node<false>(*model, prev_any, parent_nz[i], act, tr.nhp, wbs, q, C, nullptr, dec);
+        node_any = prev_any;
+      } else {
+        for (int j = 0; j < tr.nhp; ++j)
+          for (int c = 0; c < C; ++c) q[j][c] = 0;
+      }
+      for (int k = 0; k < nc; ++k) child_nz[first + k] = static_cast<uint8_t>(node_any);
       for (int j = 0; j < tr.nhp; ++j)
         for (int c = 0; c < C; ++c) hp[j][c] = static_cast<double>(q[j][c]) * P.step[c];
       for (int c = 0; c < C; ++c) x[0][c] = sW * pm[c] - lp_pred[c];
@@ -441,7 +550,21 @@ void code_tree(const Octree& t, const Params& P, const std::vector<std::vector<d
         for (int c = 0; c < C; ++c) child_mean[C * (first + k) + c] = pred[s][c] + x[s][c] / sws;
       }
     }
+    if (kEncode) {
+      level_any = 0;
+      for (int64_t v : qbuf) level_any |= v != 0;
+      enc->encode_bypass(level_any);
+      if (level_any) {
+        int64_t qq[7][kMaxComps];
+        for (const Rec& rc : recs) {
+          for (int j = 0; j < rc.nhp; ++j)
+            for (int c = 0; c < C; ++c) qq[j][c] = qbuf[rc.qoff + j * C + c];
+          code_node<true>(*model, prev_any, rc.parent, rc.act, rc.nhp, rc.wb, qq, C, enc, nullptr);
+        }
+      }
+    }
     mean.swap(child_mean);
+    parent_nz.swap(child_nz);
   }
   leaf_mean.swap(mean);
 }
@@ -471,10 +594,10 @@ std::vector<uint8_t> encode_raht(const uint32_t* xyz, size_t n, const uint8_t* v
   P.colour = components == 3;
   P.predict = opt.predict;
   P.min_neighbours = opt.predict_min_neighbours;
-  for (int k = 0; k < 3; ++k)
+  for (int k = 0; k < kWeightCount; ++k)
     if (opt.weights[k] < 0 || opt.weights[k] > 255) fail(ErrorCode::InvalidArgument, "RAHT codec: prediction weights must be in [0, 255]");
   if (opt.weights[0] == 0) fail(ErrorCode::InvalidArgument, "RAHT codec: the parent prediction weight must be positive");
-  P.pw = {double(opt.weights[0]), double(opt.weights[1]), double(opt.weights[2])};
+  P.pw = {double(opt.weights[0]), double(opt.weights[1]), double(opt.weights[2]), double(opt.weights[3]), double(opt.weights[4])};
   const double step = raht_step(opt.quality);
   P.step[0] = step;
   P.step[1] = P.step[2] = components == 3 ? step * opt.chroma_scale : step;
@@ -486,7 +609,7 @@ std::vector<uint8_t> encode_raht(const uint32_t* xyz, size_t n, const uint8_t* v
   w.varint(n);
   w.u8(static_cast<uint8_t>((P.colour ? kFlagColourTransform : 0) | (P.predict ? kFlagPredict : 0)));
   w.u8(static_cast<uint8_t>(P.min_neighbours));
-  for (int k = 0; k < 3; ++k) w.u8(static_cast<uint8_t>(opt.weights[k]));
+  for (int k = 0; k < kWeightCount; ++k) w.u8(static_cast<uint8_t>(opt.weights[k]));
   for (int c = 0; c < components; ++c) w.f64(P.step[c]);
   if (n == 0) return std::move(w.bytes());
 
@@ -544,9 +667,10 @@ void decode_raht(const uint32_t* xyz, size_t n, const uint8_t* payload, size_t s
   P.predict = (flags & kFlagPredict) != 0;
   P.min_neighbours = r.u8("RAHT min neighbours");
   if (P.min_neighbours > 18) fail(ErrorCode::CorruptPayload, "RAHT: min neighbours out of range", r.offset() - 1);
-  const double pw0 = r.u8("RAHT weights"), pw1 = r.u8("RAHT weights"), pw2 = r.u8("RAHT weights");
-  if (pw0 == 0) fail(ErrorCode::CorruptPayload, "RAHT: zero parent prediction weight", r.offset() - 3);
-  P.pw = {pw0, pw1, pw2};
+  double pw[kWeightCount];
+  for (int k = 0; k < kWeightCount; ++k) pw[k] = r.u8("RAHT weights");
+  if (pw[0] == 0) fail(ErrorCode::CorruptPayload, "RAHT: zero parent prediction weight", r.offset() - kWeightCount);
+  P.pw = {pw[0], pw[1], pw[2], pw[3], pw[4]};
   for (int c = 0; c < components; ++c) {
     P.step[c] = r.f64("RAHT step");
     if (!(P.step[c] >= 1e-6 && P.step[c] <= 1e9)) fail(ErrorCode::CorruptPayload, "RAHT: quantiser step out of range", r.offset() - 8);

@@ -284,3 +284,85 @@ TEST_CASE("container reserved vs unused bits") {
   for (int i = 0; i < 4; ++i) f[crc_at + i] = uint8_t(c >> (8 * i));
   CHECK(verify(f.data(), f.size()).ok());
 }
+
+// ---------------------------------------------------------------- corpus
+// The golden files and the broken corpus of formats/testvectors, read from the
+// source tree next to this file (skipped when the tree is not there).
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+std::string vectors_dir() {
+  std::string here = __FILE__;
+  size_t cut = here.rfind("csrc/tests/");
+  return cut == std::string::npos ? std::string() : here.substr(0, cut) + "formats/testvectors/";
+}
+
+bool slurp(const std::string& path, std::vector<uint8_t>& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return true;
+}
+
+// Minimal reader of broken/manifest.json as written by make_vectors.py:
+// (file, verify code, verify check) per entry.
+struct Expect {
+  std::string file, check;
+  int code;
+};
+std::vector<Expect> broken_manifest(const std::string& text) {
+  std::vector<Expect> out;
+  size_t pos = 0;
+  const std::string kf = "\"file\": \"", kv = "\"verify\": [";
+  while ((pos = text.find(kf, pos)) != std::string::npos) {
+    pos += kf.size();
+    Expect e;
+    e.file = text.substr(pos, text.find('"', pos) - pos);
+    size_t v = text.find(kv, pos);
+    if (v == std::string::npos) break;
+    v += kv.size();
+    while (text[v] == ' ' || text[v] == '\n') ++v;
+    e.code = std::atoi(text.c_str() + v);
+    size_t q = text.find('"', v) + 1;
+    e.check = text.substr(q, text.find('"', q) - q);
+    out.push_back(e);
+    pos = v;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("container golden files and broken corpus") {
+  std::string dir = vectors_dir();
+  std::vector<uint8_t> bytes;
+  if (dir.empty() || !slurp(dir + "broken/manifest.json", bytes)) {
+    std::printf("  (formats/testvectors not found; skipped)\n");
+    return;
+  }
+  for (const char* name : {"v1.0-minimal.pcs", "v1.0-no-metadata.pcs", "v1.0-progressive.pcs", "v1.0-ancillary.pcs",
+                           "v1.0-unused-bits.pcs", "v1.0-minor7.pcs", "v1.0-weights.pcs"}) {
+    std::vector<uint8_t> f;
+    REQUIRE(slurp(dir + name, f));
+    CHECK(verify(f.data(), f.size()).ok());
+    ContainerReader r(f.data(), f.size());
+    for (size_t i = 0; i < r.entries().size(); ++i) r.payload(i);
+  }
+  auto expects = broken_manifest(std::string(bytes.begin(), bytes.end()));
+  CHECK(expects.size() >= 30);
+  for (const auto& e : expects) {
+    // Metadata content (msgpack) is parsed above the C++ core.
+    if (e.check == "metadata" && (e.code == int(ErrorCode::BadMetadata) || e.code == int(ErrorCode::LimitExceeded)))
+      continue;
+    std::vector<uint8_t> f;
+    REQUIRE(slurp(dir + "broken/" + e.file, f));
+    VerifyResult v = verify(f.data(), f.size());
+    if (int(v.code) != e.code || v.check != e.check)
+      std::fprintf(stderr, "%s: got %d/%s, manifest says %d/%s (%s)\n", e.file.c_str(), int(v.code), v.check.c_str(),
+                   e.code, e.check.c_str(), v.message.c_str());
+    CHECK(int(v.code) == e.code);
+    CHECK(v.check == e.check);
+  }
+}

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw registers codec 2)
-from .errors import (InvalidArgumentError, MetadataError, TruncatedError, UnsupportedError)
+from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
 from .quantize import MAX_BITS, dequantize, quantize
 
 #: Geometry codec id -> (name, module implementing encode_geometry / GeometryDecoder).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _) in GEOMETRY_CODECS.items()}
-#: Default attribute codec id (naive lossless).
+#: The naive lossless attribute codec: the fallback of attribute_codec="auto" (the default).
 DEFAULT_ATTRIBUTE_CODEC = attr_raw.CODEC_ID
 #: Attribute element types accepted (numpy dtype kinds) and the most components per point.
 _ATTR_KINDS = "biuf"
@@ -95,8 +95,9 @@ def _prepare_attributes(attributes, n: int) -> dict:
             raise InvalidArgumentError(f"attribute {name!r} has shape {a.shape}, expected ({n},) or ({n},k)")
         if a.dtype.kind not in _ATTR_KINDS:
             raise InvalidArgumentError(f"attribute {name!r} has unsupported dtype {a.dtype} (numbers or bool only)")
-        if a.ndim > 2:
-            raise InvalidArgumentError(f"attribute {name!r} has {a.ndim} dimensions, at most 2 are supported")
+        if a.ndim > 2 or (a.ndim == 2 and not 1 <= a.shape[1] <= MAX_COMPONENTS):
+            raise InvalidArgumentError(f"attribute {name!r} has shape {a.shape}: use (N,) or (N,k) with "
+                                       f"1 <= k <= {MAX_COMPONENTS}")
         out[name] = a
     return out
 
@@ -125,10 +126,20 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
     return out.reshape((m,) + a.shape[1:])
 
 
+def _options_for(name: str, attribute_options: dict | None) -> dict:
+    """Codec options of one attribute: attribute_options is either one dict for every
+    attribute ({"quality": 40}) or a dict keyed by attribute name ({"rgb": {"quality": 40}})."""
+    opts = dict(attribute_options or {})
+    if any(isinstance(v, dict) for v in opts.values()):
+        return dict(opts.get(name) or {})
+    return opts
+
+
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
-           geometry_codec="classic", attribute_codec=DEFAULT_ATTRIBUTE_CODEC,
-           source: dict | None = None, geometry_options: dict | None = None) -> bytes:
+           geometry_codec="classic", attribute_codec="auto",
+           attribute_options: dict | None = None, source: dict | None = None,
+           geometry_options: dict | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
 
     xyz: (N,3) numbers. Integer coordinates are coded as they are; float coordinates are
@@ -137,8 +148,11 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     attributes: name -> (N,) or (N,k) numeric array, carried losslessly by default.
     lossy=True with level=L keeps only the first L octree levels: the decoder returns voxel
     centres and per-voxel attributes (mean for floats and colours, first for integers).
-    attribute_codec: an id or name from pcstream.attr_codecs (one for all attributes, or a
-    dict name -> codec).
+    attribute_codec: an id or name from pcstream.attr_codecs ("raw" = 2, "predictive" = 3,
+    "raht" = 4 lossy colour, "auto" = predictive lossless where it applies, else raw), one for
+    all attributes or a dict name -> codec (attributes not named there use "auto").
+    attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
+    attribute name gives per-attribute options.
     """
     q = quantize(xyz, precision, origin=origin)
     n = q.q.shape[0]
@@ -158,7 +172,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     gmod = _geometry_module(gid)
     cont = _container()
 
-    keep = level if lossy else None
+    keep = level if lossy and level < q.depth else None
     eg = gmod.encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
     final_level = eg.chunks[-1].level_hi if eg.chunks else (keep or q.depth)
     if lossy and level < q.depth:
@@ -186,20 +200,23 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
                                  decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
     schema = []
     for i, (name, a) in enumerate(stream.items()):
-        cid = attribute_codec.get(name, DEFAULT_ATTRIBUTE_CODEC) if isinstance(attribute_codec, dict) else attribute_codec
-        codec = attr_codecs.get(cid)
+        cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
+        codec = attr_codecs.choose(cid, a)
         comps = 1 if a.ndim == 1 else int(a.shape[1])
-        payload, params = codec.encode(a.reshape(count, comps), points=points, params={})
+        opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
+        payload, params = codec.encode(a, points=points, params=opts)
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
-        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=1, payload=bytes(payload),
+        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=codec.version,
+                                 payload=bytes(payload),
                                  critical=True, level_lo=int(final_level), level_hi=int(final_level),
                                  point_count=count, decoded_size=count * comps * a.dtype.itemsize,
                                  bounds=tuple(bbox), stream_id=i))
     metadata = {
         "producer": f"pcstream {__version__}",
         "point_count": int(count),
+        "input_point_count": int(n),
         "depth": int(q.depth),
         "transform": q.transform(),
         "units": str(units),
@@ -279,8 +296,11 @@ def _decode_attributes(md: dict, payloads: dict, points: np.ndarray) -> dict:
     for i, a in enumerate(md.get("attributes", [])):
         if i not in payloads:
             raise TruncatedError(f"attribute stream {a['name']!r} is missing")
-        codec_id, payload = payloads[i]
+        codec_id, version, payload = payloads[i]
         codec = attr_codecs.get(codec_id)
+        if version > codec.version:
+            raise UnsupportedError(f"attribute {a['name']!r}: codec {codec_id} version {version} is newer than "
+                                   f"this build supports ({codec.version})")
         comps = int(a["components"])
         vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
                             points=points, params=a.get("params") or {})
@@ -295,11 +315,12 @@ class _Assembler:
     """Turns GEOM/ATTR chunks, fed in file order, into point clouds (shared by the
     random-access Reader and the ProgressiveDecoder)."""
 
-    def __init__(self, metadata: dict):
+    def __init__(self, metadata: dict, limits=None):
         self.md = _check_metadata(metadata)
         self.depth = int(metadata["depth"])
         self.gmod = _geometry_module(int(metadata.get("geometry_codec", 1)))
-        self.geom = self.gmod.GeometryDecoder(bytes(metadata["geometry_header"]))
+        kw = {} if limits is None else {"max_points": int(limits.max_points)}
+        self.geom = self.gmod.GeometryDecoder(bytes(metadata["geometry_header"]), **kw)
         self.attr_payloads: dict = {}
         self.fed = 0
 
@@ -311,15 +332,15 @@ class _Assembler:
         self.geom.feed(payload)
         self.fed += 1
 
-    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes) -> None:
-        self.attr_payloads[int(stream_id)] = (int(codec_id), payload)
+    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1) -> None:
+        self.attr_payloads[int(stream_id)] = (int(codec_id), int(version), payload)
 
     def attributes_ready(self) -> bool:
         return bool(self.geom.done) and len(self.attr_payloads) >= len(self.md.get("attributes", []))
 
     def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
         """The point set at the decoded level, or coarsened to `level` if that is lower."""
-        if self.fed == 0:
+        if self.fed == 0 and not self.geom.done:
             return PointCloud(np.zeros((0, 3)), {}, 0, self.depth, self.md, False)
         pts = np.asarray(self.geom.points())
         lvl = self.level
@@ -352,6 +373,7 @@ class Reader:
     def __init__(self, source, *, limits=None):
         cont = _container()
         self._r = cont.PcsReader.open(source) if limits is None else cont.PcsReader.open(source, limits=limits)
+        self._limits = limits
         self.metadata = _check_metadata(self._r.metadata)
 
     @property
@@ -370,7 +392,7 @@ class Reader:
     def decode(self, level: int | None = None) -> PointCloud:
         if level is not None and level < 0:
             raise InvalidArgumentError(f"level must be >= 0, got {level}")
-        asm = _Assembler(self.metadata)
+        asm = _Assembler(self.metadata, self._limits)
         entries = self.chunks
         for i, e in enumerate(entries):
             t = _entry_type(e)
@@ -389,12 +411,18 @@ class Reader:
                     cid = getattr(e, "codec_id", None)
                     if cid is None:
                         cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
-                    asm.feed_attribute(sid, cid, self._r.read_payload(i))
+                    asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1))
                     nth += 1
         return asm.cloud(level)
 
     def verify(self):
-        return self._r.verify()
+        """Check every CRC, the index and the chunk order; raises the typed error of the
+        first failed check (see pcstream.container.verify for a report that never raises)."""
+        report = self._r.verify()
+        raise_for_error = getattr(report, "raise_for_error", None)
+        if raise_for_error is not None:
+            raise_for_error()
+        return report
 
     def close(self) -> None:
         close = getattr(self._r, "close", None)
@@ -436,12 +464,16 @@ class ProgressiveDecoder:
 
     def __init__(self, *, limits=None, max_level: int | None = None):
         cont = _container()
+        self._limits = limits
         self._parser = cont.StreamParser(limits if limits is not None else cont.Limits())
         self._asm: _Assembler | None = None
         self._received = 0
         self._ended = False
         self._final_sent = False
         self._latest: PointCloud | None = None
+        self._latest_end = 0
+        self._chunks_seen = 0
+        self._error: Exception | None = None
         self.max_level = max_level
 
     @property
@@ -461,41 +493,76 @@ class ProgressiveDecoder:
         """The best point cloud decoded so far."""
         return self._latest
 
-    def _update(self, cloud: PointCloud) -> Update:
-        self._latest = cloud
-        return Update(cloud.level, cloud.xyz, self.last_good_offset, len(cloud), cloud.attributes, cloud.complete)
-
     def feed(self, data: bytes) -> list:
-        updates = []
+        """Process the next bytes of the stream; returns the updates they made possible.
+
+        A corrupt stream raises the typed error after the updates of every chunk that
+        was complete before the damage have been applied (see ``result``)."""
+        updates: list = []
         if not data:
             return updates
         self._received += len(data)
-        for kind, obj in self._parser.feed(bytes(data)):
-            if kind == "metadata":
-                self._asm = _Assembler(obj)
-            elif kind == "end":
-                self._ended = True
-            elif kind == "chunk" and self._asm is not None:
-                t = _entry_type(obj)
-                asm = self._asm
-                if t == b"GEOM" and not asm.geom.done:
-                    if self.max_level is None or not asm.fed or asm.level < self.max_level:
-                        asm.feed_geometry(obj.payload)
-                        if not asm.attributes_ready():  # else announced below with the attributes
-                            updates.append(self._update(asm.cloud(self.max_level)))
-                elif t == b"ATTR":
-                    asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload)
-            if self._asm is not None and self._asm.attributes_ready() and not self._final_sent:
-                self._final_sent = True
-                updates.append(self._update(self._asm.cloud(self.max_level)))
+        try:
+            events = self._parser.feed(bytes(data))
+        except Exception as exc:
+            self._apply(getattr(exc, "partial", None) or [], updates)
+            if isinstance(exc, PcsError):
+                exc.partial = self._latest          # the best point cloud before the damage
+            self._error = exc
+            raise
+        self._apply(events, updates)
         return updates
 
+    def _chunk_end(self) -> int:
+        """File offset just past the chunk event being applied (from the parser's entries)."""
+        entries = getattr(self._parser, "entries", None)
+        if entries is None:
+            return self.last_good_offset
+        known = [e for e in entries if getattr(e, "known", True)]
+        if self._chunks_seen <= len(known):
+            return int(known[self._chunks_seen - 1].end)
+        return self.last_good_offset
+
+    def _update(self, cloud: PointCloud, end: int) -> Update:
+        self._latest = cloud
+        self._latest_end = end
+        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete)
+
+    def _apply(self, events, updates: list) -> None:
+        for kind, obj in events:
+            if kind == "metadata":
+                self._asm = _Assembler(obj, self._limits)
+                continue
+            if kind == "end":
+                self._ended = True
+                continue
+            if kind != "chunk" or self._asm is None:
+                continue
+            self._chunks_seen += 1
+            end = self._chunk_end()
+            t = _entry_type(obj)
+            asm = self._asm
+            if t == b"GEOM" and not asm.geom.done:
+                if self.max_level is None or not asm.fed or asm.level < self.max_level:
+                    asm.feed_geometry(obj.payload)
+                    if not asm.attributes_ready():  # else announced below with the attributes
+                        updates.append(self._update(asm.cloud(self.max_level), end))
+            elif t == b"ATTR":
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version)
+            if asm.attributes_ready() and not self._final_sent:
+                self._final_sent = True
+                updates.append(self._update(asm.cloud(self.max_level), end))
+
     def close(self) -> PointCloud:
+        """The final point cloud; TruncatedError (with ``.partial``, the best result so far,
+        and ``.last_good_offset``) if the stream ended before its footer."""
+        if self._error is not None:
+            raise self._error
         if not self._ended:
             partial = self._latest
             what = f"reached level {partial.level}" if partial is not None else "no complete level"
             raise TruncatedError(
-                f"stream ended early after {self._received} bytes ({what}; last complete chunk ends at "
+                f"stream ended early after {self._received} bytes ({what}; last complete structure ends at "
                 f"byte {self.last_good_offset})", self._received,
                 partial=partial, last_good_offset=self.last_good_offset)
         if self._latest is None:

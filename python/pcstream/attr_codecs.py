@@ -28,6 +28,7 @@ class AttributeCodec:
     encode: Callable
     decode: Callable
     lossless: bool = True
+    version: int = 1       # codec version written to ATTR chunks; decoders accept <= version
 
 
 _REGISTRY: dict[int, AttributeCodec] = {}
@@ -39,9 +40,37 @@ _PROVIDERS = {2: "pcstream.attr_raw", 3: "pcstream.attributes", 4: "pcstream.att
 #: Names accepted by pcstream.encode(attribute_codec=...) besides the numeric ids.
 NAMES = {"raw": 2, "predictive": 3, "raht": 4}
 
+#: Element types and component counts the predictive codec (3) accepts.
+_PREDICTIVE_DTYPES = {"u1", "u2", "u4", "u8", "i1", "i2", "i4", "i8", "f4", "f8"}
+
 
 def register(codec: AttributeCodec) -> None:
     _REGISTRY[codec.codec_id] = codec
+
+
+def _adapt_attributes_module(mod) -> None:
+    """Register codecs 3 (predictive lossless) and 4 (RAHT) from pcstream.attributes,
+    whose functions take (points, values) and return (codec_id, payload)."""
+    if not hasattr(mod, "encode_attribute"):
+        return
+
+    def make(codec_id: int, mode: str):
+        def encode(values, *, points, params):
+            opts = dict(params or {})
+            cid, payload = mod.encode_attribute(points, values, mode=mode, **opts)
+            if cid != codec_id:
+                raise UnsupportedError(f"pcstream.attributes returned codec {cid}, expected {codec_id}")
+            return payload, {k: v for k, v in opts.items() if k == "quality"}
+
+        def decode(payload, *, count, dtype, components, points, params):
+            return mod.decode_attribute(points, codec_id, payload, dtype, components)
+        return encode, decode
+
+    for cid, name, mode, lossless in ((3, "predictive", "lossless", True), (4, "raht", "lossy", False)):
+        if cid not in _REGISTRY:
+            enc, dec = make(cid, mode)
+            version = int(getattr(mod, "CODEC_VERSION", {}).get(cid, 1))
+            register(AttributeCodec(cid, name, enc, dec, lossless=lossless, version=version))
 
 
 def get(codec_id) -> AttributeCodec:
@@ -53,9 +82,28 @@ def get(codec_id) -> AttributeCodec:
     codec_id = int(codec_id)
     if codec_id not in _REGISTRY and codec_id in _PROVIDERS:
         try:
-            importlib.import_module(_PROVIDERS[codec_id])
+            mod = importlib.import_module(_PROVIDERS[codec_id])
         except ImportError:
-            pass
+            mod = None
+        if mod is not None and mod.__name__ == "pcstream.attributes":
+            _adapt_attributes_module(mod)
     if codec_id not in _REGISTRY:
         raise UnsupportedError(f"attribute codec id {codec_id} is not available in this build")
     return _REGISTRY[codec_id]
+
+
+def choose(codec, values) -> AttributeCodec:
+    """The codec for one attribute: ``codec`` is an id, a name, or "auto" (the predictive
+    lossless codec 3 when it is available and supports the values, else raw codec 2)."""
+    if codec == "auto":
+        import numpy as np
+
+        v = np.asarray(values)
+        comps = 1 if v.ndim == 1 else v.shape[1]
+        if f"{v.dtype.kind}{v.dtype.itemsize}" in _PREDICTIVE_DTYPES and 1 <= comps <= 64:
+            try:
+                return get(3)
+            except UnsupportedError:
+                pass
+        return get(2)
+    return get(codec)

@@ -11,7 +11,7 @@ from . import attr_codecs
 from .errors import CorruptPayloadError
 
 CODEC_ID = 2
-LEVEL = 19
+LEVEL = 9            # level 19 saves ~10 % on colours but is ~15x slower
 
 
 def encode(values: np.ndarray, *, points=None, params=None):

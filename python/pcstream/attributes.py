@@ -86,8 +86,9 @@ def encode_attribute(points, values, *, mode: str = "lossless", quality: float =
     mode="lossless": codec 3; options ``predictor`` (-1 auto, 0 previous, 1 nearest,
     2 mean of 3 nearest) and ``window`` (1..256 earlier points searched).
     mode="lossy": codec 4 (RAHT), for 1 or 3 components of uint8/uint16; options
-    ``chroma_scale`` (chroma step / luma step), ``deadzone`` (quantiser rounding offset),
-    ``min_neighbours``, ``predict``.
+    ``chroma_scale`` (chroma step / luma step, default 3), ``deadzone`` (quantiser rounding
+    offset, default 0.35), ``min_neighbours``, ``predict``, ``weights`` (5 integers:
+    parent, face, edge, child-face, child-edge prediction weights; default (8, 3, 1, 5, 0)).
     """
     pts = _points(points)
     raw, dt, comps = _values(values, len(pts))
@@ -97,9 +98,9 @@ def encode_attribute(points, values, *, mode: str = "lossless", quality: float =
     if mode == "lossy":
         if dt.kind != "u" or dt.itemsize > 2 or comps not in (1, 3):
             raise InvalidArgumentError("lossy attributes (RAHT) need 1 or 3 components of uint8 or uint16")
-        opts = {"chroma_scale": 1.0, "deadzone": 0.5, "min_neighbours": 2, "predict": True}
-        opts.update(options)
-        return RAHT, _core.attr_encode_raht(pts, raw, code, comps, float(quality), **opts)
+        if "weights" in options:
+            options["weights"] = tuple(int(w) for w in options["weights"])
+        return RAHT, _core.attr_encode_raht(pts, raw, code, comps, float(quality), **options)
     raise InvalidArgumentError(f"unknown attribute mode {mode!r} (lossless or lossy)")
 
 

@@ -106,6 +106,7 @@ def entry_dict(e) -> dict:
     else:
         d = {k: v for k, v in vars(e).items() if not k.startswith("_")}
     d.pop("payload", None)
+    d.pop("raw", None)
     if isinstance(d.get("type"), (bytes, bytearray)):
         d["type"] = d["type"].decode("ascii", "replace")
     return d
@@ -120,6 +121,34 @@ def _entry_size(d: dict):
 
 # --------------------------------------------------------------------------- commands
 
+#: Attribute added by ``pack --keep-order``: the input index of every point.
+ORDER_ATTRIBUTE = "_pcstream_input_order"
+_COLOUR_ATTRS = ("rgb", "rgba", "color", "colour")
+
+
+def _raht_ok(v) -> bool:
+    return v.dtype.kind == "u" and v.dtype.itemsize <= 2 and (v.ndim == 1 or v.shape[1] in (1, 3))
+
+
+def _lossy_attr_specs(specs, attributes, path) -> dict:
+    """``--lossy-attr [NAME=]Q`` values -> {attribute: quality}; no NAME = the colours."""
+    out = {}
+    for spec in specs or []:
+        name, _, q = spec.rpartition("=")
+        try:
+            quality = float(q)
+        except ValueError:
+            raise CliError(f"--lossy-attr {spec!r}: expected [NAME=]QUALITY with QUALITY in 0..100", EXIT_USAGE) from None
+        names = [name] if name else [k for k in attributes if k.lower() in _COLOUR_ATTRS]
+        for nm in names:
+            if nm not in attributes:
+                raise CliError(f"--lossy-attr: {path} has no attribute {nm!r} (has: {', '.join(attributes)})", EXIT_USAGE)
+            if not _raht_ok(np.asarray(attributes[nm])):
+                raise CliError(f"--lossy-attr: attribute {nm!r} is not 1 or 3 components of uint8/uint16", EXIT_USAGE)
+            out[nm] = quality
+    return out
+
+
 def cmd_pack(a) -> int:
     import pcstream
     from .io import read_points
@@ -127,10 +156,32 @@ def cmd_pack(a) -> int:
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
+    attributes = dict(data.attributes)
+    for name in a.drop or []:
+        if name not in attributes:
+            raise CliError(f"--drop: {a.input} has no attribute {name!r} (has: {', '.join(attributes)})", EXIT_USAGE)
+        del attributes[name]
+    if a.keep_order:
+        n = len(data)
+        attributes[ORDER_ATTRIBUTE] = np.arange(n, dtype=np.uint32 if n < 2**32 else np.uint64)
+    codec, options = a.attribute_codec, None
+    if codec == "raht":
+        # RAHT codes colours (1 or 3 components of uint8/uint16); the rest stays lossless.
+        codec = {k: ("raht" if k.lower() in _COLOUR_ATTRS and _raht_ok(v) else "auto")
+                 for k, v in attributes.items()}
+        options = {k: {"quality": a.quality} for k, c in codec.items() if c == "raht" and a.quality is not None}
+    lossy = _lossy_attr_specs(a.lossy_attr, attributes, a.input)
+    if lossy:
+        if not isinstance(codec, dict):
+            codec = {k: codec for k in attributes}
+        options = dict(options or {})
+        for name, quality in lossy.items():
+            codec[name] = "raht"
+            options[name] = {"quality": quality}
     try:
-        blob = pcstream.encode(data.xyz, data.attributes, precision=precision, origin=origin,
+        blob = pcstream.encode(data.xyz, attributes, precision=precision, origin=origin,
                                lossy=a.lossy, level=a.level, units=a.units, geometry_codec=a.codec,
-                               attribute_codec=a.attribute_codec, source=data.source)
+                               attribute_codec=codec, attribute_options=options, source=data.source)
     except errors.InvalidArgumentError as exc:
         raise CliError(_with_file(a.input, exc), EXIT_ERROR) from None
     Path(a.output).write_bytes(blob)
@@ -145,31 +196,67 @@ def cmd_unpack(a) -> int:
     import pcstream
     from .io import write_points
 
-    cloud = pcstream.open(a.input).decode(level=a.level)
-    write_points(a.output, cloud.xyz, cloud.attributes)
+    try:
+        cloud = pcstream.open(a.input).decode(level=a.level)
+    except errors.TruncatedError as exc:
+        if not a.allow_partial:
+            raise errors.TruncatedError(f"{exc} (--allow-partial writes the coarse levels present)",
+                                        exc.offset) from None
+        cloud = _decode_prefix(a.input, a.level)
+        print(f"pcstream unpack: warning: {a.input} is truncated; wrote the {len(cloud)} points of level "
+              f"{cloud.level} present", file=sys.stderr)
+    xyz, attributes = cloud.xyz, dict(cloud.attributes)
+    order = attributes.pop(ORDER_ATTRIBUTE, None)
+    if order is not None:  # packed with --keep-order: back to the input order
+        perm = np.argsort(order, kind="stable")
+        xyz = xyz[perm]
+        attributes = {k: v[perm] for k, v in attributes.items()}
+    write_points(a.output, xyz, attributes, source=cloud.metadata.get("source"))
     if not a.quiet:
         print(f"{a.input} -> {a.output}: {len(cloud)} points at level {cloud.level}/{cloud.depth}"
               f"{'' if cloud.attributes or not cloud.metadata.get('attributes') else ' (attributes need the full level)'}")
     return EXIT_OK
 
 
+def _decode_prefix(path, level):
+    """Coarse levels of a file whose end is missing, decoded as a stream."""
+    import pcstream
+
+    dec = pcstream.ProgressiveDecoder(max_level=level)
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            dec.feed(block)
+    try:
+        return dec.close()
+    except errors.TruncatedError as exc:
+        if exc.partial is None:
+            raise errors.TruncatedError(f"{path}: no complete level before the file ends", exc.offset) from None
+        return exc.partial
+
+
 def cmd_info(a) -> int:
     import pcstream
 
-    reader = pcstream.open(a.input)
-    md = reader.metadata
-    entries = [entry_dict(e) for e in reader.chunks]
+    from . import container
+
+    # The container reader alone: info works for any .pcs file (point clouds, weights, ...).
+    with container.PcsReader(a.input) as reader:
+        md = reader.metadata
+        entries = [entry_dict(e) for e in reader.entries]
+        version = reader.version
     size = Path(a.input).stat().st_size
-    version = getattr(reader._r, "version", None)
     if a.json:
         print(json.dumps(_jsonable({"file": str(a.input), "size": size, "version": version,
                                     "metadata": md, "chunks": entries}), indent=2, default=str))
         return EXIT_OK
-    n = md.get("point_count", 0)
-    print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits/point)")
+    n = md.get("input_point_count", md.get("point_count", 0))
+    print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
     if version is not None:
         print(f"container   version {'.'.join(map(str, version)) if isinstance(version, (tuple, list)) else version}")
-    for k in ("producer", "point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
+    for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
         if k in md:
             print(f"{k:<11} {md[k]}")
     tr = md.get("transform", {})
@@ -193,15 +280,25 @@ def cmd_info(a) -> int:
 def cmd_verify(a) -> int:
     import pcstream
 
-    reader = pcstream.open(a.input)
-    reader.verify()
-    cloud = reader.decode()
-    md = reader.metadata
+    from . import container
+
+    report = container.verify(a.input)          # every CRC, the index, the chunk order
+    if not report.ok:
+        if report.check == "open" and not Path(a.input).exists():
+            raise FileNotFoundError(2, "No such file or directory", str(a.input))
+        report.raise_for_error()
+    with container.PcsReader(a.input) as r:
+        md = r.metadata
+        chunks = len(r.entries)
+    if "geometry_header" not in md:             # not a point cloud (e.g. weights): container checks only
+        if not a.quiet:
+            print(f"{a.input}: OK ({chunks} chunks; container checks only, no point cloud inside)")
+        return EXIT_OK
+    cloud = pcstream.open(a.input).decode()     # every payload decodes
     if len(cloud) != int(md.get("point_count", len(cloud))):
         raise errors.CorruptPayloadError(f"decoded {len(cloud)} points, metadata says {md.get('point_count')}")
     if not a.quiet:
-        print(f"{a.input}: OK ({len(reader.chunks)} chunks, {len(cloud)} points, "
-              f"{len(cloud.attributes)} attributes)")
+        print(f"{a.input}: OK ({chunks} chunks, {len(cloud)} points, {len(cloud.attributes)} attributes)")
     return EXIT_OK
 
 
@@ -280,7 +377,9 @@ def cmd_sample(a) -> int:
 # --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pcstream", description="Streaming point cloud codec (.pcs files).")
+    p = argparse.ArgumentParser(prog="pcstream", description="Streaming point cloud codec (.pcs files).",
+                                epilog=VERIFY_HELP.replace("the file is valid", "success"),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -294,18 +393,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lossy", action="store_true", help="keep only --level octree levels")
     s.add_argument("--level", type=int, help="octree levels kept with --lossy")
     s.add_argument("--codec", default="classic", choices=["classic"], help="geometry codec (default classic)")
-    s.add_argument("--attribute-codec", default="raw", help="attribute codec name or id (default raw = 2)")
+    s.add_argument("--attribute-codec", default="auto", choices=["raw", "predictive", "auto", "raht"],
+                   help="auto (default: predictive lossless codec 3 where it applies, else 2), raw (codec 2), "
+                        "predictive (codec 3), raht (lossy colour codec 4 for rgb, auto for the other attributes)")
+    s.add_argument("--drop", action="append", metavar="NAME",
+                   help="leave out attribute NAME (repeatable; every field is kept by default)")
+    s.add_argument("--lossy-attr", action="append", metavar="[NAME=]Q",
+                   help="code attribute NAME (default: the colour) with the lossy RAHT codec at quality Q "
+                        "0..100 (repeatable)")
+    s.add_argument("--keep-order", action="store_true",
+                   help="store the input point order (as a lossless attribute) so that unpack restores it; "
+                        "costs bytes, see docs/attributes.md")
+    s.add_argument("--quality", type=float, default=None, help="RAHT colour quality 0..100 (with --attribute-codec raht)")
     s.add_argument("--units", default="unknown", help='units of the input coordinates, e.g. "m"')
-    s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd"],
+    s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd", "xyzrgb"],
                    help="input format (default: from the extension / content)")
     s.add_argument("--drop-nonfinite", action="store_true", help="skip points with NaN/inf coordinates")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_pack, file_arg="input")
 
-    s = sub.add_parser("unpack", help="decode .pcs into PLY, NPY or KITTI .bin")
+    s = sub.add_parser("unpack", help="decode .pcs into PLY, NPY, KITTI .bin or LAS")
     s.add_argument("input", metavar="IN.pcs")
-    s.add_argument("output", metavar="OUT.{ply,npy,bin}")
+    s.add_argument("output", metavar="OUT.{ply,npy,bin,las}")
     s.add_argument("--level", type=int, help="decode only the first N octree levels (progressive)")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="for a truncated file, write the coarse levels present instead of failing")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_unpack, file_arg="input")
 
@@ -344,8 +456,13 @@ def _version() -> str:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    a = parser.parse_args(argv)
+    if argv[:1] == ["bench"]:
+        # Everything after "bench" (options included) belongs to the benchmark's own parser.
+        a = argparse.Namespace(command="bench", func=cmd_bench, file_arg=None, args=argv[1:])
+    else:
+        a = parser.parse_args(argv)
     where = getattr(a, a.file_arg) if getattr(a, "file_arg", None) else "pcstream"
     try:
         return a.func(a)

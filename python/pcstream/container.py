@@ -100,8 +100,8 @@ class Limits:
     max_chunks: int = 1 << 20
     max_decoded_bytes: int = 1 << 34
 
-    def _core(self) -> "_core.ContainerLimits":
-        lim = _core.ContainerLimits()
+    def _core(self) -> "_core.PcsLimits":
+        lim = _core.PcsLimits()
         for name in ("max_points", "max_chunk_bytes", "max_total_bytes", "max_metadata_bytes", "max_chunks",
                      "max_decoded_bytes"):
             value = int(getattr(self, name))
@@ -195,7 +195,7 @@ def unpack_metadata(data: bytes, limits: Optional[Limits] = None) -> dict:
 
 # ------------------------------------------------------------------ chunks
 
-def _chunk_info(c: Chunk) -> "_core.ChunkInfo":
+def _chunk_info(c: Chunk) -> "_core.PcsChunkInfo":
     t = c.type.encode("ascii") if isinstance(c.type, str) else bytes(c.type)
     if len(t) != 4:
         raise errors.InvalidArgumentError(f"chunk type {c.type!r} must be 4 bytes")
@@ -204,7 +204,7 @@ def _chunk_info(c: Chunk) -> "_core.ChunkInfo":
         v = getattr(c, name)
         if not _is_int(v) or not 0 <= v < (1 << bits):
             raise errors.InvalidArgumentError(f"chunk {name}={v!r} must be an integer in [0, 2**{bits})")
-    info = _core.ChunkInfo()
+    info = _core.PcsChunkInfo()
     info.type = t
     info.critical = bool(c.critical)
     info.codec_id = c.codec_id
@@ -258,8 +258,9 @@ class PcsWriter:
     def __init__(self, fileobj_or_path: Union[str, os.PathLike, BinaryIO], metadata: Optional[dict] = None):
         self._own = isinstance(fileobj_or_path, (str, os.PathLike))
         self._f = open(fileobj_or_path, "wb") if self._own else fileobj_or_path
-        self._w = _core.ContainerWriter()
+        self._w = _core.PcsContainerWriter()
         self._closed = False
+        self._count = 0
         try:
             self._write(self._w.begin(pack_metadata(metadata or {})))
         except BaseException:
@@ -276,13 +277,18 @@ class PcsWriter:
             view = view[n:]
 
     def add_chunk(self, chunk: Chunk) -> IndexEntry:
+        """Write one chunk; returns its index entry (offset, size, ...)."""
         if self._closed:
             raise errors.InvalidArgumentError("PcsWriter is closed")
         offset = self._w.bytes_written
         info = _chunk_info(chunk)
-        self._write(self._w.add_chunk(info, chunk.payload))
-        info.payload_length = len(chunk.payload)
-        return _entry_from(-1, offset, info, b"")
+        header, crc = self._w.frame_chunk(info, chunk.payload)
+        self._write(header)
+        self._write(chunk.payload)
+        self._write(crc)
+        info.payload_length = memoryview(chunk.payload).nbytes
+        self._count += 1
+        return _entry_from(self._count - 1, offset, info, header[:88])
 
     @property
     def bytes_written(self) -> int:
@@ -381,7 +387,7 @@ def index_from_tail(tail: bytes, file_size: int, data_start: int, limits: Option
 
 def check_chunk(data: bytes, entry: IndexEntry, limits: Optional[Limits] = None) -> Chunk:
     """Check the ``entry.size`` bytes of a chunk fetched at ``entry.offset`` and return it."""
-    info = _core.ChunkInfo()
+    info = _core.PcsChunkInfo()
     # The entry's raw header copy is authoritative; rebuild the core view of it.
     info.type = entry.type
     info.critical = entry.critical
@@ -583,7 +589,7 @@ class StreamParser:
 
     def __init__(self, limits: Optional[Limits] = None):
         self.limits = limits or Limits()
-        self._p = _core.ContainerStreamParser(self.limits._core())
+        self._p = _core.PcsStreamParser(self.limits._core())
         self.metadata: Optional[dict] = None
         self._error: Optional[errors.PcsError] = None  # metadata errors found on this side
 

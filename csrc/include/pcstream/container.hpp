@@ -133,6 +133,12 @@ class ContainerWriter {
   std::vector<uint8_t> begin(const uint8_t* metadata, size_t n);
   // Sets info.payload_length = n. Returns header + payload + CRC.
   std::vector<uint8_t> add_chunk(ChunkInfo info, const uint8_t* payload, size_t n);
+  // Same without copying the payload: write header, then the payload, then crc.
+  struct Frame {
+    std::array<uint8_t, kChunkHeaderSize> header;
+    std::array<uint8_t, kChunkCrcSize> crc;
+  };
+  Frame frame_chunk(ChunkInfo info, const uint8_t* payload, size_t n);
   // The INDX chunk and the footer.
   std::vector<uint8_t> finish();
   uint64_t bytes_written() const { return offset_; }

@@ -12,18 +12,19 @@ when the extension is unknown, and returns a :class:`PointData` (xyz, attributes
 | LAS / LAZ | .las .laz (.copc.laz) | laspy (+ lazrs for LAZ) |
 | NumPy | .npy | (N,3) or structured with x,y,z |
 | PCD | .pcd | pypcd4 |
+| raw x,y,z,r,g,b | (format="xyzrgb" only) | float32 records (ScanNet/SUN RGB-D .bin) |
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import InputFileError
-from . import kitti, las, npy, nuscenes, pcd, ply
+from . import kitti, las, npy, nuscenes, pcd, ply, xyzrgb
 from ._common import PointData, fail, handle_nonfinite
 
 READERS = {"ply": ply.read, "kitti": kitti.read, "nuscenes": nuscenes.read,
-           "las": las.read, "npy": npy.read, "pcd": pcd.read}
-WRITERS = {"ply": ply.write, "npy": npy.write, "kitti": kitti.write}
+           "las": las.read, "npy": npy.read, "pcd": pcd.read, "xyzrgb": xyzrgb.read}
+WRITERS = {"ply": ply.write, "npy": npy.write, "kitti": kitti.write, "las": las.write}
 
 __all__ = ["PointData", "read_points", "write_points", "detect_format", "READERS", "WRITERS"]
 
@@ -82,11 +83,17 @@ def read_points(path, *, format: str | None = None, drop_nonfinite: bool = False
     return handle_nonfinite(path, data, drop_nonfinite)
 
 
-def write_points(path, xyz, attributes: dict | None = None, *, format: str | None = None) -> None:
-    """Write points as PLY, NPY or KITTI .bin (chosen by ``format`` or the extension)."""
+def write_points(path, xyz, attributes: dict | None = None, *, format: str | None = None,
+                 source: dict | None = None) -> None:
+    """Write points as PLY, NPY, KITTI .bin or LAS/LAZ (chosen by ``format`` or the
+    extension). ``source`` (the ``source`` metadata of a packed file) lets the LAS writer
+    restore the original point format, scales, offsets and extra dimensions."""
     fmt = format or _by_extension(Path(path).name)
     if fmt == "nuscenes":
         fmt = None
     if fmt not in WRITERS:
-        raise InputFileError(f"{path}: cannot write this format (use .ply, .npy or .bin)")
-    WRITERS[fmt](path, xyz, attributes)
+        raise InputFileError(f"{path}: cannot write this format (use .ply, .npy, .bin, .las or .laz)")
+    if fmt == "las":
+        WRITERS[fmt](path, xyz, attributes, source)
+    else:
+        WRITERS[fmt](path, xyz, attributes)

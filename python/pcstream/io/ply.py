@@ -39,7 +39,9 @@ def read(path) -> PointData:
             skipped.append(n)  # list properties cannot be per-point scalars
             continue
         attrs[n] = col
-    source = {"format": "ply", "ply_format": ply.text and "ascii" or ("binary_" + ply.byte_order.replace("<", "little_endian").replace(">", "big_endian").replace("=", "native"))}
+    encoding = "ascii" if ply.text else {"<": "binary_little_endian", ">": "binary_big_endian"}.get(
+        ply.byte_order, "binary_native")
+    source = {"format": "ply", "ply_format": encoding}
     other = [e.name for e in ply.elements if e.name != "vertex"]
     if other:
         source["ignored_elements"] = other
