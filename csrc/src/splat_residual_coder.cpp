@@ -67,9 +67,28 @@ inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -sta
 inline double cost(int64_t r) { return r == 0 ? 1.0 : 2.0 * std::log2(static_cast<double>(std::llabs(r)) + 1.0) + 1.0; }
 
 struct ColumnPlan {
-  uint8_t mode;    // 0: constant offset, 1: previous row
-  int32_t offset;  // prediction for mode 0
+  uint8_t mode;    // 0: constant offset, 1: previous row, 2: linear in the previous column
+  int32_t offset;  // prediction for mode 0, intercept for mode 2
+  int32_t weight;  // mode 2: slope in 1/256 units, |weight| <= kMaxWeight
 };
+
+constexpr int32_t kMaxWeight = 1024;
+
+// Prediction of row i, column c (all inputs already decoded).
+inline int64_t predict(const ColumnPlan& p, const int32_t* rows, size_t i, int c, int cols) {
+  switch (p.mode) {
+    case 1: return i ? rows[(i - 1) * cols + c] : p.offset;
+    case 2: return p.offset + ((static_cast<int64_t>(p.weight) * rows[i * cols + c - 1]) >> 8);
+    default: return p.offset;
+  }
+}
+
+int32_t median_of(std::vector<int64_t>& t) {
+  if (t.empty()) return 0;
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  int64_t m = t[t.size() / 2];
+  return static_cast<int32_t>(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, m)));
+}
 
 void check_shape(size_t n, int cols, const uint8_t* side, int nside) {
   if (cols < 1 || cols > kMaxColumns) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 columns");
@@ -88,21 +107,38 @@ size_t ctx_index(int col, int s, int a, int b, int nside) {
 std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside) {
   check_shape(n, cols, side, nside);
   std::vector<ColumnPlan> plan(cols);
+  std::vector<int64_t> t(n);
   for (int c = 0; c < cols; ++c) {
-    std::vector<int32_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = data[i * cols + c];
-    int32_t med = 0;
-    if (n) {
-      std::vector<int32_t> t(v);
-      std::nth_element(t.begin(), t.begin() + n / 2, t.end());
-      med = t[n / 2];
+    auto col = [&](size_t i, int cc) { return static_cast<int64_t>(data[i * cols + cc]); };
+    for (size_t i = 0; i < n; ++i) t[i] = col(i, c);
+    ColumnPlan best{0, median_of(t), 0};
+    double best_cost = 0;
+    for (size_t i = 0; i < n; ++i) best_cost += cost(col(i, c) - best.offset);
+    double c1 = 0;
+    for (size_t i = 0; i < n; ++i) c1 += cost(col(i, c) - (i ? col(i - 1, c) : best.offset));
+    if (c1 < best_cost) { best_cost = c1; best = {1, best.offset, 0}; }
+    if (c > 0 && n > 1) {
+      // Least-squares slope on the previous column (same row), in 1/256 units.
+      double mx = 0, my = 0;
+      for (size_t i = 0; i < n; ++i) { mx += col(i, c - 1); my += col(i, c); }
+      mx /= n; my /= n;
+      double sxx = 0, sxy = 0;
+      for (size_t i = 0; i < n; ++i) {
+        double dx = col(i, c - 1) - mx;
+        sxx += dx * dx;
+        sxy += dx * (col(i, c) - my);
+      }
+      int32_t w = sxx > 0 ? static_cast<int32_t>(std::lround(256.0 * sxy / sxx)) : 0;
+      w = std::max(-kMaxWeight, std::min(kMaxWeight, w));
+      if (w != 0) {
+        for (size_t i = 0; i < n; ++i) t[i] = col(i, c) - ((static_cast<int64_t>(w) * col(i, c - 1)) >> 8);
+        ColumnPlan p2{2, median_of(t), w};
+        double c2 = 0;
+        for (size_t i = 0; i < n; ++i) c2 += cost(col(i, c) - predict(p2, data, i, c, cols));
+        if (c2 < best_cost) { best_cost = c2; best = p2; }
+      }
     }
-    double c0 = 0, c1 = 0;
-    for (size_t i = 0; i < n; ++i) {
-      c0 += cost(static_cast<int64_t>(v[i]) - med);
-      c1 += cost(static_cast<int64_t>(v[i]) - (i ? v[i - 1] : med));
-    }
-    plan[c] = {static_cast<uint8_t>(c1 < c0 ? 1 : 0), med};
+    plan[c] = best;
   }
   ByteWriter head;
   head.varint(n);
@@ -111,6 +147,7 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
   for (int c = 0; c < cols; ++c) {
     head.u8(plan[c].mode);
     head.varint(zigzag(plan[c].offset));
+    if (plan[c].mode == 2) head.varint(zigzag(plan[c].weight));
   }
   std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
   std::vector<uint32_t> prev_mag(cols, 0);
@@ -120,7 +157,7 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
     int s = side ? side[i] : 0;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c) {
-      int64_t pred = plan[c].mode == 1 && i ? data[(i - 1) * cols + c] : plan[c].offset;
+      int64_t pred = predict(plan[c], data, i, c, cols);
       int64_t r = static_cast<int64_t>(row[c]) - pred;
       auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
       put_residual(enc, cx, r);
@@ -147,11 +184,13 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
   std::vector<ColumnPlan> plan(cols);
   for (int c = 0; c < cols; ++c) {
     uint8_t mode = rd.u8("splat columns: mode");
-    if (mode > 1) fail(ErrorCode::CorruptPayload, "splat columns: unknown prediction mode", rd.offset() - 1);
-    uint64_t off = rd.varint("splat columns: offset");
-    int64_t o = unzigzag(off);
+    if (mode > 2 || (mode == 2 && c == 0))
+      fail(ErrorCode::CorruptPayload, "splat columns: unknown prediction mode", rd.offset() - 1);
+    int64_t o = unzigzag(rd.varint("splat columns: offset"));
     if (o < INT32_MIN || o > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: offset out of range");
-    plan[c] = {mode, static_cast<int32_t>(o)};
+    int64_t w = mode == 2 ? unzigzag(rd.varint("splat columns: weight")) : 0;
+    if (w < -kMaxWeight || w > kMaxWeight) fail(ErrorCode::CorruptPayload, "splat columns: weight out of range");
+    plan[c] = {mode, static_cast<int32_t>(o), static_cast<int32_t>(w)};
   }
   if (side)
     for (size_t i = 0; i < n; ++i)
@@ -168,7 +207,7 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
     int s = side ? side[i] : 0;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c) {
-      int64_t pred = plan[c].mode == 1 && i ? out[(i - 1) * cols + c] : plan[c].offset;
+      int64_t pred = predict(plan[c], out.data(), i, c, cols);
       auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
       int64_t r = get_residual(dec, cx);
       int64_t v = pred + r;

@@ -79,6 +79,16 @@ def _opacity_side(op_q: np.ndarray, nlev: int) -> np.ndarray:
     return np.minimum(op_q * 4 // max(nlev + 1, 1), 3).astype(np.uint8)
 
 
+SH_SIDE = 16
+
+
+def _sh_side(band1_q: np.ndarray, op_side: np.ndarray) -> np.ndarray:
+    """Side class of higher SH bands: energy of the splat's decoded band 1 (4 levels) x opacity class."""
+    e = np.abs(band1_q).sum(1)
+    lvl = np.where(e == 0, 0, np.where(e <= 2, 1, np.where(e <= 6, 2, 3)))
+    return (lvl * 4 + op_side).astype(np.uint8)
+
+
 def smallest_three(q_wxyz: np.ndarray):
     """Sign-canonical smallest-three: index of the largest |component| (made positive) and
     the other three components in their original order, each in [-1/sqrt2, 1/sqrt2]."""
@@ -178,11 +188,14 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     chunks.append((b"SPLT", _group_payload(GROUP_SCROT, core.splat_encode_columns(g2, side, 4))))
     # SH bands, each in its own chunk.
     sh = s.sh_rest.astype(np.float64)
+    sh_side = side
     for b in range(1, s.sh_degree + 1):
         a, e = BAND_SLICES[b]
         t = sh[:, a:e] @ _T.T  # (n, coeffs, 3) decorrelated per coefficient
         g = _to_i32(_qround(t, steps["sh"]).reshape(n, -1), f"SH band {b}")
-        chunks.append((b"SPLT", _group_payload(GROUP_SCROT + b, core.splat_encode_columns(g, side, 4))))
+        chunks.append((b"SPLT", _group_payload(GROUP_SCROT + b, core.splat_encode_columns(g, sh_side, SH_SIDE))))
+        if b == 1:
+            sh_side = _sh_side(g, side)
 
     header = {
         "v": FORMAT_VERSION, "n": n, "sh": s.sh_degree, "depth": depth, "pos_step": step,
@@ -352,13 +365,17 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
         raise TruncatedError("splat stream: scale/rotation chunk missing")
     want = deg if max_sh_degree is None else min(deg, max_sh_degree)
     bands = []
+    sh_side = side
     for b in range(1, want + 1):
         if GROUP_SCROT + b not in groups:
             if require_all:
                 raise TruncatedError(f"splat stream: SH band {b} chunk missing")
             break
         a, e = BAND_SLICES[b]
-        g = core.splat_decode_columns(groups[GROUP_SCROT + b], n, 3 * (e - a), side, 4).astype(np.float64)
+        gi = core.splat_decode_columns(groups[GROUP_SCROT + b], n, 3 * (e - a), sh_side, SH_SIDE)
+        if b == 1:
+            sh_side = _sh_side(gi, side)
+        g = gi.astype(np.float64)
         bands.append((g.reshape(n, e - a, 3) * float(steps["sh"])) @ _T)
     got = len(bands)
     scene.sh_rest = (np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3))).astype(np.float32)
