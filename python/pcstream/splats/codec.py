@@ -16,6 +16,9 @@ import msgpack
 import numpy as np
 
 from ..errors import CorruptPayloadError, InvalidArgumentError, LimitError, TruncatedError, UnsupportedError
+from concurrent.futures import ThreadPoolExecutor
+
+from . import lod as lod_mod
 from .scene import SH_COEFFS, SplatScene, logit, normalized_rotations, sigmoid
 
 MAGIC = b"PCSPLAT\x00"
@@ -33,7 +36,7 @@ BASE_STEPS = {
     "opacity": 1.0 / 160.0,   # sigmoid domain
     "dc": 0.076,              # f_dc, decorrelated colour domain
     "scale": 1.0 / 16.0,      # log scale (SPZ's grid)
-    "rotation": 0.00128,      # smallest-three quaternion components
+    "rotation": 0.00120,      # smallest-three quaternion components
     "sh": 0.135,              # SH rest, decorrelated colour domain
 }
 # How strongly each step follows the quality knob (exponent weights).
@@ -59,6 +62,7 @@ class EncodeOptions:
     position_step: float | None = None   # default: 1/4096, coarser only if the extent needs > 21 bits
     max_sh_degree: int | None = None
     positions: str = "octree"            # "octree": classic geometry codec; "keys": Morton-delta (faster)
+    lod: bool = False                    # add representative splats of coarser octree levels
     steps: dict = field(default_factory=dict)  # per-attribute overrides
 
 
@@ -87,6 +91,56 @@ def _sh_side(band1_q: np.ndarray, op_side: np.ndarray) -> np.ndarray:
     e = np.abs(band1_q).sum(1)
     lvl = np.where(e == 0, 0, np.where(e <= 2, 1, np.where(e <= 6, 2, 3)))
     return (lvl * 4 + op_side).astype(np.uint8)
+
+
+def _quantise(s: SplatScene, steps: dict, nlev: int) -> list:
+    """Integer matrices of the coded groups: [opacity+DC (n,4), scale+rotation (n,7), SH band 1.. (n,3*coeffs)]."""
+    n = len(s)
+    op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
+    dc_q = _qround(s.f_dc.astype(np.float64) @ _T.T, steps["dc"])
+    mats = [_to_i32(np.concatenate([op_q[:, None], dc_q], 1), "opacity/colour")]
+    idx, rest = smallest_three(s.rotations)
+    mats.append(_to_i32(np.concatenate([_qround(s.log_scales, steps["scale"]), idx[:, None],
+                                        _qround(rest, steps["rotation"])], 1), "scale/rotation"))
+    sh = s.sh_rest.astype(np.float64)
+    for b in range(1, s.sh_degree + 1):
+        a, e = BAND_SLICES[b]
+        mats.append(_to_i32(_qround(sh[:, a:e] @ _T.T, steps["sh"]).reshape(n, -1), f"SH band {b}"))
+    return mats
+
+
+def _sides(mats: list, nlev: int, count: int) -> list:
+    """(side classes, count) of `count` groups; group i's classes derive only from groups < i
+    (mats[0], and mats[2] for groups > 2, must be present)."""
+    side = _opacity_side(mats[0][:, 0].astype(np.int64), nlev)
+    out = [(None, 1), (side, 4), (side, SH_SIDE)]
+    if count > 3:
+        out += [(_sh_side(mats[2], side), SH_SIDE)] * (count - 3)
+    return out[:count]
+
+
+def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene) -> SplatScene:
+    """Fill `base` (positions set) from the decoded integer groups present in `mats`."""
+    scene = base
+    if len(mats) >= 1:
+        g1 = mats[0].astype(np.int64)
+        if n and (g1[:, 0].min() < 0 or g1[:, 0].max() > nlev):
+            raise CorruptPayloadError("splat stream: opacity level out of range")
+        scene.opacity = logit(g1[:, 0] / nlev).astype(np.float32)
+        scene.f_dc = g1[:, 1:4].astype(np.float32) @ (_T * float(steps["dc"])).astype(np.float32)
+    if len(mats) >= 2:
+        g2 = mats[1].astype(np.int64)
+        scene.log_scales = (g2[:, 0:3] * float(steps["scale"])).astype(np.float32)
+        idx = g2[:, 3]
+        if n and (idx.min() < 0 or idx.max() > 3):
+            raise CorruptPayloadError("splat stream: rotation index out of range")
+        scene.rotations = from_smallest_three(idx, g2[:, 4:7] * float(steps["rotation"])).astype(np.float32)
+    bands = []
+    for b in range(1, len(mats) - 1):
+        a, e = BAND_SLICES[b]
+        bands.append(mats[1 + b].astype(np.float32).reshape(n, e - a, 3) @ (_T * float(steps["sh"])).astype(np.float32))
+    scene.sh_rest = (np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3))).astype(np.float32)
+    return scene
 
 
 def smallest_three(q_wxyz: np.ndarray):
@@ -172,35 +226,45 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     else:
         raise InvalidArgumentError("positions must be 'octree' or 'keys'")
     s = scene.subset(order)
-
-    # Group 1: opacity (sigmoid domain) + DC colour (decorrelated).
     nlev = int(round(1.0 / steps["opacity"]))
-    op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
-    dc_q = _qround(s.f_dc.astype(np.float64) @ _T.T, steps["dc"])
-    g1 = _to_i32(np.concatenate([op_q[:, None], dc_q], 1), "opacity/colour")
-    chunks.append((b"SPLT", _group_payload(GROUP_OPDC, core.splat_encode_columns(g1, None, 1))))
-    side = _opacity_side(op_q, nlev)
-    # Group 2: log scales + smallest-three rotation.
-    sc_q = _qround(s.log_scales, steps["scale"])
-    idx, rest = smallest_three(s.rotations)
-    rot_q = _qround(rest, steps["rotation"])
-    g2 = _to_i32(np.concatenate([sc_q, idx[:, None], rot_q], 1), "scale/rotation")
-    chunks.append((b"SPLT", _group_payload(GROUP_SCROT, core.splat_encode_columns(g2, side, 4))))
-    # SH bands, each in its own chunk.
-    sh = s.sh_rest.astype(np.float64)
-    sh_side = side
-    for b in range(1, s.sh_degree + 1):
-        a, e = BAND_SLICES[b]
-        t = sh[:, a:e] @ _T.T  # (n, coeffs, 3) decorrelated per coefficient
-        g = _to_i32(_qround(t, steps["sh"]).reshape(n, -1), f"SH band {b}")
-        chunks.append((b"SPLT", _group_payload(GROUP_SCROT + b, core.splat_encode_columns(g, sh_side, SH_SIDE))))
-        if b == 1:
-            sh_side = _sh_side(g, side)
+    mats = _quantise(s, steps, nlev)
+    sides = _sides(mats, nlev, len(mats))
+
+    # Level of detail: representatives of coarser octree voxels, coded before the full scene.
+    lod_levels, ext = [], [None] * len(mats)
+    if opts.lod and n:
+        keys = core.splat_morton_codes(qp[order])
+        lod_levels = lod_mod.choose_levels(keys, depth)
+        prev_vox, prev_mats, prev_level = None, None, None
+        for lvl in lod_levels:
+            vk = keys >> np.uint64(3 * (depth - lvl))
+            starts = np.flatnonzero(np.r_[True, vk[1:] != vk[:-1]])
+            vox = vk[starts]
+            rmats = _quantise(lod_mod.merge(s, starts), steps, nlev)
+            flat = np.concatenate(rmats, 1)
+            pext = None
+            if prev_vox is not None:
+                pidx = np.searchsorted(prev_vox, vox >> np.uint64(3 * (lvl - prev_level)))
+                pext = np.concatenate(prev_mats, 1)[pidx]
+            body = _pack_list([core.splat_encode_keys(vox), core.splat_encode_columns(flat, None, 1, pext)])
+            chunks.insert(len([c for c in chunks if c[0] == b"LODL"]),
+                          (b"LODL", bytes([lvl]) + struct.pack("<I", len(vox)) + body))
+            prev_vox, prev_mats, prev_level = vox, rmats, lvl
+        pidx = np.searchsorted(prev_vox, keys >> np.uint64(3 * (depth - prev_level)))
+        ext = [m[pidx] for m in prev_mats]
+
+    def enc(i):
+        side, nside = sides[i]
+        return _group_payload(i + 1, core.splat_encode_columns(mats[i], side, nside, ext[i]))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        payloads = list(pool.map(enc, range(len(mats))))
+    chunks += [(b"SPLT", p) for p in payloads]
 
     header = {
         "v": FORMAT_VERSION, "n": n, "sh": s.sh_degree, "depth": depth, "pos_step": step,
         "origin": [float(x) for x in origin], "quality": opts.quality,
-        "steps": {k: float(v) for k, v in steps.items()}, "opacity_levels": nlev,
+        "steps": {k: float(v) for k, v in steps.items()}, "opacity_levels": nlev, "lod": lod_levels,
     }
     hb = msgpack.packb(header)
     out = [MAGIC, struct.pack("<I", len(hb)), hb]
@@ -299,15 +363,76 @@ def _check_header(h):
         raise LimitError(f"splat stream: {h['n']} splats exceed the decoder limit")
 
 
-def decode(data: bytes, *, max_sh_degree: int | None = None) -> SplatScene:
-    """Decode a complete stream (all chunks must be present)."""
-    return _decode(_parse(data, allow_partial=False), max_sh_degree, require_all=True)
+def decode(data: bytes, *, max_sh_degree: int | None = None, lod_level: int | None = None) -> SplatScene:
+    """Decode a complete stream (all chunks must be present). `lod_level` (index into the
+    stream's LoD levels, coarsest first; -1 the finest) returns that level's representatives."""
+    parsed = _parse(data, allow_partial=False)
+    if lod_level is not None:
+        lods = _decode_lods(parsed)
+        if not lods:
+            raise InvalidArgumentError("stream has no level of detail")
+        return lods[lod_level][1]
+    return _decode(parsed, max_sh_degree, require_all=True)
 
 
 def decode_prefix(data: bytes) -> SplatScene:
-    """Decode the complete chunks of a stream prefix: positions + opacity/colour give a
-    renderable scene (unit-ish defaults for missing scale/rotation), SH bands refine it."""
-    return _decode(_parse(data, allow_partial=True), None, require_all=False)
+    """Decode the complete chunks of a stream prefix: the finest complete level of detail
+    until the full-resolution positions and opacity/colour are in, then the full scene with
+    whatever scale/rotation and SH bands are complete (missing ones get neutral defaults)."""
+    parsed = _parse(data, allow_partial=True)
+    has_fine = any(t in (b"POSK", b"GEOM") for t, _ in parsed.chunks) and any(
+        t == b"SPLT" for t, _ in parsed.chunks)
+    if not has_fine:
+        lods = _decode_lods(parsed)
+        if lods:
+            return lods[-1][1]
+        raise TruncatedError("splat stream: prefix holds no decodable level yet")
+    return _decode(parsed, None, require_all=False)
+
+
+def lod_levels(data: bytes) -> list:
+    """Octree levels of the stream's LoD representatives (coarsest first)."""
+    return list(_parse(data, allow_partial=True).header.get("lod", []))
+
+
+def _decode_lods(parsed: _Parsed) -> list:
+    """[(level, scene, int matrices, sorted voxel keys)] for the complete LODL chunks."""
+    h = parsed.header
+    core = _core()
+    depth, deg, nlev = int(h["depth"]), int(h["sh"]), int(h["opacity_levels"])
+    widths = [4, 7] + [3 * (BAND_SLICES[b][1] - BAND_SLICES[b][0]) for b in range(1, deg + 1)]
+    out = []
+    prev = None
+    for typ, payload in parsed.chunks:
+        if typ != b"LODL":
+            continue
+        if len(payload) < 5:
+            raise CorruptPayloadError("splat stream: LoD chunk truncated")
+        lvl = payload[0]
+        (cnt,) = struct.unpack_from("<I", payload, 1)
+        if not (1 <= lvl < depth) or (prev is not None and lvl <= prev[0]) or cnt > int(h["n"]):
+            raise CorruptPayloadError("splat stream: LoD level or count out of range")
+        kp, cp = _unpack_list(payload[5:], 2)
+        vox = core.splat_decode_keys(kp, cnt, 3 * lvl)
+        if cnt > 1 and np.any(vox[1:] <= vox[:-1]):
+            raise CorruptPayloadError("splat stream: LoD voxels not strictly increasing")
+        ext = None
+        if prev is not None:
+            pidx = np.searchsorted(prev[3], vox >> np.uint64(3 * (lvl - prev[0])))
+            pidx = np.minimum(pidx, len(prev[3]) - 1)
+            ext = np.concatenate(prev[2], 1)[pidx]
+        flat = core.splat_decode_columns(cp, cnt, sum(widths), None, 1, ext)
+        mats = np.split(flat, np.cumsum(widths)[:-1], axis=1)
+        shift = depth - lvl
+        cell = core.splat_morton_decode(vox).astype(np.float64)
+        base = SplatScene.empty(cnt, 0)
+        base.positions = ((cell * (1 << shift) + ((1 << shift) - 1) / 2.0) * float(h["pos_step"])
+                          + np.asarray(h["origin"], np.float64)).astype(np.float32)
+        sc = _dequantise([np.ascontiguousarray(m) for m in mats], h["steps"], nlev, cnt, base)
+        sc.extra = {"format": "pcstream-splat", "lod_level": lvl}
+        out.append((lvl, sc, mats, vox))
+        prev = out[-1]
+    return out
 
 
 def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
@@ -315,7 +440,11 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     core = _core()
     n, deg, depth = int(h["n"]), int(h["sh"]), int(h["depth"])
     steps = h["steps"]
-    ch = list(parsed.chunks)
+    nlev = int(h["opacity_levels"])
+    ch = [c for c in parsed.chunks if c[0] != b"LODL"]
+    lods = _decode_lods(parsed) if h.get("lod") else []
+    if require_all and len(lods) != len(h.get("lod") or []):
+        raise TruncatedError("splat stream: LoD chunks missing")
     if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
         raise TruncatedError("splat stream: position chunk missing")
     if ch[0][0] == b"POSK":
@@ -327,59 +456,47 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
             raise CorruptPayloadError(f"splat stream: geometry has {len(qp)} points, header says {n}")
         if n and int(qp.max()) >= (1 << depth):
             raise CorruptPayloadError("splat stream: geometry deeper than the header's depth")
-    qp = qp.astype(np.float64)
-    pos = qp * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)
-    scene = SplatScene.empty(n, 0)
-    scene.positions = pos.astype(np.float32)
-    scene.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until group 2 arrives
-    scene.opacity[:] = 0.0
     groups = {}
     for typ, payload in ch[1:]:
         if typ != b"SPLT" or not payload:
             raise CorruptPayloadError(f"splat stream: unexpected chunk {typ!r}")
         g = payload[0]
-        if g in groups or g < 1 or g > GROUP_SCROT + deg:
-            raise CorruptPayloadError(f"splat stream: unexpected SPLT group {g}")
-        if g != len(groups) + 1:
-            raise CorruptPayloadError(f"splat stream: SPLT group {g} out of progressive order")
+        if g != len(groups) + 1 or g > GROUP_SCROT + deg:
+            raise CorruptPayloadError(f"splat stream: SPLT group {g} unexpected or out of progressive order")
         groups[g] = payload[1:]
-    nlev = int(h["opacity_levels"])
-    if GROUP_OPDC in groups:
-        g1 = core.splat_decode_columns(groups[GROUP_OPDC], n, 4, None, 1).astype(np.int64)
-        op_q = g1[:, 0]
-        if n and (op_q.min() < 0 or op_q.max() > nlev):
-            raise CorruptPayloadError("splat stream: opacity level out of range")
-        scene.opacity = logit(op_q / nlev).astype(np.float32)
-        scene.f_dc = ((g1[:, 1:4] * float(steps["dc"])) @ _T).astype(np.float32)
-        side = _opacity_side(op_q, nlev)
-    elif require_all:
-        raise TruncatedError("splat stream: opacity/colour chunk missing")
-    if GROUP_SCROT in groups:
-        g2 = core.splat_decode_columns(groups[GROUP_SCROT], n, 7, side, 4).astype(np.int64)
-        scene.log_scales = (g2[:, 0:3] * float(steps["scale"])).astype(np.float32)
-        idx = g2[:, 3]
-        if n and (idx.min() < 0 or idx.max() > 3):
-            raise CorruptPayloadError("splat stream: rotation index out of range")
-        scene.rotations = from_smallest_three(idx, g2[:, 4:7] * float(steps["rotation"])).astype(np.float32)
-    elif require_all:
-        raise TruncatedError("splat stream: scale/rotation chunk missing")
     want = deg if max_sh_degree is None else min(deg, max_sh_degree)
-    bands = []
-    sh_side = side
-    for b in range(1, want + 1):
-        if GROUP_SCROT + b not in groups:
-            if require_all:
-                raise TruncatedError(f"splat stream: SH band {b} chunk missing")
-            break
-        a, e = BAND_SLICES[b]
-        gi = core.splat_decode_columns(groups[GROUP_SCROT + b], n, 3 * (e - a), sh_side, SH_SIDE)
-        if b == 1:
-            sh_side = _sh_side(gi, side)
-        g = gi.astype(np.float64)
-        bands.append((g.reshape(n, e - a, 3) * float(steps["sh"])) @ _T)
-    got = len(bands)
-    scene.sh_rest = (np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3))).astype(np.float32)
-    assert scene.sh_rest.shape[1] == SH_COEFFS[got]
+    ngroups = 2 + want
+    if require_all and len(groups) < 2 + deg:
+        raise TruncatedError("splat stream: attribute chunks missing")
+    ext = None
+    if lods:
+        lvl, _, pm, pvox = lods[-1]
+        keys = core.splat_morton_codes(np.ascontiguousarray(qp, np.uint32))
+        pidx = np.minimum(np.searchsorted(pvox, keys >> np.uint64(3 * (depth - lvl))), len(pvox) - 1)
+        ext = [m[pidx] for m in pm]
+    widths = [4, 7] + [3 * (BAND_SLICES[b][1] - BAND_SLICES[b][0]) for b in range(1, deg + 1)]
+    count = min(ngroups, len(groups))
+
+    def dec(gi, side, nside):
+        return core.splat_decode_columns(groups[gi + 1], n, widths[gi], side, nside, None if ext is None else ext[gi])
+
+    mats = [dec(0, None, 1)] if count else []
+    if count > 1:
+        # Groups 2 (scale/rotation) and 3 (SH band 1) depend only on group 1: decode them in parallel.
+        sides = _sides(mats, nlev, min(3, count))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(1, min(3, count))]
+            mats += [f.result() for f in futs]
+        if count > 3:
+            sides = _sides(mats, nlev, count)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(3, count)]
+                mats += [f.result() for f in futs]
+    base = SplatScene.empty(n, 0)
+    base.positions = (qp.astype(np.float64) * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)).astype(np.float32)
+    base.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until scale/rotation arrive
+    base.opacity[:] = 0.0
+    scene = _dequantise(mats, steps, nlev, n, base)
     if not all(np.isfinite(getattr(scene, k)).all() for k in ("positions", "f_dc", "log_scales", "sh_rest")):
         raise CorruptPayloadError("splat stream: decoded values are not finite")
     scene.extra = {"format": "pcstream-splat", "quality": h["quality"]}
@@ -392,6 +509,7 @@ def chunk_sizes(data: bytes) -> list:
     names = {1: "opacity+dc", 2: "scale+rotation", 3: "sh1", 4: "sh2", 5: "sh3"}
     out = [("header", 12 + len(msgpack.packb(p.header)))]
     for typ, payload in p.chunks:
-        nm = "positions" if typ in (b"POSK", b"GEOM") else names.get(payload[0], "?")
+        nm = ("positions" if typ in (b"POSK", b"GEOM") else f"lod{payload[0]}" if typ == b"LODL"
+              else names.get(payload[0], "?"))
         out.append((nm, len(payload) + 10))
     return out
