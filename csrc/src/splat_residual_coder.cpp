@@ -15,6 +15,7 @@ namespace {
 
 constexpr int kExpBins = 20;   // adaptive exponent bins; larger exponents escape to 5 bypass bits
 constexpr int kMagBuckets = 5;
+constexpr uint64_t kMaxDecisionsPerBit = 1500;  // see BinContext::p1 clamping
 
 // Binary contexts for one residual distribution.
 struct ResidualContexts {
@@ -222,9 +223,9 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
   if (side)
     for (size_t i = 0; i < n; ++i)
       if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
-  // Every row costs at least one coded decision per column; a hostile n is
-  // caught by the overrun check below, but cap it before allocating too.
-  if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * 64)
+  // Every value costs at least one adaptive binary decision, and a decision
+  // costs at least -log2(1 - 32/65536) > 1/1500 bit: bound n before allocating.
+  if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))
     fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
   std::vector<int32_t> out(n * static_cast<size_t>(cols));
   std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
@@ -276,7 +277,7 @@ std::vector<uint8_t> encode_sorted_keys(const uint64_t* keys, size_t n) {
 
 std::vector<uint64_t> decode_sorted_keys(const uint8_t* payload, size_t size, size_t n, int key_bits) {
   if (key_bits < 1 || key_bits > 63) fail(ErrorCode::InvalidArgument, "sorted keys: key_bits must be 1..63");
-  if (n > (static_cast<uint64_t>(size) + 8) * 8)
+  if (n > (static_cast<uint64_t>(size) + 8) * 8 * kMaxDecisionsPerBit)
     fail(ErrorCode::BadLength, "sorted keys: count impossible for the payload size");
   std::vector<uint64_t> out(n);
   RangeDecoder dec(payload, size);

@@ -105,7 +105,7 @@ def _quantise(s: SplatScene, steps: dict, nlev: int) -> list:
     sh = s.sh_rest.astype(np.float64)
     for b in range(1, s.sh_degree + 1):
         a, e = BAND_SLICES[b]
-        mats.append(_to_i32(_qround(sh[:, a:e] @ _T.T, steps["sh"]).reshape(n, -1), f"SH band {b}"))
+        mats.append(_to_i32(_qround(sh[:, a:e] @ _T.T, steps["sh"]).reshape(n, 3 * (e - a)), f"SH band {b}"))
     return mats
 
 
