@@ -116,7 +116,7 @@ def test_codec_roundtrip_all_degrees(degree, positions):
     assert f["dc_psnr"] > 40 and f["opacity_psnr"] > 40
     assert f["rotation_p99_deg"] < 0.5
     if degree:
-        assert f["sh_psnr"] > 28
+        assert f["sh_psnr"] > 26  # synthetic SH (std 0.15) at step 0.145
     # valid for viewers: unit quaternions, finite values
     np.testing.assert_allclose(np.linalg.norm(d.rotations, axis=1), 1, atol=1e-5)
     d.validate()
@@ -251,4 +251,4 @@ def test_roundtrip_property(n, degree, q, seed, dup):
         st_ = codec.steps_for_quality(q)
         f = fidelity(s.subset(order), d, match="order")
         assert f["log_scale_max_err"] <= st_["scale"] / 2 + 1e-4
-        assert f["position_max_err"] <= 0.5 / 4096 + 1e-6
+        assert f["position_max_err"] <= st_["position"] * 0.5 / 4096 + 1e-6
