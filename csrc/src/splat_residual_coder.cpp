@@ -33,6 +33,32 @@ inline int bit_length(uint32_t v) {
   return b;
 }
 
+// `nbits` (<= 31) equiprobable bits as at most two uniform multi-symbol steps
+// (one range-coder operation each instead of one per bit).
+inline void put_raw(RangeEncoder& enc, uint32_t v, int nbits) {
+  if (nbits > 16) {
+    enc.encode_freq(v >> 16, 1, nbits - 16);
+    v &= 0xFFFF;
+    nbits = 16;
+  }
+  if (nbits > 0) enc.encode_freq(v, 1, nbits);
+}
+
+inline uint32_t get_raw(RangeDecoder& dec, int nbits) {
+  uint32_t hi = 0;
+  if (nbits > 16) {
+    hi = dec.decode_freq_target(nbits - 16);
+    dec.consume(hi, 1);
+    nbits = 16;
+  }
+  uint32_t lo = 0;
+  if (nbits > 0) {
+    lo = dec.decode_freq_target(nbits);
+    dec.consume(lo, 1);
+  }
+  return (hi << 16) | lo;
+}
+
 inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
   enc.encode_bit(c.zero, r == 0);
   if (r == 0) return;
@@ -45,7 +71,7 @@ inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
   else enc.encode_bits(static_cast<uint32_t>(e - (kExpBins - 1)), 5);
   if (e >= 1) {
     enc.encode_bit(c.mant[ue], (m >> (e - 1)) & 1);
-    for (int i = e - 2; i >= 0; --i) enc.encode_bypass((m >> i) & 1);
+    put_raw(enc, m & ((1u << (e - 1)) - 1), e - 1);
   }
 }
 
@@ -60,7 +86,7 @@ inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
   uint32_t m = 1;
   if (e >= 1) {
     m = (m << 1) | static_cast<uint32_t>(dec.decode_bit(c.mant[ue]));
-    for (int i = e - 2; i >= 0; --i) m = (m << 1) | static_cast<uint32_t>(dec.decode_bypass());
+    m = (m << (e - 1)) | get_raw(dec, e - 1);
   }
   return neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
 }

@@ -138,23 +138,25 @@ def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene) ->
     """Fill `base` (positions set) from the decoded integer groups present in `mats`."""
     scene = base
     if len(mats) >= 1:
-        g1 = mats[0].astype(np.int64)
-        if n and (g1[:, 0].min() < 0 or g1[:, 0].max() > nlev):
+        g1 = mats[0]
+        op = g1[:, 0]
+        if n and (op.min() < 0 or op.max() > nlev):
             raise CorruptPayloadError("splat stream: opacity level out of range")
-        scene.opacity = logit(g1[:, 0] / nlev).astype(np.float32)
+        scene.opacity = logit(np.arange(nlev + 1) / nlev).astype(np.float32)[op]
         scene.f_dc = g1[:, 1:4].astype(np.float32) @ (_T * float(steps["dc"])).astype(np.float32)
     if len(mats) >= 2:
-        g2 = mats[1].astype(np.int64)
-        scene.log_scales = (g2[:, 0:3] * float(steps["scale"])).astype(np.float32)
+        g2 = mats[1]
+        scene.log_scales = g2[:, 0:3].astype(np.float32) * np.float32(steps["scale"])
         idx = g2[:, 3]
         if n and (idx.min() < 0 or idx.max() > 3):
             raise CorruptPayloadError("splat stream: rotation index out of range")
-        scene.rotations = from_smallest_three(idx, g2[:, 4:7] * float(steps["rotation"])).astype(np.float32)
+        scene.rotations = from_smallest_three(idx, g2[:, 4:7].astype(np.float32) * np.float32(steps["rotation"]))
     bands = []
     for b in range(1, len(mats) - 1):
         a, e = BAND_SLICES[b]
-        bands.append(mats[1 + b].astype(np.float32).reshape(n, e - a, 3) @ (_T * float(steps["sh"])).astype(np.float32))
-    scene.sh_rest = (np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3))).astype(np.float32)
+        m = mats[1 + b].reshape(n * (e - a), 3).astype(np.float32)
+        bands.append((m @ (_T * float(steps["sh"])).astype(np.float32)).reshape(n, e - a, 3))
+    scene.sh_rest = np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3), np.float32)
     return scene
 
 
@@ -171,16 +173,20 @@ def smallest_three(q_wxyz: np.ndarray):
     return idx, rest
 
 
+_KEEP = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+
+
 def from_smallest_three(idx: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Unit quaternions (float32, w >= 0) from the index of the dropped component and the other three."""
     n = len(idx)
-    q = np.zeros((n, 4))
-    keep = np.ones((n, 4), bool)
-    keep[np.arange(n), idx] = False
-    rest = np.clip(rest, -np.sqrt(0.5), np.sqrt(0.5))
-    q[keep] = rest.reshape(-1)
-    q[np.arange(n), idx] = np.sqrt(np.clip(1.0 - (rest ** 2).sum(1), 0.0, None))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    q[q[:, 0] < 0] *= -1
+    lim = np.float32(np.sqrt(0.5))
+    rest = np.clip(rest.astype(np.float32), -lim, lim)
+    q = np.empty((n, 4), np.float32)
+    rows = np.arange(n)[:, None]
+    q[rows, _KEEP[idx]] = rest
+    q[np.arange(n), idx] = np.sqrt(np.maximum(np.float32(1) - (rest * rest).sum(1), 0))
+    q /= np.sqrt((q * q).sum(1))[:, None]
+    q *= np.where(q[:, 0] < 0, np.float32(-1), np.float32(1))[:, None]
     return q
 
 
