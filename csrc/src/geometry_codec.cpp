@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstdio>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -93,6 +92,24 @@ const NbTables kNb;
 
 const int kPow3[6] = {1, 3, 9, 27, 81, 243};
 
+// Portable popcounts (the build targets baseline x86-64, where the builtin
+// becomes a library call).
+inline int popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+struct Pop8 {
+  uint8_t v[256];
+  constexpr Pop8() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = static_cast<uint8_t>((i & 1) + ((i >> 1) & 1) + ((i >> 2) & 1) + ((i >> 3) & 1) +
+                                                              ((i >> 4) & 1) + ((i >> 5) & 1) + ((i >> 6) & 1) + ((i >> 7) & 1));
+  }
+};
+constexpr Pop8 kPop8{};
+inline int popcount8(uint32_t x) { return kPop8.v[x & 0xFF]; }
+
 // ---------------------------------------------------------------------------
 // Coders as a template parameter, so that one traversal serves both sides.
 struct EncIO {
@@ -108,75 +125,101 @@ struct DecIO {
   inline void check() const { rc->check_end("geometry"); }
 };
 
-inline int cbit_p(const Counter& c) { int p = c.p; return p < 32 ? 32 : p > 65504 ? 65504 : p; }
+inline int cbit_p(const Counter& c) { int p = c.p(); return p < 32 ? 32 : p > 65504 ? 65504 : p; }
 
 // ---------------------------------------------------------------------------
 // Occupancy model: 8 binary decisions per node, each predicted by several
 // context tables mixed in the logistic domain, then refined by an APM.
 class OccupancyModel {
  public:
-  static constexpr int kInputs = 7;
-  static constexpr int kHashBits = 22;
-  OccupancyModel()
-      : c0_(8 * 729), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64), c4_(8 * 4 * 729), c5_(size_t(1) << kHashBits),
-        mixer_(kInputs, 8 * 7 * 4, getenv("LR") ? atoi(getenv("LR")) : 6, 20000), apm_(8 * 729, 7) {}
+  static constexpr int kInputs = 6;
+  OccupancyModel() : OccupancyModel(16) {}
+  // hash_bits: log2 of the size of each hashed context table.
+  explicit OccupancyModel(int hash_bits)
+      : hash_bits_(hash_bits), c1_(256 * 27), c2_(8 * 13 * 13 * 9), c3_(729 * 64),
+        c5_(size_t(1) << hash_bits), c6_(size_t(1) << hash_bits),
+        mixer_(kInputs, 8 * 4 * 16, 8, 20000), apm_(8 * 729, 7) {}
 
   // occ4: known occupied child-level voxels of the 4x4x4 block (neighbours
   // only); unk4: voxels whose occupancy is not known yet (later nodes).
   template <class IO>
-  uint8_t code(IO& io, uint8_t truth, uint64_t occ4, uint64_t unk4, int p26, int lc) {
+  uint8_t code(IO& io, uint8_t truth, uint64_t occ4, uint64_t unk4, int p26, int lc, uint32_t pmask) {
     uint32_t partial = 0;
     const uint64_t* self = kNb.block[13];
+    size_t i5, i6;
+    hashed(0, 0, occ4, unk4, lc, pmask, i5, i6);
     for (int j = 0; j < 8; ++j) {
       if (j == 7 && partial == 0) { partial |= 0x80; break; }  // an occupied node has a child
       uint64_t known = occ4 | self[partial];
       uint64_t unk = unk4 | self[(0xFF << j) & 0xFF];
-      int f6 = 0, nocc = 0;
+      int f6 = 0;
       for (int d = 0; d < 6; ++d) {
         int q = kNb.face[j][d];
-        int s = ((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0;
-        nocc += s == 1;
-        f6 += s * kPow3[d];
+        f6 += (((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0) * kPow3[d];
       }
-      int eo = __builtin_popcountll(known & kNb.edge[j]);
-      int eu = __builtin_popcountll(unk & kNb.edge[j]);
-      int co = __builtin_popcountll(known & kNb.corner[j]);
-      int nsib = __builtin_popcount(partial);
-      Counter& k0 = c0_[j * 729 + f6];
+      int eo = popcount64(known & kNb.edge[j]);
+      int eu = popcount64(unk & kNb.edge[j]);
+      int co = popcount64(known & kNb.corner[j]);
+      int nsib = popcount8(partial);
       Counter& k1 = c1_[((1u << j) | partial) * 27 + p26];
       Counter& k2 = c2_[((j * 13 + eo) * 13 + eu) * 9 + co];
       Counter& k3 = c3_[(f6 * 8 + j) * 8 + nsib];
-      Counter& k4 = c4_[(j * 4 + lc) * 729 + f6];
-      uint64_t h = ((known & kNb.around[j]) * 0x9E3779B97F4A7C15ull) ^ ((unk & kNb.around[j]) * 0xC2B2AE3D27D4EB4Full) ^
-                   (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
-      Counter& k5 = c5_[(h ^ (h >> 29)) >> (64 - kHashBits)];
-      mixer_.add(stretch12(k0.p >> 4));
-      mixer_.add(stretch12(k1.p >> 4));
-      mixer_.add(stretch12(k2.p >> 4));
-      mixer_.add(stretch12(k3.p >> 4));
-      mixer_.add(stretch12(k4.p >> 4));
-      mixer_.add(stretch12(k5.p >> 4));
+      Counter& k5 = c5_[i5];
+      Counter& k6 = c6_[i6];
+      size_t a5 = 0, a6 = 0, b5 = 0, b6 = 0;
+      if (j < 7) {  // prefetch the hashed slots of the next child for both outcomes
+        hashed(j + 1, partial, occ4, unk4, lc, pmask, a5, a6);
+        hashed(j + 1, partial | (1u << j), occ4, unk4, lc, pmask, b5, b6);
+        __builtin_prefetch(&c5_[a5]);
+        __builtin_prefetch(&c6_[a6]);
+        __builtin_prefetch(&c5_[b5]);
+        __builtin_prefetch(&c6_[b6]);
+      }
+      mixer_.add(stretch12(k1.p() >> 4));
+      mixer_.add(stretch12(k2.p() >> 4));
+      mixer_.add(stretch12(k3.p() >> 4));
+      mixer_.add(stretch12(k5.p() >> 4));
+      mixer_.add(stretch12(k6.p() >> 4));
       mixer_.add(256);
-      int pm = mixer_.mix((j * 7 + nocc) * 4 + lc);
+      auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
+      int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
       mixer_.update(b);
       apm_.update(b);
-      k0.update(b, kLimit);
       k1.update(b, kLimit);
       k2.update(b, kLimit);
       k3.update(b, kLimit);
-      k4.update(b, kLimit);
       k5.update(b, kLimit);
+      k6.update(b, kLimit);
       partial |= static_cast<uint32_t>(b) << j;
+      i5 = b ? b5 : a5;
+      i6 = b ? b6 : a6;
     }
     return static_cast<uint8_t>(partial);
   }
 
+  // Slots of the two hashed contexts of child j: its full 26-neighbourhood
+  // (known occupied / unknown), and the same plus the parent-level pattern.
+  inline void hashed(int j, uint32_t partial, uint64_t occ4, uint64_t unk4, int lc, uint32_t pmask, size_t& i5,
+                     size_t& i6) const {
+    const uint64_t* self = kNb.block[13];
+    uint64_t known = (occ4 | self[partial]) & kNb.around[j];
+    uint64_t unk = (unk4 | self[(0xFF << j) & 0xFF]) & kNb.around[j];
+    uint64_t h = (known * 0x9E3779B97F4A7C15ull) ^ (unk * 0xC2B2AE3D27D4EB4Full) ^
+                 (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
+    i5 = static_cast<size_t>((h ^ (h >> 29)) >> (64 - hash_bits_));
+    uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+    h2 ^= h2 >> 31;
+    h2 *= 0x9E3779B97F4A7C15ull;
+    i6 = static_cast<size_t>(h2 >> (64 - hash_bits_));
+  }
+
  private:
   static constexpr int kLimit = 255;
-  std::vector<Counter> c0_, c1_, c2_, c3_, c4_, c5_;
+  int hash_bits_;
+  geom::CounterTable c1_, c2_, c3_, c5_, c6_;
   Mixer mixer_;
   Apm apm_;
 };
@@ -258,6 +301,11 @@ class OctreeState {
   DirectModel dmodel;
 
   void init_root(bool enc) {
+    // Hashed context tables sized by the point count (the decoder knows it
+    // from the header): about 16 slots per point, 2^12 .. 2^24.
+    int hb = 12;
+    while (hb < 24 && (uint64_t(1) << (hb - 4)) < n_out) ++hb;
+    occ_model = OccupancyModel(hb);
     level = 0;
     codes.assign(1, 0);
     nb.assign(27, -1);
@@ -279,10 +327,12 @@ class OctreeState {
       const int32_t* nbn = &nb[n * 27];
       uint64_t occ4 = 0, unk4 = 0;
       int p26 = 0, p6 = 0;
+      uint32_t pmask = 0;
       for (int k = 0; k < 27; ++k) {
         int32_t m = nbn[k];
         if (m < 0 || k == 13) continue;
         ++p26;
+        pmask |= 1u << k;
         if (k == 4 || k == 10 || k == 12 || k == 14 || k == 16 || k == 22) ++p6;
         if (static_cast<size_t>(m) < n) occ4 |= kNb.block[k][occ[m]];
         else unk4 |= kNb.block[k][255];
@@ -300,35 +350,11 @@ class OctreeState {
           continue;
         }
       }
-      if (ENC && getenv("DBG")) debug_check(n, occ4, unk4, sh);
-      uint8_t o = occ_model.code(io, truth, occ4, unk4, p26, lc);
+      uint8_t o = occ_model.code(io, truth, occ4, unk4, p26, lc, pmask);
       occ[n] = tocc[n] = o;
       if (!ENC) io.check();
     }
     next_level<ENC>();
-  }
-
-  std::vector<uint64_t> dbg_set;
-  void debug_check(size_t n, uint64_t occ4, uint64_t unk4, int sh) {
-    static long bad = 0, good = 0;
-    if (n == 0) {
-      dbg_set.clear();
-      for (auto& lf : leaves) dbg_set.push_back(lf.code >> sh);
-      dbg_set.erase(std::unique(dbg_set.begin(), dbg_set.end()), dbg_set.end());
-    }
-    uint32_t X, Y, Z;
-    morton_decode(codes[n], X, Y, Z);
-    for (int bx = 0; bx < 4; ++bx) for (int by = 0; by < 4; ++by) for (int bz = 0; bz < 4; ++bz) {
-      int q = bx * 16 + by * 4 + bz;
-      if ((bx == 1 || bx == 2) && (by == 1 || by == 2) && (bz == 1 || bz == 2)) continue;
-      long x = 2L * X + bx - 1, y = 2L * Y + by - 1, z = 2L * Z + bz - 1;
-      bool truth = false;
-      if (x >= 0 && y >= 0 && z >= 0) truth = std::binary_search(dbg_set.begin(), dbg_set.end(), morton_encode(x, y, z));
-      bool k = (occ4 >> q) & 1, u = (unk4 >> q) & 1;
-      if (u) continue;
-      if (k != truth) ++bad; else ++good;
-    }
-    if (n + 1 == codes.size()) fprintf(stderr, "level %d good %ld bad %ld\n", level, good, bad);
   }
 
   template <bool ENC, class IO>
@@ -365,13 +391,13 @@ class OctreeState {
   void next_level() {
     const size_t n_nodes = codes.size();
     size_t n_child = 0;
-    for (size_t n = 0; n < n_nodes; ++n) n_child += __builtin_popcount(tocc[n]);
+    for (size_t n = 0; n < n_nodes; ++n) n_child += popcount8(tocc[n]);
     if (!ENC && n_child + direct_voxels > n_out)
       fail(ErrorCode::CorruptPayload, "geometry: more voxels than the header announces");
     std::vector<uint32_t> first(n_nodes);
     {
       uint32_t s = 0;
-      for (size_t n = 0; n < n_nodes; ++n) { first[n] = s; s += __builtin_popcount(tocc[n]); }
+      for (size_t n = 0; n < n_nodes; ++n) { first[n] = s; s += popcount8(tocc[n]); }
     }
     std::vector<uint64_t> ncodes(n_child);
     std::vector<uint8_t> nnpar(n_child);
@@ -384,7 +410,7 @@ class OctreeState {
     for (size_t n = 0; n < n_nodes; ++n) {
       uint32_t t = tocc[n];
       if (!t) continue;
-      int cnt = __builtin_popcount(t);
+      int cnt = popcount8(t);
       uint32_t li = ENC ? lbeg[n] : 0;
       for (uint32_t b = t; b; b &= b - 1, ++c) {
         int j = __builtin_ctz(b);
@@ -404,7 +430,7 @@ class OctreeState {
             if (m >= 0) {
               uint32_t tm = tocc[m];
               int jj = kNb.child_nb_bit[j][k];
-              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + __builtin_popcount(tm & ((1u << jj) - 1)));
+              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + popcount8(tm & ((1u << jj) - 1)));
             }
             out[k] = v;
           }
@@ -602,23 +628,31 @@ void GeometryDecoder::feed(const uint8_t* payload, size_t size) {
   if (lo != d.next_lo || hi < lo || hi > st.D)
     fail(ErrorCode::CorruptPayload, "geometry: chunk levels " + std::to_string(lo) + ".." + std::to_string(hi) +
                                         " do not follow level " + std::to_string(st.level), 0);
-  // Work on a copy so that a failure leaves the last complete level intact.
-  OctreeState work = st;
+  // On failure, restore the last complete level (the models are discarded:
+  // a failed decoder accepts no further chunks).
+  std::vector<uint64_t> saved_codes = st.codes;
+  std::vector<Leaf> saved_direct = st.direct_pts;
+  const int saved_level = st.level;
+  const uint64_t saved_dv = st.direct_voxels;
   try {
     RangeDecoder rc(r.cursor(), r.remaining());
     DecIO io{&rc};
-    for (int l = std::max(lo, 1); l <= hi; ++l) work.code_level<false>(io);
-    if (hi == st.D && st.lossless) work.code_leaf_counts<false>(io);
+    for (int l = std::max(lo, 1); l <= hi; ++l) st.code_level<false>(io);
+    if (hi == st.D && st.lossless) st.code_leaf_counts<false>(io);
     io.check();
-    if (hi == st.D && !st.lossless && work.voxel_codes().size() != st.n_out)
+    if (hi == st.D && !st.lossless && st.voxel_codes().size() != st.n_out)
       fail(ErrorCode::CorruptPayload, "geometry: voxel count differs from the header");
   } catch (const Error& e) {
     d.failed = true;
+    st.codes.swap(saved_codes);
+    st.direct_pts.swap(saved_direct);
+    st.level = saved_level;
+    st.direct_voxels = saved_dv;
+    st.leaf_counts.clear();
     if (e.code() == ErrorCode::CorruptPayload && r.remaining() < 8)
       fail(ErrorCode::Truncated, std::string(e.what()) + " (payload truncated?)", e.offset());
     throw;
   }
-  st = std::move(work);
   d.next_lo = hi + 1;
   if (hi == st.D) d.done = true;
 }
@@ -637,9 +671,14 @@ std::vector<uint32_t> GeometryDecoder::points() const {
     std::vector<Leaf> all;
     all.reserve(st.codes.size() + st.direct_pts.size());
     for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
-    all.insert(all.end(), st.direct_pts.begin(), st.direct_pts.end());
-    if (!st.direct_pts.empty())
-      std::sort(all.begin(), all.end(), [](const Leaf& a, const Leaf& b) { return a.code < b.code; });
+    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
+      std::vector<Leaf> dp = st.direct_pts;
+      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+      std::sort(dp.begin(), dp.end(), less);
+      size_t mid = all.size();
+      all.insert(all.end(), dp.begin(), dp.end());
+      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
+    }
     out.reserve(3 * st.n_out);
     for (const Leaf& lf : all) {
       uint32_t x, y, z;

@@ -1,5 +1,8 @@
 #include "pcstream/geometry_model.hpp"
 
+#include <cstdlib>
+#include <new>
+
 
 namespace pcstream {
 namespace geom {
@@ -50,12 +53,27 @@ LogisticTables::LogisticTables() {
 
 const LogisticTables kLogistic;
 
+CounterTable::CounterTable(size_t n) : p_(static_cast<Counter*>(std::calloc(n ? n : 1, sizeof(Counter)))), n_(n) {
+  if (!p_) throw std::bad_alloc();
+}
+CounterTable& CounterTable::operator=(CounterTable&& o) noexcept {
+  if (this != &o) {
+    std::free(p_);
+    p_ = o.p_;
+    n_ = o.n_;
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  return *this;
+}
+CounterTable::~CounterTable() { std::free(p_); }
+
 Mixer::Mixer(int n_inputs, int n_sets, int lr, int init_weight)
     : n_(n_inputs), lr_(lr), w_(static_cast<size_t>(n_inputs) * n_sets, init_weight) {}
 
-Apm::Apm(int n_ctx, int rate) : t_(static_cast<size_t>(n_ctx) * 33), rate_(rate) {
+Apm::Apm(int n_ctx, int rate) : t_(static_cast<size_t>(n_ctx) * 25), rate_(rate) {
   for (int c = 0; c < n_ctx; ++c)
-    for (int j = 0; j < 33; ++j) t_[static_cast<size_t>(c) * 33 + j] = static_cast<uint16_t>(squash(j * 192 - 3072));
+    for (int j = 0; j < 25; ++j) t_[static_cast<size_t>(c) * 25 + j] = static_cast<uint16_t>(squash(j * 256 - 3072));
 }
 
 }  // namespace geom

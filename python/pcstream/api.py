@@ -1,0 +1,564 @@
+"""The user-facing API: numpy arrays in, ``.pcs`` bytes out, and back.
+
+    data = pcstream.encode(xyz, attributes={"rgb": rgb}, precision=None)   # -> bytes
+    cloud = pcstream.decode(data)                  # cloud.xyz (N,3) float64, cloud.attributes
+    reader = pcstream.open("scan.pcs")             # random access through the index, lazy
+    dec = pcstream.ProgressiveDecoder()
+    for update in dec.feed(chunk_of_bytes): ...    # coarse-to-fine point sets as bytes arrive
+
+Point order after decoding is canonical: Morton (z-order) order of the quantized
+coordinates, duplicates adjacent. It is *not* the input order; attributes follow their
+points. Lossless mode returns the exact multiset of quantized points.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+import numpy as np
+
+from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw registers codec 2)
+from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
+from .quantize import MAX_BITS, dequantize, quantize
+
+#: Geometry codec id -> (name, module implementing encode_geometry / GeometryDecoder).
+GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry")}
+GEOMETRY_NAMES = {name: cid for cid, (name, _) in GEOMETRY_CODECS.items()}
+#: Default attribute codec id (naive lossless).
+DEFAULT_ATTRIBUTE_CODEC = attr_raw.CODEC_ID
+#: Attribute element types accepted (numpy dtype kinds) and the most components per point.
+_ATTR_KINDS = "biuf"
+MAX_COMPONENTS = 4096
+_COLOUR_NAMES = {"rgb", "rgba", "color", "colors", "colour", "colours"}
+
+
+@dataclass
+class PointCloud:
+    """A decoded point set.
+
+    ``xyz``: (N,3) float64 in original units (voxel centres below full resolution);
+    ``attributes``: name -> (N,) or (N,k) array (empty for partial levels of a lossless
+    stream); ``level``: octree levels decoded (``depth`` = full resolution);
+    ``complete``: every chunk of the stream was decoded; ``metadata``: the file's metadata.
+    """
+
+    xyz: np.ndarray
+    attributes: dict = field(default_factory=dict)
+    level: int = 0
+    depth: int = 0
+    metadata: dict = field(default_factory=dict)
+    complete: bool = False
+
+    def __len__(self) -> int:
+        return int(self.xyz.shape[0])
+
+    def __repr__(self) -> str:
+        attrs = ", ".join(f"{k}:{v.dtype}x{1 if v.ndim == 1 else v.shape[1]}" for k, v in self.attributes.items())
+        return (f"PointCloud({len(self)} points, level {self.level}/{self.depth}, "
+                f"complete={self.complete}, attributes=[{attrs}])")
+
+
+@dataclass
+class Update:
+    """One step of progressive decoding: the best point set available so far."""
+
+    level: int
+    xyz: np.ndarray
+    bytes_consumed: int
+    point_count: int
+    attributes: dict = field(default_factory=dict)
+    complete: bool = False
+
+
+def _geometry_module(codec_id: int):
+    if codec_id not in GEOMETRY_CODECS:
+        raise UnsupportedError(f"geometry codec id {codec_id} is not supported by this build")
+    return importlib.import_module(GEOMETRY_CODECS[codec_id][1])
+
+
+def _container():
+    return importlib.import_module("pcstream.container")
+
+
+def _codec_version(mod) -> int:
+    return int(getattr(mod, "CODEC_VERSION", 1))
+
+
+# --------------------------------------------------------------------------- encode
+
+def _prepare_attributes(attributes, n: int) -> dict:
+    out = {}
+    for name, arr in (attributes or {}).items():
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(f"attribute names must be non-empty strings, got {name!r}")
+        a = np.asarray(arr)
+        if a.ndim == 0 or a.shape[0] != n:
+            raise InvalidArgumentError(f"attribute {name!r} has shape {a.shape}, expected ({n},) or ({n},k)")
+        if a.dtype.kind not in _ATTR_KINDS:
+            raise InvalidArgumentError(f"attribute {name!r} has unsupported dtype {a.dtype} (numbers or bool only)")
+        if a.ndim > 2 or (a.ndim == 2 and not 1 <= a.shape[1] <= MAX_COMPONENTS):
+            raise InvalidArgumentError(f"attribute {name!r} has shape {a.shape}: use (N,) or (N,k) with "
+                                       f"1 <= k <= {MAX_COMPONENTS}")
+        out[name] = a
+    return out
+
+
+def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> np.ndarray:
+    """Attribute of each voxel of a lossy decode: the mean for floats and colours (rounded
+    for integer colours), the value of the first point for other integers."""
+    two_d = a.reshape(a.shape[0], -1)
+    if a.dtype.kind == "f" or name.lower() in _COLOUR_NAMES:
+        counts = np.bincount(voxel_of_point, minlength=m).astype(np.float64)
+        out = np.empty((m, two_d.shape[1]), dtype=np.float64)
+        for c in range(two_d.shape[1]):
+            out[:, c] = np.bincount(voxel_of_point, weights=two_d[:, c].astype(np.float64), minlength=m) / counts
+        if a.dtype.kind != "f":
+            info = np.iinfo(a.dtype) if a.dtype.kind in "iu" else None
+            out = np.floor(out + 0.5)
+            if info is not None:
+                out = np.clip(out, info.min, info.max)
+        out = out.astype(a.dtype)
+    else:
+        first = np.full(m, -1, dtype=np.int64)
+        idx = np.arange(voxel_of_point.shape[0], dtype=np.int64)
+        # Reverse assignment leaves the smallest input index of each voxel.
+        first[voxel_of_point[::-1]] = idx[::-1]
+        out = two_d[first]
+    return out.reshape((m,) + a.shape[1:])
+
+
+def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
+           level: int | None = None, units: str = "unknown", axes: str = "unknown",
+           geometry_codec="classic", attribute_codec=DEFAULT_ATTRIBUTE_CODEC,
+           attribute_options: dict | None = None, source: dict | None = None,
+           geometry_options: dict | None = None) -> bytes:
+    """Encode points (and per-point attributes) into a ``.pcs`` byte string.
+
+    xyz: (N,3) numbers. Integer coordinates are coded as they are; float coordinates are
+    quantized to ``precision`` (scalar or per axis, in input units) or, when None, to the
+    integer/regular grid they already lie on (else InvalidArgumentError asks for one).
+    attributes: name -> (N,) or (N,k) numeric array, carried losslessly by default.
+    lossy=True with level=L keeps only the first L octree levels: the decoder returns voxel
+    centres and per-voxel attributes (mean for floats and colours, first for integers).
+    attribute_codec: an id or name from pcstream.attr_codecs ("raw" = 2, "predictive" = 3,
+    "raht" = 4 lossy colour, "auto" = 3 where it applies else 2), one for all attributes or
+    a dict name -> codec (attributes not named there use 2).
+    attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
+    attribute name gives per-attribute options.
+    """
+    q = quantize(xyz, precision, origin=origin)
+    n = q.q.shape[0]
+    attrs = _prepare_attributes(attributes, n)
+    if lossy:
+        if level is None:
+            raise InvalidArgumentError("lossy=True needs level= (the number of octree levels to keep)")
+        level = int(level)
+        if not 1 <= level <= MAX_BITS:
+            raise InvalidArgumentError(f"level must be between 1 and {MAX_BITS}, got {level}")
+        level = min(level, q.depth)
+    elif level is not None:
+        raise InvalidArgumentError("level= is for lossy encoding (lossy=True); decode(level=N) reads a prefix")
+    gid = GEOMETRY_NAMES.get(geometry_codec, geometry_codec)
+    if gid not in GEOMETRY_CODECS:
+        raise InvalidArgumentError(f"unknown geometry codec {geometry_codec!r} (known: {', '.join(GEOMETRY_NAMES)})")
+    gmod = _geometry_module(gid)
+    cont = _container()
+
+    keep = level if lossy and level < q.depth else None
+    eg = gmod.encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
+    final_level = eg.chunks[-1].level_hi if eg.chunks else (keep or q.depth)
+    if lossy and level < q.depth:
+        vop = np.asarray(eg.voxel_of_point, dtype=np.int64)
+        m = int(eg.chunks[-1].point_count) if eg.chunks else 0
+        vox = q.q >> (q.depth - level)
+        first = np.full(m, -1, dtype=np.int64)
+        first[vop[::-1]] = np.arange(n, dtype=np.int64)[::-1]
+        points = vox[first] if m else np.zeros((0, 3), np.int64)
+        stream = {k: _per_voxel(k, a, vop, m) for k, a in attrs.items()}
+        count = m
+    else:
+        order = np.asarray(eg.order, dtype=np.int64)
+        points = q.q[order]
+        stream = {k: a[order] for k, a in attrs.items()}
+        count = n
+
+    xf = np.asarray(xyz, dtype=np.float64)
+    bbox = [float(v) for v in (np.concatenate([xf.min(axis=0), xf.max(axis=0)]) if n else np.zeros(6))]
+    chunks = []
+    for gc in eg.chunks:
+        chunks.append(cont.Chunk(type=b"GEOM", codec_id=gid, codec_version=_codec_version(gmod),
+                                 payload=bytes(gc.payload), critical=True, level_lo=int(gc.level_lo),
+                                 level_hi=int(gc.level_hi), point_count=int(gc.point_count),
+                                 decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
+    schema = []
+    for i, (name, a) in enumerate(stream.items()):
+        cid = attribute_codec.get(name, DEFAULT_ATTRIBUTE_CODEC) if isinstance(attribute_codec, dict) else attribute_codec
+        codec = attr_codecs.choose(cid, a)
+        comps = 1 if a.ndim == 1 else int(a.shape[1])
+        opts = dict(attribute_options or {})
+        if name in opts and isinstance(opts[name], dict):
+            opts = dict(opts[name])
+        elif any(isinstance(v, dict) for v in opts.values()):
+            opts = {}
+        if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC:
+            opts = {}
+        payload, params = codec.encode(a if comps > 1 or a.ndim == 1 else a.reshape(count), points=points,
+                                       params=opts)
+        dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
+        schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
+                       "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
+        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=1, payload=bytes(payload),
+                                 critical=True, level_lo=int(final_level), level_hi=int(final_level),
+                                 point_count=count, decoded_size=count * comps * a.dtype.itemsize,
+                                 bounds=tuple(bbox), stream_id=i))
+    metadata = {
+        "producer": f"pcstream {__version__}",
+        "point_count": int(count),
+        "input_point_count": int(n),
+        "depth": int(q.depth),
+        "transform": q.transform(),
+        "units": str(units),
+        "axes": str(axes),
+        "bbox": bbox,
+        "geometry_codec": int(gid),
+        "geometry_header": bytes(eg.header),
+        "levels": int(final_level),
+        "lossy": bool(lossy and level < q.depth),
+        "attributes": schema,
+    }
+    if source:
+        metadata["source"] = source
+    return cont.write_pcs(metadata, chunks)
+
+
+# --------------------------------------------------------------------------- decode helpers
+
+def _check_metadata(md) -> dict:
+    """Validate the fields the API layer relies on before trusting them."""
+    if not isinstance(md, dict):
+        raise MetadataError("metadata is not a map")
+    try:
+        depth = int(md["depth"])
+        header = md["geometry_header"]
+        gid = int(md.get("geometry_codec", 1))
+        tr = md.get("transform", {"scale": [1, 1, 1], "offset": [0, 0, 0]})
+        scale = np.asarray(tr["scale"], dtype=np.float64)
+        offset = np.asarray(tr["offset"], dtype=np.float64)
+        attrs = md.get("attributes", [])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MetadataError(f"metadata lacks or mangles a required field ({exc!r})") from None
+    if not 0 <= depth <= MAX_BITS:
+        raise MetadataError(f"metadata depth {depth} outside 0..{MAX_BITS}")
+    if not isinstance(header, (bytes, bytearray)):
+        raise MetadataError("metadata geometry_header is not binary")
+    if scale.shape != (3,) or offset.shape != (3,) or not (np.isfinite(scale).all() and np.isfinite(offset).all()):
+        raise MetadataError("metadata transform must hold 3 finite scales and offsets")
+    if not isinstance(attrs, list):
+        raise MetadataError("metadata attributes is not a list")
+    for a in attrs:
+        try:
+            dt = np.dtype(a["dtype"])
+            comps = int(a["components"])
+            int(a["codec"])
+            ok = isinstance(a["name"], str) and dt.kind in _ATTR_KINDS and 1 <= comps <= MAX_COMPONENTS
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise MetadataError(f"metadata attribute entry is invalid: {a!r}"[:200])
+    _geometry_module(gid)
+    return md
+
+
+def _to_units(pts: np.ndarray, level: int, depth: int, md: dict) -> np.ndarray:
+    """Decoded voxel coordinates at `level` to original units (voxel centres if coarse)."""
+    shift = depth - level
+    p = np.asarray(pts, dtype=np.float64)
+    if shift > 0:
+        p = p * float(1 << shift) + (float(1 << shift) - 1.0) / 2.0
+    return dequantize(p.reshape(-1, 3), md.get("transform", {}))
+
+
+def _coarsen(pts: np.ndarray, shift: int) -> np.ndarray:
+    """Points in Morton order at level l -> unique voxels at level l - shift (order kept)."""
+    if shift <= 0 or pts.shape[0] == 0:
+        return pts
+    c = pts >> shift
+    keep = np.ones(c.shape[0], dtype=bool)
+    keep[1:] = np.any(c[1:] != c[:-1], axis=1)
+    return c[keep]
+
+
+def _decode_attributes(md: dict, payloads: dict, points: np.ndarray) -> dict:
+    out = {}
+    count = points.shape[0]
+    for i, a in enumerate(md.get("attributes", [])):
+        if i not in payloads:
+            raise TruncatedError(f"attribute stream {a['name']!r} is missing")
+        codec_id, payload = payloads[i]
+        codec = attr_codecs.get(codec_id)
+        comps = int(a["components"])
+        vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
+                            points=points, params=a.get("params") or {})
+        vals = np.asarray(vals).reshape(count, comps)
+        if a.get("shape", "scalar" if comps == 1 else "vector") == "scalar" and comps == 1:
+            vals = vals.reshape(count)
+        out[a["name"]] = vals
+    return out
+
+
+class _Assembler:
+    """Turns GEOM/ATTR chunks, fed in file order, into point clouds (shared by the
+    random-access Reader and the ProgressiveDecoder)."""
+
+    def __init__(self, metadata: dict, limits=None):
+        self.md = _check_metadata(metadata)
+        self.depth = int(metadata["depth"])
+        self.gmod = _geometry_module(int(metadata.get("geometry_codec", 1)))
+        kw = {} if limits is None else {"max_points": int(limits.max_points)}
+        self.geom = self.gmod.GeometryDecoder(bytes(metadata["geometry_header"]), **kw)
+        self.attr_payloads: dict = {}
+        self.fed = 0
+
+    @property
+    def level(self) -> int:
+        return int(self.geom.level)
+
+    def feed_geometry(self, payload: bytes) -> None:
+        self.geom.feed(payload)
+        self.fed += 1
+
+    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes) -> None:
+        self.attr_payloads[int(stream_id)] = (int(codec_id), payload)
+
+    def attributes_ready(self) -> bool:
+        return bool(self.geom.done) and len(self.attr_payloads) >= len(self.md.get("attributes", []))
+
+    def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
+        """The point set at the decoded level, or coarsened to `level` if that is lower."""
+        if self.fed == 0 and not self.geom.done:
+            return PointCloud(np.zeros((0, 3)), {}, 0, self.depth, self.md, False)
+        pts = np.asarray(self.geom.points())
+        lvl = self.level
+        if level is not None and level < lvl:
+            pts = _coarsen(pts.astype(np.int64), lvl - level)
+            lvl = level
+        full = bool(self.geom.done) and lvl == self.level
+        attrs = {}
+        if full and with_attributes and self.attributes_ready():
+            attrs = _decode_attributes(self.md, self.attr_payloads, pts)
+        complete = full and self.attributes_ready()
+        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete)
+
+
+def _entry_type(e) -> bytes:
+    t = getattr(e, "type", b"")
+    return t.encode() if isinstance(t, str) else bytes(t)
+
+
+# --------------------------------------------------------------------------- random access
+
+class Reader:
+    """A ``.pcs`` file opened for random access through its index.
+
+    ``metadata``: the file's metadata dict; ``chunks``: the index entries (type, codec,
+    level range, point count, sizes) in file order; ``decode(level=None)`` reads only the
+    chunks needed for the first ``level`` octree levels.
+    """
+
+    def __init__(self, source, *, limits=None):
+        cont = _container()
+        self._r = cont.PcsReader.open(source) if limits is None else cont.PcsReader.open(source, limits=limits)
+        self._limits = limits
+        self.metadata = _check_metadata(self._r.metadata)
+
+    @property
+    def chunks(self) -> list:
+        return list(self._r.entries)
+
+    @property
+    def depth(self) -> int:
+        return int(self.metadata["depth"])
+
+    @property
+    def levels(self) -> int:
+        """Number of octree levels stored (depth for lossless files)."""
+        return int(self.metadata.get("levels", self.depth))
+
+    def decode(self, level: int | None = None) -> PointCloud:
+        if level is not None and level < 0:
+            raise InvalidArgumentError(f"level must be >= 0, got {level}")
+        asm = _Assembler(self.metadata, self._limits)
+        entries = self.chunks
+        for i, e in enumerate(entries):
+            t = _entry_type(e)
+            if t == b"GEOM":
+                if asm.geom.done or (level is not None and asm.fed and asm.level >= level):
+                    continue
+                asm.feed_geometry(self._r.read_payload(i))
+        if asm.geom.done and (level is None or level >= asm.level):
+            nth = 0
+            schema = self.metadata.get("attributes", [])
+            for i, e in enumerate(entries):
+                if _entry_type(e) == b"ATTR":
+                    # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
+                    sid = getattr(e, "stream_id", None)
+                    sid = nth if sid is None else int(sid)
+                    cid = getattr(e, "codec_id", None)
+                    if cid is None:
+                        cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
+                    asm.feed_attribute(sid, cid, self._r.read_payload(i))
+                    nth += 1
+        return asm.cloud(level)
+
+    def verify(self):
+        """Check every CRC, the index and the chunk order; raises the typed error of the
+        first failed check (see pcstream.container.verify for a report that never raises)."""
+        report = self._r.verify()
+        raise_for_error = getattr(report, "raise_for_error", None)
+        if raise_for_error is not None:
+            raise_for_error()
+        return report
+
+    def close(self) -> None:
+        close = getattr(self._r, "close", None)
+        if close:
+            close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open(source, *, limits=None) -> Reader:  # noqa: A001  (pcstream.open mirrors builtins.open)
+    """Open a ``.pcs`` file (path, bytes or binary file object) for random access."""
+    return Reader(source, limits=limits)
+
+
+def decode(data, level: int | None = None, *, limits=None) -> PointCloud:
+    """Decode ``.pcs`` bytes (or a path) to a :class:`PointCloud`.
+
+    ``level=N`` decodes only the first N octree levels (voxel centres, no attributes
+    unless N reaches the stored resolution).
+    """
+    return Reader(data, limits=limits).decode(level)
+
+
+# --------------------------------------------------------------------------- progressive
+
+class ProgressiveDecoder:
+    """Decode a ``.pcs`` stream from bytes as they arrive (network, pipe).
+
+    ``feed(data)`` returns the list of :class:`Update` that the new bytes made possible:
+    one per completed geometry chunk (coarse to fine) and a final one with attributes.
+    ``close()`` returns the final :class:`PointCloud`, or raises TruncatedError (with
+    ``.partial`` = the best point cloud so far and ``.last_good_offset``) if the stream
+    ended before its end marker.
+    """
+
+    def __init__(self, *, limits=None, max_level: int | None = None):
+        cont = _container()
+        self._limits = limits
+        self._parser = cont.StreamParser(limits if limits is not None else cont.Limits())
+        self._asm: _Assembler | None = None
+        self._received = 0
+        self._ended = False
+        self._final_sent = False
+        self._latest: PointCloud | None = None
+        self._latest_end = 0
+        self._chunks_seen = 0
+        self._error: Exception | None = None
+        self.max_level = max_level
+
+    @property
+    def bytes_received(self) -> int:
+        return self._received
+
+    @property
+    def last_good_offset(self) -> int:
+        return int(getattr(self._parser, "last_good_offset", 0))
+
+    @property
+    def metadata(self) -> dict | None:
+        return self._asm.md if self._asm else None
+
+    @property
+    def result(self) -> PointCloud | None:
+        """The best point cloud decoded so far."""
+        return self._latest
+
+    def feed(self, data: bytes) -> list:
+        """Process the next bytes of the stream; returns the updates they made possible.
+
+        A corrupt stream raises the typed error after the updates of every chunk that
+        was complete before the damage have been applied (see ``result``)."""
+        updates: list = []
+        if not data:
+            return updates
+        self._received += len(data)
+        try:
+            events = self._parser.feed(bytes(data))
+        except Exception as exc:
+            self._apply(getattr(exc, "partial", None) or [], updates)
+            if isinstance(exc, PcsError):
+                exc.partial = self._latest          # the best point cloud before the damage
+            self._error = exc
+            raise
+        self._apply(events, updates)
+        return updates
+
+    def _chunk_end(self) -> int:
+        """File offset just past the chunk event being applied (from the parser's entries)."""
+        entries = getattr(self._parser, "entries", None)
+        if entries is None:
+            return self.last_good_offset
+        known = [e for e in entries if getattr(e, "known", True)]
+        if self._chunks_seen <= len(known):
+            return int(known[self._chunks_seen - 1].end)
+        return self.last_good_offset
+
+    def _update(self, cloud: PointCloud, end: int) -> Update:
+        self._latest = cloud
+        self._latest_end = end
+        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete)
+
+    def _apply(self, events, updates: list) -> None:
+        for kind, obj in events:
+            if kind == "metadata":
+                self._asm = _Assembler(obj, self._limits)
+                continue
+            if kind == "end":
+                self._ended = True
+                continue
+            if kind != "chunk" or self._asm is None:
+                continue
+            self._chunks_seen += 1
+            end = self._chunk_end()
+            t = _entry_type(obj)
+            asm = self._asm
+            if t == b"GEOM" and not asm.geom.done:
+                if self.max_level is None or not asm.fed or asm.level < self.max_level:
+                    asm.feed_geometry(obj.payload)
+                    if not asm.attributes_ready():  # else announced below with the attributes
+                        updates.append(self._update(asm.cloud(self.max_level), end))
+            elif t == b"ATTR":
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload)
+            if asm.attributes_ready() and not self._final_sent:
+                self._final_sent = True
+                updates.append(self._update(asm.cloud(self.max_level), end))
+
+    def close(self) -> PointCloud:
+        """The final point cloud; TruncatedError (with ``.partial``, the best result so far,
+        and ``.last_good_offset``) if the stream ended before its footer."""
+        if self._error is not None:
+            raise self._error
+        if not self._ended:
+            partial = self._latest
+            what = f"reached level {partial.level}" if partial is not None else "no complete level"
+            raise TruncatedError(
+                f"stream ended early after {self._received} bytes ({what}; last complete structure ends at "
+                f"byte {self.last_good_offset})", self._received,
+                partial=partial, last_good_offset=self.last_good_offset)
+        if self._latest is None:
+            self._latest = self._asm.cloud(self.max_level) if self._asm else PointCloud(np.zeros((0, 3)))
+        return self._latest

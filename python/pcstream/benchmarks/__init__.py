@@ -1,0 +1,1 @@
+"""Benchmarks reachable from the ``pcstream bench`` command."""
