@@ -48,7 +48,7 @@ void bind(py::module_& m) {
             enc = encode_geometry(xyz.data(), xyz.shape(0), opt);
           }
           py::list chunks;
-          for (auto& c : enc.chunks) chunks.append(to_bytes(c.payload));
+          for (auto& c : enc.chunks) chunks.append(py::make_tuple(to_bytes(c.payload), c.level_lo, c.level_hi, c.point_count));
           py::array_t<int64_t> order(static_cast<py::ssize_t>(enc.order.size()));
           auto* o = order.mutable_data();
           for (size_t i = 0; i < enc.order.size(); ++i) o[i] = enc.order[i];

@@ -197,7 +197,8 @@ def _core():
 
 # ---------------------------------------------------------------- encoder
 
-def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool = False, **kw):
+def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool = False, _parts: dict | None = None,
+           **kw):
     """Encode a scene; returns the self-contained byte stream (see formats/splats.md).
 
     quality: float in [0, 1] or a preset name ("high", "spz", "small").
@@ -241,11 +242,13 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     qp = np.ascontiguousarray(qp, np.uint32)
     if opts.positions == "octree":
         ghead, gchunks, order = core.splat_encode_positions(qp, depth)
-        chunks = [(b"GEOM", _pack_list([ghead] + list(gchunks)))]
+        geometry = (ghead, list(gchunks))
+        chunks = [(b"GEOM", _pack_list([ghead] + [c[0] for c in gchunks]))]
     elif opts.positions == "keys":
         keys = core.splat_morton_codes(qp)
         order = np.argsort(keys, kind="stable")
         chunks = [(b"POSK", core.splat_encode_keys(keys[order]))]
+        geometry = None
     else:
         raise InvalidArgumentError("positions must be 'octree' or 'keys'")
     s = scene.subset(order)
@@ -294,6 +297,8 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     for typ, payload in chunks:
         out += [typ, struct.pack("<HI", CODEC_ID, len(payload)), payload]
     blob = b"".join(out)
+    if _parts is not None:
+        _parts.update(header=header, chunks=chunks, geometry=geometry, order=order)
     return (blob, order) if return_order else blob
 
 
