@@ -40,8 +40,9 @@ BASE_STEPS = {
     "dc": 0.076,              # f_dc, decorrelated colour domain
     "scale": 1.0 / 16.0,      # log scale (SPZ's grid)
     "rotation": 0.00120,      # smallest-three quaternion components
-    "sh": 0.145,              # SH rest, decorrelated colour domain
+    "sh": 0.135,              # SH rest, decorrelated colour domain (with a 0.1-step dead zone)
 }
+SH_DEADZONE = 0.1
 # How fast each step grows below quality 0.5 (log2 of the step per unit of 6*(0.5-q)):
 # measured render-PSNR cost per byte saved (bench/splats.py --rd): rotations matter
 # least for the rendered image, then opacity, scale and positions; DC colour and SH most.
@@ -87,6 +88,13 @@ def _qround(x, step):
     return np.floor(np.asarray(x, np.float64) / step + 0.5).astype(np.int64)
 
 
+def _deadzone(x, step, theta):
+    """Rounding towards zero by `theta` steps (more zeros for near-Laplacian SH coefficients;
+    the decoder reconstructs q * step as usual)."""
+    a = np.abs(np.asarray(x, np.float64)) / step + (0.5 - theta)
+    return (np.sign(x) * np.floor(np.maximum(a, 0.0))).astype(np.int64)
+
+
 def _to_i32(a: np.ndarray, what: str) -> np.ndarray:
     if a.size and (a.min() < -(1 << 30) or a.max() > (1 << 30)):
         raise InvalidArgumentError(f"{what}: quantised values out of range (step too small for the data)")
@@ -120,7 +128,8 @@ def _quantise(s: SplatScene, steps: dict, nlev: int) -> list:
     sh = s.sh_rest.astype(np.float64)
     for b in range(1, s.sh_degree + 1):
         a, e = BAND_SLICES[b]
-        mats.append(_to_i32(_qround(sh[:, a:e] @ _T.T, steps["sh"]).reshape(n, 3 * (e - a)), f"SH band {b}"))
+        mats.append(_to_i32(_deadzone(sh[:, a:e] @ _T.T, steps["sh"], SH_DEADZONE).reshape(n, 3 * (e - a)),
+                            f"SH band {b}"))
     return mats
 
 
