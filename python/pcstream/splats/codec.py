@@ -43,6 +43,7 @@ BASE_STEPS = {
     "sh": 0.135,              # SH rest, decorrelated colour domain (with a 0.1-step dead zone)
 }
 SH_DEADZONE = 0.1
+MIN_POSITION_LEVELS = 2048
 # How fast each step grows below quality 0.5 (log2 of the step per unit of 6*(0.5-q)):
 # measured render-PSNR cost per byte saved (bench/splats.py --rd): rotations matter
 # least for the rendered image, then opacity, scale and positions; DC colour and SH most.
@@ -238,7 +239,12 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     hi = pos.max(0) if n else np.zeros(3)
     extent = float((hi - lo).max()) if n else 0.0
     if step is None:
-        step = steps.pop("position", 1.0) / 4096
+        # The quality knob may coarsen the default grid, but never below MIN_POSITION_LEVELS
+        # steps across the scene (small scenes are already coarse on the 1/4096 grid).
+        mult = steps.pop("position", 1.0)
+        while mult > 1 and extent / (mult / 4096) < MIN_POSITION_LEVELS:
+            mult /= 2
+        step = mult / 4096
         while extent / step >= (1 << MAX_DEPTH) - 2:
             step *= 2.0
     if not (step > 0 and np.isfinite(step)):
