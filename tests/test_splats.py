@@ -194,8 +194,9 @@ def test_progressive_prefix_without_sh_is_valid_scene():
         decode(blob[:upto])
 
 
-def test_lod_levels_and_overhead():
-    s = synthetic(6000, 1, seed=3)
+@pytest.mark.parametrize("degree", [0, 1])
+def test_lod_levels_and_overhead(degree):
+    s = synthetic(6000, degree, seed=3)
     plain = encode(s, 0.5, positions="keys")
     blob, order = encode(s, 0.5, positions="keys", lod=True, return_order=True)
     levels = codec.lod_levels(blob)

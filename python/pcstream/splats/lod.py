@@ -102,5 +102,5 @@ def merge(scene: SplatScene, group_start: np.ndarray) -> SplatScene:
     return SplatScene(
         positions=mu.astype(np.float32), opacity=logit(rep_alpha).astype(np.float32),
         f_dc=wmean(scene.f_dc.astype(np.float64)).astype(np.float32),
-        sh_rest=wmean(scene.sh_rest.astype(np.float64)).reshape(-1, k, 3).astype(np.float32),
+        sh_rest=wmean(scene.sh_rest.astype(np.float64)).reshape(len(group_start), k, 3).astype(np.float32),
         log_scales=rep_ls.astype(np.float32), rotations=rep_q.astype(np.float32))
