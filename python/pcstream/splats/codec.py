@@ -397,7 +397,11 @@ def _check_header(h):
         ok = (isinstance(h, dict) and h["v"] == FORMAT_VERSION and 0 <= int(h["n"]) and int(h["sh"]) in SH_COEFFS
               and 1 <= int(h["depth"]) <= MAX_DEPTH and float(h["pos_step"]) > 0 and len(h["origin"]) == 3
               and 1 <= int(h["opacity_levels"]) <= 1 << 16
-              and all(float(h["steps"][k]) > 0 for k in ("dc", "scale", "rotation", "sh")))
+              and all(float(h["steps"][k]) > 0 for k in ("dc", "scale", "rotation", "sh"))
+              and isinstance(h.get("quality", 0.0), (int, float))
+              and isinstance(h.get("lod", []), list)
+              and all(isinstance(x, int) and 1 <= x < int(h["depth"]) for x in h.get("lod", []))
+              and h.get("lod", []) == sorted(set(h.get("lod", []))))
     except (KeyError, TypeError, ValueError) as e:
         raise CorruptPayloadError(f"splat stream: header field missing or malformed ({e})") from e
     if not ok:
@@ -542,7 +546,7 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     scene = _dequantise(mats, steps, nlev, n, base)
     if not all(np.isfinite(getattr(scene, k)).all() for k in ("positions", "f_dc", "log_scales", "sh_rest")):
         raise CorruptPayloadError("splat stream: decoded values are not finite")
-    scene.extra = {"format": "pcstream-splat", "quality": h["quality"]}
+    scene.extra = {"format": "pcstream-splat", "quality": h.get("quality")}
     return scene
 
 
