@@ -120,7 +120,16 @@ class Mixer {
   inline void update(int bit) {
     int err = ((bit << 16) - p_) >> 4;  // 12-bit error
     err *= lr_;
-    for (int i = 0; i < nx_; ++i) w_sel_[i] += (x_[i] * err) >> 14;
+    if (nx_ == 6) {
+      w_sel_[0] += (x_[0] * err) >> 14;
+      w_sel_[1] += (x_[1] * err) >> 14;
+      w_sel_[2] += (x_[2] * err) >> 14;
+      w_sel_[3] += (x_[3] * err) >> 14;
+      w_sel_[4] += (x_[4] * err) >> 14;
+      w_sel_[5] += (x_[5] * err) >> 14;
+    } else {
+      for (int i = 0; i < nx_; ++i) w_sel_[i] += (x_[i] * err) >> 14;
+    }
     nx_ = 0;
   }
   int last_st() const { return st_; }
