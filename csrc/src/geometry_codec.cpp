@@ -118,6 +118,14 @@ struct Tern6 {
   }
 };
 constexpr Tern6 kTern6{};
+// Confidence class of a counter from its count n (<= 255): 0, 1-2, 3-11, 12+.
+struct ConfClass {
+  uint8_t v[256];
+  constexpr ConfClass() : v() {
+    for (int n = 0; n < 256; ++n) v[n] = static_cast<uint8_t>(n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3);
+  }
+};
+constexpr ConfClass kConf{};
 // Parent-level neighbours k sharing a face with the node.
 constexpr uint32_t kFaceNbMask = (1u << 4) | (1u << 10) | (1u << 12) | (1u << 14) | (1u << 16) | (1u << 22);
 
@@ -212,9 +220,15 @@ class OccupancyModel {
       Counter& k5 = c5_[i5];
       Counter& k6 = c6_[i6];
       if (j < 6) {  // t: bit 0 = outcome of child j, bit 1 = of child j + 1
+        // The four candidates share everything but two sibling bits.
+        const int jn = j + 2;
+        const uint64_t around = kNb.around[jn];
+        const uint64_t hu = ((unk4 | self[(0xFF << jn) & 0xFF]) & around) * 0xC2B2AE3D27D4EB4Full ^
+                            (static_cast<uint64_t>(jn * 4 + lc) * 0x165667B19E3779F9ull);
+        const uint64_t hp = static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull;
         for (uint32_t t = 0; t < 4; ++t) {
           uint32_t pt = partial | ((t & 1) << j) | ((t >> 1) << (j + 1));
-          hashed(j + 2, pt, occ4, unk4, lc, pmask, f5[t], f6s[t]);
+          finish_hash(((occ4 | self[pt]) & around) * 0x9E3779B97F4A7C15ull ^ hu, hp, f5[t], f6s[t]);
           __builtin_prefetch(&c5_[f5[t]]);
           __builtin_prefetch(&c6_[f6s[t]]);
         }
@@ -225,8 +239,7 @@ class OccupancyModel {
       mixer_.add(stretch12(k5.p() >> 4));
       mixer_.add(stretch12(k6.p() >> 4));
       mixer_.add(256);
-      auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
-      int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
+      int pm = mixer_.mix(((j * 4 + lc) * 4 + kConf.v[k5.n & 255]) * 4 + kConf.v[k6.n & 255]);
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
@@ -257,8 +270,12 @@ class OccupancyModel {
     uint64_t unk = (unk4 | self[(0xFF << j) & 0xFF]) & kNb.around[j];
     uint64_t h = (known * 0x9E3779B97F4A7C15ull) ^ (unk * 0xC2B2AE3D27D4EB4Full) ^
                  (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
+    finish_hash(h, static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull, i5, i6);
+  }
+  // h: hash of the 26-neighbourhood; hp: hashed parent-level pattern.
+  inline void finish_hash(uint64_t h, uint64_t hp, size_t& i5, size_t& i6) const {
     i5 = static_cast<size_t>((h ^ (h >> 29)) >> (64 - hash_bits_));
-    uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+    uint64_t h2 = h ^ hp;
     h2 ^= h2 >> 31;
     h2 *= 0x9E3779B97F4A7C15ull;
     i6 = static_cast<size_t>(h2 >> (64 - hash_bits_));
@@ -381,15 +398,19 @@ class OctreeState {
       uint64_t occ4 = 0, unk4 = 0;
       int p26 = 0, p6 = 0;
       uint32_t pmask = 0;
+      // Branch-free (neighbour presence is unpredictable): an absent
+      // neighbour (m < 0) contributes nothing; an earlier node (smaller
+      // index, decoded) its children; a later one unknown voxels.
       for (int k = 0; k < 27; ++k) {
-        int32_t m = nbn[k];
-        if (m < 0 || k == 13) continue;
-        pmask |= 1u << k;
-        // Earlier nodes (smaller index) are decoded: their children are known.
-        const bool earlier = static_cast<size_t>(m) < n;
-        const uint64_t b = kNb.block[k][earlier ? occ[m] : 255];
-        occ4 |= earlier ? b : 0;
-        unk4 |= earlier ? 0 : b;
+        const int32_t m = nbn[k];
+        const bool present = m >= 0 && k != 13;
+        const bool earlier = static_cast<size_t>(m) < n;  // false for m < 0
+        const size_t emask = size_t(0) - static_cast<size_t>(earlier);  // all ones when earlier
+        const uint32_t o = (occ[static_cast<size_t>(m) & emask] | static_cast<uint32_t>(~emask)) & 0xFF;
+        const uint64_t b = kNb.block[k][o] & (uint64_t(0) - static_cast<uint64_t>(present));
+        pmask |= static_cast<uint32_t>(present) << k;
+        occ4 |= b & static_cast<uint64_t>(emask);
+        unk4 |= b & ~static_cast<uint64_t>(emask);
       }
       p26 = popcount64(pmask);
       p6 = popcount64(pmask & kFaceNbMask);
@@ -486,14 +507,15 @@ class OctreeState {
           int32_t* out = &nnb[c * 27];
           const int32_t* pnb = &nb[n * 27];
           for (int k = 0; k < 27; ++k) {
-            int32_t m = pnb[kNb.child_nb_parent[j][k]];
-            int32_t v = -1;
-            if (m >= 0) {
-              uint32_t tm = tocc[m];
-              int jj = kNb.child_nb_bit[j][k];
-              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + popcount8(tm & ((1u << jj) - 1)));
-            }
-            out[k] = v;
+            // Branch-free: -1 unless neighbour m exists and has child jj.
+            const int32_t m = pnb[kNb.child_nb_parent[j][k]];
+            const uint32_t pm = 0u - static_cast<uint32_t>(m >= 0);
+            const size_t mi = static_cast<size_t>(static_cast<uint32_t>(m) & pm);
+            const uint32_t tm = tocc[mi] & pm;
+            const int jj = kNb.child_nb_bit[j][k];
+            const uint32_t has = (tm >> jj) & 1;
+            const uint32_t idx = first[mi] + static_cast<uint32_t>(popcount8(tm & ((1u << jj) - 1)));
+            out[k] = static_cast<int32_t>(idx | (has - 1));
           }
         }
       }
