@@ -747,33 +747,71 @@ int GeometryDecoder::coded_levels() const { return impl_->st.D; }
 bool GeometryDecoder::done() const { return impl_->done; }
 uint64_t GeometryDecoder::point_count() const { return impl_->st.n_out; }
 
+namespace {
+// Morton decode 9 code bits (3 levels) at a time: entry = x3 | y3 << 8 | z3 << 16.
+struct MortonDec9 {
+  uint32_t v[512];
+  constexpr MortonDec9() : v() {
+    for (uint32_t c = 0; c < 512; ++c) {
+      uint32_t x = 0, y = 0, z = 0;
+      for (int t = 0; t < 3; ++t) {
+        x |= ((c >> (3 * t + 2)) & 1) << t;
+        y |= ((c >> (3 * t + 1)) & 1) << t;
+        z |= ((c >> (3 * t)) & 1) << t;
+      }
+      v[c] = x | (y << 8) | (z << 16);
+    }
+  }
+};
+constexpr MortonDec9 kMortonDec9{};
+
+// Writes `count` copies of the point of `code` at out (3 * count values).
+inline uint32_t* put_point(uint32_t* out, uint64_t code, uint32_t count) {
+  uint32_t x = 0, y = 0, z = 0;
+  for (int s = 0; code; code >>= 9, s += 3) {
+    const uint32_t e = kMortonDec9.v[code & 511];
+    x |= (e & 7) << s;
+    y |= ((e >> 8) & 7) << s;
+    z |= ((e >> 16) & 7) << s;
+  }
+  for (uint32_t k = 0; k < count; ++k, out += 3) {
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<uint32_t> GeometryDecoder::points() const {
   const OctreeState& st = impl_->st;
   std::vector<uint32_t> out;
   if (st.n_out == 0) return out;
   if (impl_->done && st.lossless) {
-    std::vector<Leaf> all;
-    all.reserve(st.codes.size() + st.direct_pts.size());
-    for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
-    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
-      std::vector<Leaf> dp = st.direct_pts;
-      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
-      std::sort(dp.begin(), dp.end(), less);
-      size_t mid = all.size();
-      all.insert(all.end(), dp.begin(), dp.end());
-      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
-    }
-    out.reserve(3 * st.n_out);
-    for (const Leaf& lf : all) {
-      uint32_t x, y, z;
-      morton_decode(lf.code, x, y, z);
-      for (uint32_t k = 0; k < lf.count; ++k) { out.push_back(x); out.push_back(y); out.push_back(z); }
+    // Tree leaves are sorted; merge the (sorted) direct points in. The counts
+    // sum to n_out (checked when decoding).
+    std::vector<Leaf> dp = st.direct_pts;
+    auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+    std::sort(dp.begin(), dp.end(), less);
+    out.resize(3 * st.n_out);
+    uint32_t* o = out.data();
+    size_t i = 0, d = 0;
+    const size_t nt = st.codes.size();
+    while (i < nt || d < dp.size()) {
+      if (d < dp.size() && (i == nt || dp[d].code < st.codes[i])) {
+        o = put_point(o, dp[d].code, dp[d].count);
+        ++d;
+      } else {
+        o = put_point(o, st.codes[i], st.leaf_counts[i]);
+        ++i;
+      }
     }
     return out;
   }
   std::vector<uint64_t> v = st.voxel_codes();
   out.resize(3 * v.size());
-  for (size_t i = 0; i < v.size(); ++i) morton_decode(v[i], out[3 * i], out[3 * i + 1], out[3 * i + 2]);
+  uint32_t* o = out.data();
+  for (uint64_t c : v) o = put_point(o, c, 1);
   return out;
 }
 
