@@ -46,15 +46,18 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
     run += nodes[l];  // a node of level l is new where first_new <= l
     t.occupancy[l].resize(run);
   }
-  std::vector<uint8_t*> out(depth);
-  for (int l = 0; l < depth; ++l) out[l] = t.occupancy[l].data();
-  std::vector<size_t> pos(depth, 0);  // next new node of each level
+  // Write cursors in a local array (byte stores may alias any memory whose
+  // address escaped; a local array keeps them in cache-friendly registers/stack).
+  uint8_t* wp[kMortonMaxBits];
+  for (int l = 0; l < depth; ++l) wp[l] = t.occupancy[l].data();
+  const uint64_t* lv = t.leaves.data();
   for (size_t i = 0; i < m; ++i) {
-    const uint64_t c = t.leaves[i];
-    const int f = first_new(i);
+    const uint64_t c = lv[i];
+    const int f = i == 0 ? 0 : depth - (63 - __builtin_clzll(c ^ lv[i - 1])) / 3;
     // Level f - 1 (the deepest node shared with the previous leaf) gains a child.
-    if (f > 0) out[f - 1][pos[f - 1] - 1] |= static_cast<uint8_t>(1u << ((c >> (3 * (depth - f))) & 7));
-    for (int l = f; l < depth; ++l) out[l][pos[l]++] = static_cast<uint8_t>(1u << ((c >> (3 * (depth - l - 1))) & 7));
+    if (f > 0) wp[f - 1][-1] |= static_cast<uint8_t>(1u << ((c >> (3 * (depth - f))) & 7));
+    if (f == depth) continue;  // dense data: most leaves only add a child bit
+    for (int l = f; l < depth; ++l) *wp[l]++ = static_cast<uint8_t>(1u << ((c >> (3 * (depth - l - 1))) & 7));
   }
   return t;
 }
