@@ -398,20 +398,24 @@ class OctreeState {
       uint64_t occ4 = 0, unk4 = 0;
       int p26 = 0, p6 = 0;
       uint32_t pmask = 0;
-      // Branch-free (neighbour presence is unpredictable): an absent
-      // neighbour (m < 0) contributes nothing; an earlier node (smaller
-      // index, decoded) its children; a later one unknown voxels.
+      // Presence and decode order of the neighbours as bit masks first (a
+      // fixed, branch-free pass), then only the present ones are visited:
+      // an earlier node (smaller index, decoded) contributes its children,
+      // a later one unknown voxels.
+      uint32_t pres = 0, earl = 0;
       for (int k = 0; k < 27; ++k) {
         const int32_t m = nbn[k];
-        const bool present = m >= 0 && k != 13;
-        const bool earlier = static_cast<size_t>(m) < n;  // false for m < 0
-        const size_t emask = size_t(0) - static_cast<size_t>(earlier);  // all ones when earlier
-        const uint32_t o = (occ[static_cast<size_t>(m) & emask] | static_cast<uint32_t>(~emask)) & 0xFF;
-        const uint64_t b = kNb.block[k][o] & (uint64_t(0) - static_cast<uint64_t>(present));
-        pmask |= static_cast<uint32_t>(present) << k;
-        occ4 |= b & static_cast<uint64_t>(emask);
-        unk4 |= b & ~static_cast<uint64_t>(emask);
+        pres |= static_cast<uint32_t>(m >= 0) << k;
+        earl |= static_cast<uint32_t>(static_cast<size_t>(m) < n) << k;  // false for m < 0
       }
+      pres &= ~(1u << 13);
+      earl &= pres;
+      pmask = pres;
+      for (uint32_t bits = earl; bits; bits &= bits - 1) {
+        const int k = __builtin_ctz(bits);
+        occ4 |= kNb.block[k][occ[static_cast<size_t>(nbn[k])]];
+      }
+      for (uint32_t bits = pres & ~earl; bits; bits &= bits - 1) unk4 |= kNb.block[__builtin_ctz(bits)][255];
       p26 = popcount64(pmask);
       p6 = popcount64(pmask & kFaceNbMask);
       uint8_t truth = 0;
