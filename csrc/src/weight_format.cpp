@@ -193,7 +193,7 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
     params[t].eg_order = p & 15;
     params[t].dependent = quantizer == kDependent;
   }
-  RangeDecoder dec(r.cursor(), r.remaining());
+  detail::BinDecoder dec(r.cursor(), r.remaining());
   detail::WeightContexts ctx;
   for (uint64_t t = 0; t < count; ++t) {
     QuantTensor& x = out[t];

@@ -76,7 +76,7 @@ inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r,
   }
 }
 
-inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, int cls, int neg) {
+inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, int cls, int neg) {
   uint64_t base = 0;
   int p = 0;
   while (code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
@@ -145,9 +145,11 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
   }
 }
 
-void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+void decode_tensor(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
                    const TensorParams& params) {
   if (rows == 0 || cols == 0) return;
+  // A local copy whose address never escapes keeps the coder state in registers.
+  BinDecoder dec = decoder;
   RowState st(cols);
   const int K = params.gt_flags;
   int prev_zero = 0;
@@ -195,6 +197,7 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
     }
     st.finish_row();
   }
+  decoder = dec;
 }
 
 }  // namespace detail

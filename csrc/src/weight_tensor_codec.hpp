@@ -28,7 +28,7 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
 // Writes rows * cols integers to `values`. Throws CorruptPayload on an impossible
 // code (prefix too long, magnitude above kMaxMagnitude). The caller checks the
 // decoder for overrun afterwards.
-void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+void decode_tensor(BinDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
                    const TensorParams& params);
 
 // Dependent quantization (trellis): picks quantization indices for `x` (row-major,
