@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "pcstream/range_coder.hpp"
-#include "weight_bin_decoder.hpp"
+#include "weight_bin_coder.hpp"
 
 namespace pcstream {
 namespace weights {
@@ -62,7 +62,7 @@ struct CountBin {
 };
 static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");
 
-inline void code_bit(RangeEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
+inline void code_bit(BinEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
 inline int code_bit(BinDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
 
 struct TensorParams {

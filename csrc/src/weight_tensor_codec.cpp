@@ -2,6 +2,7 @@
 // decoder loops mirror each other line by line; keep them in step.
 #include "weight_tensor_codec.hpp"
 
+#include <utility>
 #include <vector>
 
 namespace pcstream {
@@ -52,7 +53,7 @@ inline int dq_skip_zeros(int state, uint64_t count) {
   return ((count & 1) && (state == 1 || state == 2)) ? (state ^ 3) : state;
 }
 
-inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
+inline void encode_remainder(BinEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
   int p = 0;
   while (r >= (uint64_t{1} << k)) {
     code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
@@ -99,9 +100,10 @@ inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, in
 
 }  // namespace
 
-void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
+void encode_tensor(BinEncoder& encoder, WeightContexts& ctx, const int64_t* values, uint64_t rows,
                    uint64_t cols, const TensorParams& params) {
   if (rows == 0 || cols == 0) return;
+  BinEncoder enc = std::move(encoder);  // a local whose state the compiler keeps in registers
   RowState st(cols);
   const int K = params.gt_flags;
   int prev_zero = 0;
@@ -143,6 +145,7 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
     }
     st.finish_row();
   }
+  encoder = std::move(enc);
 }
 
 void decode_tensor(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,

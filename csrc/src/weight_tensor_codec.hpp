@@ -22,7 +22,7 @@ double portable_log2(double x);
 TensorParams choose_params(const int64_t* values, uint64_t n);
 
 // `values` holds rows * cols integers with |v| <= kMaxMagnitude.
-void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
+void encode_tensor(BinEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
                    uint64_t cols, const TensorParams& params);
 
 // Writes rows * cols integers to `values`. Throws CorruptPayload on an impossible
