@@ -42,22 +42,26 @@ struct CountRecip {
 extern const CountRecip kCountRecip;
 
 struct CountBin {
-  uint16_t n[2] = {0, 0};     // zeros and ones seen (halved at kCountLimit)
+  // The counts are kept as their total t = n0 + n1 and n1, which is what the update
+  // and the estimate need.
+  uint16_t t = 0;             // symbols seen (halved at kCountLimit)
+  uint16_t n1 = 0;            // ones among them
   uint16_t p = kProbOne / 2;  // cached P(bit = 1) of the counts, in 16 bits
-  // In [32, 65504] without clamping: n[0] + n[1] <= kCountLimit - 1 whenever it is read.
+  // In [32, 65504] without clamping: t <= kCountLimit - 1 whenever it is read.
   inline uint32_t p1() const { return p; }
   // Branch-free in the coded bit, which is unpredictable; the counts are read once
   // and written once (no store-to-load forwarding between them).
   inline void update(int bit) {
-    uint32_t c0 = n[0] + static_cast<uint32_t>(1 - bit);
-    uint32_t c1 = n[1] + static_cast<uint32_t>(bit);
-    if (c0 + c1 >= kCountLimit) {
-      c0 = (c0 + 1) >> 1;
+    uint32_t c = t + 1u;
+    uint32_t c1 = n1 + static_cast<uint32_t>(bit);
+    if (c >= kCountLimit) {  // halve both counts, rounding up: (n0 + 1) / 2 and (n1 + 1) / 2
+      const uint32_t c0 = (c - c1 + 1) >> 1;
       c1 = (c1 + 1) >> 1;
+      c = c0 + c1;
     }
-    n[0] = static_cast<uint16_t>(c0);
-    n[1] = static_cast<uint16_t>(c1);
-    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[c0 + c1]) >> 16);
+    t = static_cast<uint16_t>(c);
+    n1 = static_cast<uint16_t>(c1);
+    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[c]) >> 16);
   }
 };
 static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");

@@ -77,17 +77,40 @@ inline void encode_remainder(BinEncoder& enc, WeightContexts& ctx, uint64_t r, i
   }
 }
 
-inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, int cls, int neg) {
+// first_p: the probability of the first prefix bin, ctx.prefix[neg][0][cls >> 1].
+inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, int cls, int neg, uint32_t first_p) {
   uint64_t base = 0;
   int p = 0;
-  while (code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
+  CountBin* const first = &ctx.prefix[neg][0][cls >> 1];
+  const int bit0 = dec.decode_bit_p(first_p);
+  first->update(bit0);
+  if (bit0) {
+    base += uint64_t{1} << k;
+    ++k;
+    ++p;
+  }
+  while (bit0 && code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
     base += uint64_t{1} << k;
     ++k;
     if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
   }
   const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
+  // Walk down the tree with the probabilities of both children loaded before the bit
+  // that picks one is known: the load then stays off the decoder's dependency chain.
+  CountBin* const bins = ctx.suffix[neg][k];
   int node = 1;
-  for (int i = 0; i < tree; ++i) node = node * 2 + code_bit(dec, ctx.suffix[neg][k][node]);
+  uint32_t prob = bins[1].p1();
+  for (int i = 0; i < tree; ++i) {
+    uint32_t p_zero = 0, p_one = 0;
+    if (i + 1 < tree) {
+      p_zero = bins[2 * node].p1();
+      p_one = bins[2 * node + 1].p1();
+    }
+    const int bit = dec.decode_bit_p(prob);
+    bins[node].update(bit);
+    node = node * 2 + bit;
+    prob = bit ? p_one : p_zero;
+  }
   uint64_t r = static_cast<uint64_t>(node - (1 << tree));
   int rest = k - tree;
   while (rest > 0) {
@@ -180,16 +203,25 @@ void decode_tensor(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, ui
         continue;
       }
       seen = true;
-      const int neg = code_bit(dec, ctx.sign[sign_context(nb)]);
       const int cls = mag_class(nb);
+      // The first magnitude bin's probability for either sign, loaded before the
+      // sign is decoded (keeps the load off the decoder's dependency chain).
+      const uint32_t first_pos = K ? ctx.gt[qz][0][0][cls].p1() : ctx.prefix[0][0][cls >> 1].p1();
+      const uint32_t first_neg = K ? ctx.gt[qz][1][0][cls].p1() : ctx.prefix[1][0][cls >> 1].p1();
+      const int neg = code_bit(dec, ctx.sign[sign_context(nb)]);
+      const uint32_t first_p = neg ? first_neg : first_pos;
       uint64_t m = 1;
       int k = 1;
       for (; k <= K; ++k) {
-        if (!code_bit(dec, ctx.gt[qz][neg][k - 1][cls])) break;
+        CountBin& bin = ctx.gt[qz][neg][k - 1][cls];
+        const int gt = dec.decode_bit_p(k == 1 ? first_p : bin.p1());
+        bin.update(gt);
+        if (!gt) break;
         ++m;
       }
       if (k > K) {
-        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls, neg);
+        const uint32_t p0 = K ? ctx.prefix[neg][0][cls >> 1].p1() : first_p;
+        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls, neg, p0);
         if (m > static_cast<uint64_t>(kMaxMagnitude))
           fail(ErrorCode::CorruptPayload, "weights: decoded magnitude exceeds the format limit");
       }
