@@ -172,5 +172,5 @@ def decode(payload: bytes, *, max_elements: int = DEFAULT_MAX_ELEMENTS,
         if t.dtype_code >= 16:
             out[name] = t.values.astype(t.dtype)
         else:
-            out[name] = (t.values.astype(np.float64) * t.step).astype(t.dtype)
+            out[name] = np.multiply(t.values, t.step, dtype=np.float64).astype(t.dtype, copy=False)
     return out
