@@ -42,26 +42,24 @@ struct CountRecip {
 extern const CountRecip kCountRecip;
 
 struct CountBin {
-  // The counts are kept as their total t = n0 + n1 and n1, which is what the update
-  // and the estimate need.
-  uint16_t t = 0;             // symbols seen (halved at kCountLimit)
-  uint16_t n1 = 0;            // ones among them
+  // The counts are kept as their total t = n0 + n1 (low half) and n1 (high half) of
+  // one word: one load and one store per update.
+  uint32_t counts = 0;        // t | n1 << 16, t halved at kCountLimit
   uint16_t p = kProbOne / 2;  // cached P(bit = 1) of the counts, in 16 bits
   // In [32, 65504] without clamping: t <= kCountLimit - 1 whenever it is read.
   inline uint32_t p1() const { return p; }
-  // Branch-free in the coded bit, which is unpredictable; the counts are read once
-  // and written once (no store-to-load forwarding between them).
+  // Branch-free in the coded bit, which is unpredictable.
   inline void update(int bit) {
-    uint32_t c = t + 1u;
-    uint32_t c1 = n1 + static_cast<uint32_t>(bit);
-    if (c >= kCountLimit) {  // halve both counts, rounding up: (n0 + 1) / 2 and (n1 + 1) / 2
-      const uint32_t c0 = (c - c1 + 1) >> 1;
+    uint32_t c = counts + 1u + (static_cast<uint32_t>(bit) << 16);
+    uint32_t t = c & 0xFFFFu, c1 = c >> 16;
+    if (t >= kCountLimit) {  // halve both counts, rounding up: (n0 + 1) / 2 and (n1 + 1) / 2
+      const uint32_t c0 = (t - c1 + 1) >> 1;
       c1 = (c1 + 1) >> 1;
-      c = c0 + c1;
+      t = c0 + c1;
+      c = t | (c1 << 16);
     }
-    t = static_cast<uint16_t>(c);
-    n1 = static_cast<uint16_t>(c1);
-    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[c]) >> 16);
+    counts = c;
+    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[t]) >> 16);
   }
 };
 static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");
