@@ -77,6 +77,29 @@ inline void encode_remainder(BinEncoder& enc, WeightContexts& ctx, uint64_t r, i
   }
 }
 
+// Decodes the `Levels` context-coded top bits of an Exp-Golomb suffix down the tree
+// of `bins` (root 1, children 2n and 2n + 1); returns the leaf, 2^Levels + the bits.
+// The probabilities of both children are loaded before the bit that picks one is
+// known, which keeps the load off the decoder's dependency chain.
+template <int Levels>
+inline int walk_suffix_tree(BinDecoder& dec, CountBin* bins) {
+  static_assert(Levels >= 1 && Levels <= kSuffixTreeBits, "suffix tree depth");
+  int node = 1;
+  uint32_t prob = bins[1].p1();
+  for (int i = 0; i < Levels; ++i) {  // fully unrolled: Levels is a constant
+    uint32_t p_zero = 0, p_one = 0;
+    if (i + 1 < Levels) {
+      p_zero = bins[2 * node].p1();
+      p_one = bins[2 * node + 1].p1();
+    }
+    const int bit = dec.decode_bit_p(prob);
+    bins[node].update(bit);
+    node = node * 2 + bit;
+    prob = bit ? p_one : p_zero;
+  }
+  return node;
+}
+
 // first_p: the probability of the first prefix bin, ctx.prefix[neg][0][cls >> 1].
 inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, int cls, int neg, uint32_t first_p) {
   uint64_t base = 0;
@@ -95,21 +118,14 @@ inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, in
     if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
   }
   const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
-  // Walk down the tree with the probabilities of both children loaded before the bit
-  // that picks one is known: the load then stays off the decoder's dependency chain.
   CountBin* const bins = ctx.suffix[neg][k];
-  int node = 1;
-  uint32_t prob = bins[1].p1();
-  for (int i = 0; i < tree; ++i) {
-    uint32_t p_zero = 0, p_one = 0;
-    if (i + 1 < tree) {
-      p_zero = bins[2 * node].p1();
-      p_one = bins[2 * node + 1].p1();
-    }
-    const int bit = dec.decode_bit_p(prob);
-    bins[node].update(bit);
-    node = node * 2 + bit;
-    prob = bit ? p_one : p_zero;
+  int node;
+  switch (tree) {  // unrolled walks: no loop control per bin
+    case 0: node = 1; break;
+    case 1: node = walk_suffix_tree<1>(dec, bins); break;
+    case 2: node = walk_suffix_tree<2>(dec, bins); break;
+    case 3: node = walk_suffix_tree<3>(dec, bins); break;
+    default: node = walk_suffix_tree<kSuffixTreeBits>(dec, bins); break;
   }
   uint64_t r = static_cast<uint64_t>(node - (1 << tree));
   int rest = k - tree;
