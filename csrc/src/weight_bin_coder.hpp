@@ -83,12 +83,14 @@ class BinDecoder {
   // One decision with P(bit = 1) = p1 / 2^16, p1 in [1, 65535].
   inline int decode_bit_p(uint32_t p1) {
     const uint32_t bound = (range_ >> kProbBits) * p1;
-    const uint32_t bit = code_ < bound;
-    const uint32_t keep = bit - 1u;  // all ones when the bit is 0
-    code_ -= bound & keep;
-    range_ = (bound & ~keep) | ((range_ - bound) & keep);
+    // Both outcomes are computed in parallel with the comparison; the mask then
+    // picks one in two operations.
+    const uint32_t range_zero = range_ - bound, code_zero = code_ - bound;
+    const uint32_t one = 0u - static_cast<uint32_t>(code_ < bound);  // all ones for a 1
+    range_ = range_zero ^ ((range_zero ^ bound) & one);
+    code_ = code_zero + (bound & one);
     while (range_ < kRangeTop) { range_ <<= 8; code_ = (code_ << 8) | next_byte(); }
-    return static_cast<int>(bit);
+    return static_cast<int>(one & 1u);
   }
   inline int decode_bypass() {
     range_ >>= 1;
