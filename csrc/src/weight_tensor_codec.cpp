@@ -187,16 +187,21 @@ void encode_tensor(BinEncoder& encoder, WeightContexts& ctx, const int64_t* valu
   encoder = std::move(enc);
 }
 
-void decode_tensor(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
-                   const TensorParams& params) {
-  if (rows == 0 || cols == 0) return;
+namespace {
+
+// The decoding loop, compiled separately for dependent quantization and for K = 0
+// (no greater-than flags: the usual choice for dense tensors), so that their tests
+// leave the per-weight path.
+template <bool Dq, bool HasGt>
+void decode_rows(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+                 const TensorParams& params) {
   // A local copy whose address never escapes keeps the coder state in registers.
   BinDecoder dec = decoder;
   RowState st(cols);
-  const int K = params.gt_flags;
+  const int K = HasGt ? params.gt_flags : 0;
   int prev_zero = 0;
   int state = 0;
-  const int dq = params.dependent ? 1 : 0;
+  constexpr int dq = Dq ? 1 : 0;
   for (uint64_t i = 0; i < rows; ++i) {
     int64_t* row = values + i * cols;
     const int zero = code_bit(dec, ctx.row_zero[prev_zero]);
@@ -249,6 +254,21 @@ void decode_tensor(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, ui
     st.finish_row();
   }
   decoder = dec;
+}
+
+}  // namespace
+
+void decode_tensor(BinDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+                   const TensorParams& params) {
+  if (rows == 0 || cols == 0) return;
+  const bool gt = params.gt_flags > 0;
+  if (params.dependent) {
+    gt ? decode_rows<true, true>(dec, ctx, values, rows, cols, params)
+       : decode_rows<true, false>(dec, ctx, values, rows, cols, params);
+  } else {
+    gt ? decode_rows<false, true>(dec, ctx, values, rows, cols, params)
+       : decode_rows<false, false>(dec, ctx, values, rows, cols, params);
+  }
 }
 
 }  // namespace detail
