@@ -76,7 +76,7 @@ class BinEncoder {
 
 class BinDecoder {
  public:
-  BinDecoder(const uint8_t* data, size_t size) : p_(data), n_(size) {
+  BinDecoder(const uint8_t* data, size_t size) : next_(data), end_(data + size) {
     for (int i = 0; i < 5; ++i) code_ = (code_ << 8) | next_byte();
   }
 
@@ -113,13 +113,12 @@ class BinDecoder {
 
  private:
   inline uint32_t next_byte() {
-    if (pos_ < n_) return p_[pos_++];
+    if (next_ < end_) return *next_++;
     ++over_;
     return 0;
   }
-  const uint8_t* p_;
-  size_t n_;
-  size_t pos_ = 0;
+  const uint8_t* next_;  // two pointers rather than base, size and position: one register fewer
+  const uint8_t* end_;
   size_t over_ = 0;
   uint32_t code_ = 0;
   uint32_t range_ = 0xFFFFFFFFu;
