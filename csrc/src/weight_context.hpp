@@ -96,7 +96,9 @@ inline int32_t clamp_neighbour(int64_t v) {
   return static_cast<int32_t>(v);
 }
 
-inline int sgn3(int32_t v) { return v > 0 ? 2 : (v < 0 ? 0 : 1); }
+// 0, 1, 2 for negative, zero, positive; arithmetic rather than branches (neighbour
+// signs are coin flips).
+inline int sgn3(int32_t v) { return static_cast<int>(v >= 0) + static_cast<int>(v > 0); }
 
 // Column activity: exponential mean of |q| over the previous non-zero rows, in
 // 1/16 units, updated with weight 1/8 per row.
@@ -126,7 +128,10 @@ inline uint32_t update_row_activity(uint32_t act, int32_t q) {
 }
 // Sign balance in 1/256 units, in [-256, 256].
 inline int32_t update_sign_balance(int32_t bal, int32_t q) {
-  int32_t target = q > 0 ? 256 : (q < 0 ? -256 : bal);
+  // target: +-256 for a signed q, bal itself (no change) for q = 0; selected by mask.
+  const int32_t sign = static_cast<int32_t>(q > 0) - static_cast<int32_t>(q < 0);
+  const int32_t nonzero = -static_cast<int32_t>(q != 0);
+  const int32_t target = ((sign * 256) & nonzero) | (bal & ~nonzero);
   return bal + (target - bal) / 8;
 }
 
@@ -149,7 +154,7 @@ inline int mag_class(const Neighbourhood& n) {
 }
 
 inline int sign_context(const Neighbourhood& n) {
-  int sb = n.s < -64 ? 0 : (n.s > 64 ? 2 : 1);
+  const int sb = static_cast<int>(n.s >= -64) + static_cast<int>(n.s > 64);  // 0, 1, 2
   return (sgn3(n.a) * 3 + sgn3(n.u)) * 3 + sb;
 }
 

@@ -95,7 +95,7 @@ inline int walk_suffix_tree(BinDecoder& dec, CountBin* bins) {
     const int bit = dec.decode_bit_p(prob);
     bins[node].update(bit);
     node = node * 2 + bit;
-    prob = bit ? p_one : p_zero;
+    prob = p_zero ^ ((p_zero ^ p_one) & (0u - static_cast<uint32_t>(bit)));
   }
   return node;
 }
@@ -230,7 +230,7 @@ void decode_rows(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint
       const uint32_t first_pos = K ? ctx.gt[qz][0][0][cls].p1() : ctx.prefix[0][0][cls >> 1].p1();
       const uint32_t first_neg = K ? ctx.gt[qz][1][0][cls].p1() : ctx.prefix[1][0][cls >> 1].p1();
       const int neg = code_bit(dec, ctx.sign[sign_context(nb)]);
-      const uint32_t first_p = neg ? first_neg : first_pos;
+      const uint32_t first_p = first_pos ^ ((first_pos ^ first_neg) & (0u - static_cast<uint32_t>(neg)));
       uint64_t m = 1;
       int k = 1;
       for (; k <= K; ++k) {
@@ -246,7 +246,7 @@ void decode_rows(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint
         if (m > static_cast<uint64_t>(kMaxMagnitude))
           fail(ErrorCode::CorruptPayload, "weights: decoded magnitude exceeds the format limit");
       }
-      const int64_t q = neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
+      const int64_t q = (static_cast<int64_t>(m) ^ -static_cast<int64_t>(neg)) + neg;  // -m when neg
       row[j] = q;
       st.push(j, clamp_neighbour(q));
       if (dq) state = kDqNext[state][m & 1];
