@@ -53,6 +53,19 @@ inline int dq_skip_zeros(int state, uint64_t count) {
   return ((count & 1) && (state == 1 || state == 2)) ? (state ^ 3) : state;
 }
 
+// Codes the `Levels` top bits of an Exp-Golomb suffix (`top`, most significant
+// first) down the tree of `bins`, as walk_suffix_tree decodes them.
+template <int Levels>
+inline void encode_suffix_tree(BinEncoder& enc, CountBin* bins, uint32_t top) {
+  int node = 1;
+#pragma GCC unroll 4
+  for (int i = Levels - 1; i >= 0; --i) {
+    const int bit = static_cast<int>((top >> i) & 1);
+    code_bit(enc, bins[node], bit);
+    node = node * 2 + bit;
+  }
+}
+
 inline void encode_remainder(BinEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
   int p = 0;
   while (r >= (uint64_t{1} << k)) {
@@ -63,11 +76,14 @@ inline void encode_remainder(BinEncoder& enc, WeightContexts& ctx, uint64_t r, i
   }
   code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
   const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
-  int node = 1;
-  for (int i = 1; i <= tree; ++i) {
-    const int bit = static_cast<int>((r >> (k - i)) & 1);
-    code_bit(enc, ctx.suffix[neg][k][node], bit);
-    node = node * 2 + bit;
+  CountBin* const bins = ctx.suffix[neg][k];
+  const uint32_t top = static_cast<uint32_t>(r >> (k - tree));  // the tree-coded bits
+  switch (tree) {  // unrolled walks: no loop control per bin
+    case 0: break;
+    case 1: encode_suffix_tree<1>(enc, bins, top); break;
+    case 2: encode_suffix_tree<2>(enc, bins, top); break;
+    case 3: encode_suffix_tree<3>(enc, bins, top); break;
+    default: encode_suffix_tree<kSuffixTreeBits>(enc, bins, top); break;
   }
   int rest = k - tree;
   while (rest > 0) {
@@ -86,6 +102,7 @@ inline int walk_suffix_tree(BinDecoder& dec, CountBin* bins) {
   static_assert(Levels >= 1 && Levels <= kSuffixTreeBits, "suffix tree depth");
   int node = 1;
   uint32_t prob = bins[1].p1();
+#pragma GCC unroll 4
   for (int i = 0; i < Levels; ++i) {  // fully unrolled: Levels is a constant
     uint32_t p_zero = 0, p_one = 0;
     if (i + 1 < Levels) {
@@ -107,11 +124,9 @@ inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, in
   CountBin* const first = &ctx.prefix[neg][0][cls >> 1];
   const int bit0 = dec.decode_bit_p(first_p);
   first->update(bit0);
-  if (bit0) {
-    base += uint64_t{1} << k;
-    ++k;
-    ++p;
-  }
+  base += (uint64_t{1} << k) & (0 - static_cast<uint64_t>(bit0));  // no branch on the coded bit
+  k += bit0;
+  p += bit0;
   while (bit0 && code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
     base += uint64_t{1} << k;
     ++k;
