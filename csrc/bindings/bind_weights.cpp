@@ -60,8 +60,10 @@ py::tuple decode(py::buffer payload, uint64_t max_elements, uint32_t max_tensors
   }
   py::list result;
   for (auto& x : out) {
-    py::array_t<int64_t> arr(static_cast<py::ssize_t>(x.values.size()));
-    if (!x.values.empty()) std::memcpy(arr.mutable_data(), x.values.data(), sizeof(int64_t) * x.values.size());
+    // The array takes over the decoded vector (no copy); the capsule frees it.
+    auto* owned = new std::vector<int64_t>(std::move(x.values));
+    py::capsule free_owned(owned, [](void* v) { delete static_cast<std::vector<int64_t>*>(v); });
+    py::array_t<int64_t> arr(static_cast<py::ssize_t>(owned->size()), owned->data(), free_owned);
     py::tuple shape(x.shape.size());
     for (size_t i = 0; i < x.shape.size(); ++i) shape[i] = py::int_(x.shape[i]);
     result.append(py::make_tuple(x.name, static_cast<int>(x.dtype), shape, x.qp, arr, static_cast<int>(x.quantizer)));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pcstream/range_coder.hpp"
+#include "weight_bin_coder.hpp"
 
 namespace pcstream {
 namespace weights {
@@ -41,28 +42,30 @@ struct CountRecip {
 extern const CountRecip kCountRecip;
 
 struct CountBin {
-  uint16_t n[2] = {0, 0};     // zeros and ones seen (halved at kCountLimit)
+  // The counts are kept as their total t = n0 + n1 (low half) and n1 (high half) of
+  // one word: one load and one store per update.
+  uint32_t counts = 0;        // t | n1 << 16, t halved at kCountLimit
   uint16_t p = kProbOne / 2;  // cached P(bit = 1) of the counts, in 16 bits
-  // In [32, 65504] without clamping: n[0] + n[1] <= kCountLimit - 1 whenever it is read.
+  // In [32, 65504] without clamping: t <= kCountLimit - 1 whenever it is read.
   inline uint32_t p1() const { return p; }
-  // Branch-free in the coded bit, which is unpredictable; the counts are read once
-  // and written once (no store-to-load forwarding between them).
+  // Branch-free in the coded bit, which is unpredictable.
   inline void update(int bit) {
-    uint32_t c0 = n[0] + static_cast<uint32_t>(1 - bit);
-    uint32_t c1 = n[1] + static_cast<uint32_t>(bit);
-    if (c0 + c1 >= kCountLimit) {
-      c0 = (c0 + 1) >> 1;
+    uint32_t c = counts + 1u + (static_cast<uint32_t>(bit) << 16);
+    uint32_t t = c & 0xFFFFu, c1 = c >> 16;
+    if (t >= kCountLimit) {  // halve both counts, rounding up: (n0 + 1) / 2 and (n1 + 1) / 2
+      const uint32_t c0 = (t - c1 + 1) >> 1;
       c1 = (c1 + 1) >> 1;
+      t = c0 + c1;
+      c = t | (c1 << 16);
     }
-    n[0] = static_cast<uint16_t>(c0);
-    n[1] = static_cast<uint16_t>(c1);
-    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[c0 + c1]) >> 16);
+    counts = c;
+    p = static_cast<uint16_t>((static_cast<uint64_t>(2u * c1 + 1u) * kCountRecip.r[t]) >> 16);
   }
 };
 static_assert(kCountLimit <= 1024, "p1 stays within [32, 65504] only for count limits up to 1024");
 
-inline void code_bit(RangeEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
-inline int code_bit(RangeDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
+inline void code_bit(BinEncoder& enc, CountBin& c, int bit) { enc.encode_bit_p(bit, c.p1()); c.update(bit); }
+inline int code_bit(BinDecoder& dec, CountBin& c) { int b = dec.decode_bit_p(c.p1()); c.update(b); return b; }
 
 struct TensorParams {
   int gt_flags = 0;        // K
@@ -93,7 +96,9 @@ inline int32_t clamp_neighbour(int64_t v) {
   return static_cast<int32_t>(v);
 }
 
-inline int sgn3(int32_t v) { return v > 0 ? 2 : (v < 0 ? 0 : 1); }
+// 0, 1, 2 for negative, zero, positive; arithmetic rather than branches (neighbour
+// signs are coin flips).
+inline int sgn3(int32_t v) { return static_cast<int>(v >= 0) + static_cast<int>(v > 0); }
 
 // Column activity: exponential mean of |q| over the previous non-zero rows, in
 // 1/16 units, updated with weight 1/8 per row.
@@ -123,7 +128,10 @@ inline uint32_t update_row_activity(uint32_t act, int32_t q) {
 }
 // Sign balance in 1/256 units, in [-256, 256].
 inline int32_t update_sign_balance(int32_t bal, int32_t q) {
-  int32_t target = q > 0 ? 256 : (q < 0 ? -256 : bal);
+  // target: +-256 for a signed q, bal itself (no change) for q = 0; selected by mask.
+  const int32_t sign = static_cast<int32_t>(q > 0) - static_cast<int32_t>(q < 0);
+  const int32_t nonzero = -static_cast<int32_t>(q != 0);
+  const int32_t target = ((sign * 256) & nonzero) | (bal & ~nonzero);
   return bal + (target - bal) / 8;
 }
 
@@ -146,7 +154,7 @@ inline int mag_class(const Neighbourhood& n) {
 }
 
 inline int sign_context(const Neighbourhood& n) {
-  int sb = n.s < -64 ? 0 : (n.s > 64 ? 2 : 1);
+  const int sb = static_cast<int>(n.s >= -64) + static_cast<int>(n.s > 64);  // 0, 1, 2
   return (sgn3(n.a) * 3 + sgn3(n.u)) * 3 + sb;
 }
 

@@ -126,7 +126,7 @@ std::vector<uint8_t> encode_weights(const std::vector<QuantTensor>& tensors, con
     w.u8(x.quantizer);
     w.u8(static_cast<uint8_t>((params[t].gt_flags << 4) | params[t].eg_order));
   }
-  RangeEncoder enc;
+  detail::BinEncoder enc;
   detail::WeightContexts ctx;
   for (size_t t = 0; t < tensors.size(); ++t) {
     const QuantTensor& x = tensors[t];
@@ -193,7 +193,7 @@ std::vector<QuantTensor> decode_weights(const uint8_t* data, size_t size, const 
     params[t].eg_order = p & 15;
     params[t].dependent = quantizer == kDependent;
   }
-  RangeDecoder dec(r.cursor(), r.remaining());
+  detail::BinDecoder dec(r.cursor(), r.remaining());
   detail::WeightContexts ctx;
   for (uint64_t t = 0; t < count; ++t) {
     QuantTensor& x = out[t];

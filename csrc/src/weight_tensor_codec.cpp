@@ -2,6 +2,7 @@
 // decoder loops mirror each other line by line; keep them in step.
 #include "weight_tensor_codec.hpp"
 
+#include <utility>
 #include <vector>
 
 namespace pcstream {
@@ -52,7 +53,20 @@ inline int dq_skip_zeros(int state, uint64_t count) {
   return ((count & 1) && (state == 1 || state == 2)) ? (state ^ 3) : state;
 }
 
-inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
+// Codes the `Levels` top bits of an Exp-Golomb suffix (`top`, most significant
+// first) down the tree of `bins`, as walk_suffix_tree decodes them.
+template <int Levels>
+inline void encode_suffix_tree(BinEncoder& enc, CountBin* bins, uint32_t top) {
+  int node = 1;
+#pragma GCC unroll 4
+  for (int i = Levels - 1; i >= 0; --i) {
+    const int bit = static_cast<int>((top >> i) & 1);
+    code_bit(enc, bins[node], bit);
+    node = node * 2 + bit;
+  }
+}
+
+inline void encode_remainder(BinEncoder& enc, WeightContexts& ctx, uint64_t r, int k, int cls, int neg) {
   int p = 0;
   while (r >= (uint64_t{1} << k)) {
     code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 1);
@@ -62,11 +76,14 @@ inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r,
   }
   code_bit(enc, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1], 0);
   const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
-  int node = 1;
-  for (int i = 1; i <= tree; ++i) {
-    const int bit = static_cast<int>((r >> (k - i)) & 1);
-    code_bit(enc, ctx.suffix[neg][k][node], bit);
-    node = node * 2 + bit;
+  CountBin* const bins = ctx.suffix[neg][k];
+  const uint32_t top = static_cast<uint32_t>(r >> (k - tree));  // the tree-coded bits
+  switch (tree) {  // unrolled walks: no loop control per bin
+    case 0: break;
+    case 1: encode_suffix_tree<1>(enc, bins, top); break;
+    case 2: encode_suffix_tree<2>(enc, bins, top); break;
+    case 3: encode_suffix_tree<3>(enc, bins, top); break;
+    default: encode_suffix_tree<kSuffixTreeBits>(enc, bins, top); break;
   }
   int rest = k - tree;
   while (rest > 0) {
@@ -76,17 +93,55 @@ inline void encode_remainder(RangeEncoder& enc, WeightContexts& ctx, uint64_t r,
   }
 }
 
-inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, int cls, int neg) {
+// Decodes the `Levels` context-coded top bits of an Exp-Golomb suffix down the tree
+// of `bins` (root 1, children 2n and 2n + 1); returns the leaf, 2^Levels + the bits.
+// The probabilities of both children are loaded before the bit that picks one is
+// known, which keeps the load off the decoder's dependency chain.
+template <int Levels>
+inline int walk_suffix_tree(BinDecoder& dec, CountBin* bins) {
+  static_assert(Levels >= 1 && Levels <= kSuffixTreeBits, "suffix tree depth");
+  int node = 1;
+  uint32_t prob = bins[1].p1();
+#pragma GCC unroll 4
+  for (int i = 0; i < Levels; ++i) {  // fully unrolled: Levels is a constant
+    uint32_t p_zero = 0, p_one = 0;
+    if (i + 1 < Levels) {
+      p_zero = bins[2 * node].p1();
+      p_one = bins[2 * node + 1].p1();
+    }
+    const int bit = dec.decode_bit_p(prob);
+    bins[node].update(bit);
+    node = node * 2 + bit;
+    prob = p_zero ^ ((p_zero ^ p_one) & (0u - static_cast<uint32_t>(bit)));
+  }
+  return node;
+}
+
+// first_p: the probability of the first prefix bin, ctx.prefix[neg][0][cls >> 1].
+inline uint64_t decode_remainder(BinDecoder& dec, WeightContexts& ctx, int k, int cls, int neg, uint32_t first_p) {
   uint64_t base = 0;
   int p = 0;
-  while (code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
+  CountBin* const first = &ctx.prefix[neg][0][cls >> 1];
+  const int bit0 = dec.decode_bit_p(first_p);
+  first->update(bit0);
+  base += (uint64_t{1} << k) & (0 - static_cast<uint64_t>(bit0));  // no branch on the coded bit
+  k += bit0;
+  p += bit0;
+  while (bit0 && code_bit(dec, ctx.prefix[neg][p < kPrefixCtx ? p : kPrefixCtx - 1][cls >> 1])) {
     base += uint64_t{1} << k;
     ++k;
     if (++p > kMaxPrefix) fail(ErrorCode::CorruptPayload, "weights: Exp-Golomb prefix longer than allowed");
   }
   const int tree = k < kSuffixTreeBits ? k : kSuffixTreeBits;
-  int node = 1;
-  for (int i = 0; i < tree; ++i) node = node * 2 + code_bit(dec, ctx.suffix[neg][k][node]);
+  CountBin* const bins = ctx.suffix[neg][k];
+  int node;
+  switch (tree) {  // unrolled walks: no loop control per bin
+    case 0: node = 1; break;
+    case 1: node = walk_suffix_tree<1>(dec, bins); break;
+    case 2: node = walk_suffix_tree<2>(dec, bins); break;
+    case 3: node = walk_suffix_tree<3>(dec, bins); break;
+    default: node = walk_suffix_tree<kSuffixTreeBits>(dec, bins); break;
+  }
   uint64_t r = static_cast<uint64_t>(node - (1 << tree));
   int rest = k - tree;
   while (rest > 0) {
@@ -99,9 +154,10 @@ inline uint64_t decode_remainder(RangeDecoder& dec, WeightContexts& ctx, int k, 
 
 }  // namespace
 
-void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
+void encode_tensor(BinEncoder& encoder, WeightContexts& ctx, const int64_t* values, uint64_t rows,
                    uint64_t cols, const TensorParams& params) {
   if (rows == 0 || cols == 0) return;
+  BinEncoder enc = std::move(encoder);  // a local whose state the compiler keeps in registers
   RowState st(cols);
   const int K = params.gt_flags;
   int prev_zero = 0;
@@ -143,16 +199,24 @@ void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values
     }
     st.finish_row();
   }
+  encoder = std::move(enc);
 }
 
-void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
-                   const TensorParams& params) {
-  if (rows == 0 || cols == 0) return;
+namespace {
+
+// The decoding loop, compiled separately for dependent quantization and for K = 0
+// (no greater-than flags: the usual choice for dense tensors), so that their tests
+// leave the per-weight path.
+template <bool Dq, bool HasGt>
+void decode_rows(BinDecoder& decoder, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+                 const TensorParams& params) {
+  // A local copy whose address never escapes keeps the coder state in registers.
+  BinDecoder dec = decoder;
   RowState st(cols);
-  const int K = params.gt_flags;
+  const int K = HasGt ? params.gt_flags : 0;
   int prev_zero = 0;
   int state = 0;
-  const int dq = params.dependent ? 1 : 0;
+  constexpr int dq = Dq ? 1 : 0;
   for (uint64_t i = 0; i < rows; ++i) {
     int64_t* row = values + i * cols;
     const int zero = code_bit(dec, ctx.row_zero[prev_zero]);
@@ -175,25 +239,50 @@ void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint
         continue;
       }
       seen = true;
-      const int neg = code_bit(dec, ctx.sign[sign_context(nb)]);
       const int cls = mag_class(nb);
+      // The first magnitude bin's probability for either sign, loaded before the
+      // sign is decoded (keeps the load off the decoder's dependency chain).
+      const uint32_t first_pos = K ? ctx.gt[qz][0][0][cls].p1() : ctx.prefix[0][0][cls >> 1].p1();
+      const uint32_t first_neg = K ? ctx.gt[qz][1][0][cls].p1() : ctx.prefix[1][0][cls >> 1].p1();
+      const int neg = code_bit(dec, ctx.sign[sign_context(nb)]);
+      const uint32_t first_p = first_pos ^ ((first_pos ^ first_neg) & (0u - static_cast<uint32_t>(neg)));
       uint64_t m = 1;
       int k = 1;
       for (; k <= K; ++k) {
-        if (!code_bit(dec, ctx.gt[qz][neg][k - 1][cls])) break;
+        CountBin& bin = ctx.gt[qz][neg][k - 1][cls];
+        const int gt = dec.decode_bit_p(k == 1 ? first_p : bin.p1());
+        bin.update(gt);
+        if (!gt) break;
         ++m;
       }
       if (k > K) {
-        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls, neg);
+        const uint32_t p0 = K ? ctx.prefix[neg][0][cls >> 1].p1() : first_p;
+        m = static_cast<uint64_t>(K) + 1 + decode_remainder(dec, ctx, params.eg_order, cls, neg, p0);
         if (m > static_cast<uint64_t>(kMaxMagnitude))
           fail(ErrorCode::CorruptPayload, "weights: decoded magnitude exceeds the format limit");
       }
-      const int64_t q = neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
+      const int64_t q = (static_cast<int64_t>(m) ^ -static_cast<int64_t>(neg)) + neg;  // -m when neg
       row[j] = q;
       st.push(j, clamp_neighbour(q));
       if (dq) state = kDqNext[state][m & 1];
     }
     st.finish_row();
+  }
+  decoder = dec;
+}
+
+}  // namespace
+
+void decode_tensor(BinDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+                   const TensorParams& params) {
+  if (rows == 0 || cols == 0) return;
+  const bool gt = params.gt_flags > 0;
+  if (params.dependent) {
+    gt ? decode_rows<true, true>(dec, ctx, values, rows, cols, params)
+       : decode_rows<true, false>(dec, ctx, values, rows, cols, params);
+  } else {
+    gt ? decode_rows<false, true>(dec, ctx, values, rows, cols, params)
+       : decode_rows<false, false>(dec, ctx, values, rows, cols, params);
   }
 }
 

@@ -22,13 +22,13 @@ double portable_log2(double x);
 TensorParams choose_params(const int64_t* values, uint64_t n);
 
 // `values` holds rows * cols integers with |v| <= kMaxMagnitude.
-void encode_tensor(RangeEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
+void encode_tensor(BinEncoder& enc, WeightContexts& ctx, const int64_t* values, uint64_t rows,
                    uint64_t cols, const TensorParams& params);
 
 // Writes rows * cols integers to `values`. Throws CorruptPayload on an impossible
 // code (prefix too long, magnitude above kMaxMagnitude). The caller checks the
 // decoder for overrun afterwards.
-void decode_tensor(RangeDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
+void decode_tensor(BinDecoder& dec, WeightContexts& ctx, int64_t* values, uint64_t rows, uint64_t cols,
                    const TensorParams& params);
 
 // Dependent quantization (trellis): picks quantization indices for `x` (row-major,

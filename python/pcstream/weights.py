@@ -76,7 +76,7 @@ def quantize(x, qp: int) -> np.ndarray:
     np.divide(q, step_for_qp(qp), out=q)
     np.rint(q, out=q)
     if q.size:
-        peak = float(np.max(np.abs(q)))  # NaN and infinity propagate into the peak
+        peak = max(float(q.max()), -float(q.min()))  # NaN and infinity propagate into the peak
         if not np.isfinite(peak):
             raise InvalidArgumentError("weights: tensor contains NaN or infinity")
         if peak > MAX_MAGNITUDE:
@@ -172,5 +172,5 @@ def decode(payload: bytes, *, max_elements: int = DEFAULT_MAX_ELEMENTS,
         if t.dtype_code >= 16:
             out[name] = t.values.astype(t.dtype)
         else:
-            out[name] = (t.values.astype(np.float64) * t.step).astype(t.dtype)
+            out[name] = np.multiply(t.values, t.step, dtype=np.float64).astype(t.dtype, copy=False)
     return out
