@@ -223,3 +223,20 @@ def test_real_dense_frame_roundtrip(shared_data):
     bits = 8 * (len(enc.header) + sum(len(c.payload) for c in enc.chunks))
     assert np.array_equal(decode_geometry(enc.header, payloads(enc)), p[enc.order])
     assert bits / len(p) < 0.80
+
+
+@settings(max_examples=40, deadline=None)
+@given(clouds())
+def test_octree_build_expand(case):
+    from pcstream import _core
+    depth, p = case
+    pts = np.asarray(p, dtype=np.uint32).reshape(-1, 3)
+    occ, leaves, counts, perm = _core.octree_build(pts, depth)
+    assert len(occ) == (depth if len(pts) else 0)
+    assert int(counts.sum()) == len(pts)
+    srt = pts[perm]
+    keep = np.ones(len(srt), dtype=bool)
+    keep[1:] = np.any(srt[1:] != srt[:-1], axis=1)
+    assert len(leaves) == int(keep.sum())
+    if len(pts) and depth > 0:  # depth 0 has no levels: the root voxel is implied
+        assert np.array_equal(_core.octree_expand(occ, depth), srt[keep])

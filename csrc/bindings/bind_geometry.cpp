@@ -9,6 +9,8 @@
 
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_codec.hpp"
+#include "pcstream/morton.hpp"
+#include "pcstream/octree.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -56,6 +58,51 @@ py::tuple encode(py::array_t<uint32_t, py::array::c_style | py::array::forcecast
   return py::make_tuple(vec_bytes(enc.header), chunks, to_array(std::move(enc.order)), vop);
 }
 
+// Points -> (occupancy bytes per level, distinct leaf Morton codes, counts, sort permutation).
+py::tuple octree_build(py::array_t<uint32_t, py::array::c_style | py::array::forcecast> points, int depth) {
+  if (points.ndim() != 2 || points.shape(1) != 3)
+    pcstream::fail(pcstream::ErrorCode::InvalidArgument, "octree: points must have shape (N, 3)");
+  if (depth < 0 || depth > pcstream::kMortonMaxBits)
+    pcstream::fail(pcstream::ErrorCode::InvalidArgument, "octree: depth must be in [0, 21]");
+  const uint32_t* data = points.data();
+  size_t n = static_cast<size_t>(points.shape(0));
+  const uint32_t lim = depth >= 21 ? (1u << 21) : (1u << depth);
+  for (size_t i = 0; i < 3 * n; ++i)
+    if (data[i] >= lim) pcstream::fail(pcstream::ErrorCode::InvalidArgument, "octree: coordinate out of range");
+  pcstream::Octree t;
+  std::vector<uint32_t> perm;
+  {
+    py::gil_scoped_release release;
+    std::vector<uint64_t> codes = pcstream::morton_codes(data, n), sorted;
+    perm = pcstream::morton_sort_permutation(codes.data(), n, depth, &sorted);
+    t = pcstream::build_octree(sorted.data(), n, depth);
+  }
+  py::list occ;
+  for (auto& level : t.occupancy) occ.append(vec_bytes(level));
+  return py::make_tuple(occ, to_array(std::move(t.leaves)), to_array(std::move(t.counts)), to_array(std::move(perm)));
+}
+
+// Occupancy bytes per level -> (M, 3) uint32 distinct leaf points in Morton order.
+py::array_t<uint32_t> octree_expand(const py::list& occupancy, int depth) {
+  std::vector<std::vector<uint8_t>> occ;
+  for (auto item : occupancy) {
+    std::string b = to_bytes(py::reinterpret_borrow<py::buffer>(item));
+    occ.emplace_back(b.begin(), b.end());
+  }
+  std::vector<uint32_t> out;
+  {
+    py::gil_scoped_release release;
+    std::vector<uint64_t> leaves = pcstream::expand_octree(occ, depth);
+    out.resize(3 * leaves.size());
+    for (size_t i = 0; i < leaves.size(); ++i) pcstream::morton_decode(leaves[i], out[3 * i], out[3 * i + 1], out[3 * i + 2]);
+  }
+  size_t m = out.size() / 3;
+  auto* heap = new std::vector<uint32_t>(std::move(out));
+  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<uint32_t>*>(p); });
+  return py::array_t<uint32_t>({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(3)},
+                               {static_cast<py::ssize_t>(12), static_cast<py::ssize_t>(4)}, heap->data(), owner);
+}
+
 class PyGeometryDecoder {
  public:
   PyGeometryDecoder(const py::buffer& header, uint64_t max_points, int max_depth) {
@@ -89,6 +136,10 @@ void bind(py::module_& m) {
   m.def("geometry_encode", &encode, py::arg("points"), py::arg("depth"), py::arg("levels") = -1,
         py::arg("direct_mode") = true, py::arg("first_chunk_levels") = -1,
         "Classic octree geometry encode -> (header, [(level_lo, level_hi, payload, point_count)], order, voxel_of_point)");
+  m.def("octree_build", &octree_build, py::arg("points"), py::arg("depth"),
+        "Octree of integer points -> (occupancy bytes per level, leaf Morton codes, counts, permutation)");
+  m.def("octree_expand", &octree_expand, py::arg("occupancy"), py::arg("depth"),
+        "Occupancy bytes per level -> (M, 3) uint32 distinct leaf points in Morton order");
   py::class_<PyGeometryDecoder>(m, "GeometryDecoder")
       .def(py::init<const py::buffer&, uint64_t, int>(), py::arg("header"), py::arg("max_points"), py::arg("max_depth") = 21)
       .def("feed", &PyGeometryDecoder::feed, py::arg("payload"))

@@ -3,7 +3,6 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -122,7 +121,10 @@ struct DecIO {
   RangeDecoder* rc;
   inline int bit(int, int p1) { return rc->decode_bit_p(static_cast<uint32_t>(p1)); }
   inline int bypass(int) { return rc->decode_bypass(); }
-  inline void check() const { rc->check_end("geometry"); }
+  // Reading past the end of the chunk: it was cut short (or is corrupt).
+  inline void check() const {
+    if (rc->overrun()) fail(ErrorCode::Truncated, "geometry: chunk payload ends before its last level");
+  }
 };
 
 inline int cbit_p(const Counter& c) { int p = c.p(); return p < 32 ? 32 : p > 65504 ? 65504 : p; }
@@ -649,8 +651,6 @@ void GeometryDecoder::feed(const uint8_t* payload, size_t size) {
     st.level = saved_level;
     st.direct_voxels = saved_dv;
     st.leaf_counts.clear();
-    if (e.code() == ErrorCode::CorruptPayload && r.remaining() < 8)
-      fail(ErrorCode::Truncated, std::string(e.what()) + " (payload truncated?)", e.offset());
     throw;
   }
   d.next_lo = hi + 1;

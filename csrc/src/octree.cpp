@@ -13,32 +13,44 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
   Octree t;
   t.depth = depth;
   if (n == 0) return t;
-  t.leaves.reserve(n);
-  t.counts.reserve(n);
+  // Distinct leaves and their counts (written by index: no capacity checks).
+  t.leaves.resize(n);
+  t.counts.resize(n);
+  size_t m = 0;
   for (size_t i = 0; i < n;) {
+    const uint64_t c = codes[i];
     size_t j = i + 1;
-    while (j < n && codes[j] == codes[i]) ++j;
-    t.leaves.push_back(codes[i]);
-    t.counts.push_back(static_cast<uint32_t>(j - i));
+    while (j < n && codes[j] == c) ++j;
+    t.leaves[m] = c;
+    t.counts[m] = static_cast<uint32_t>(j - i);
+    ++m;
     i = j;
   }
+  t.leaves.resize(m);
+  t.counts.resize(m);
   t.occupancy.assign(depth, {});
   // Bottom-up: the parents of a sorted level are a sorted, grouped sequence.
-  std::vector<uint64_t> cur = t.leaves, next;
+  std::vector<uint64_t> cur = t.leaves, next(m);
   for (int l = depth - 1; l >= 0; --l) {
     std::vector<uint8_t>& occ = t.occupancy[l];
-    occ.clear();
-    next.clear();
-    occ.reserve(cur.size());
-    next.reserve(cur.size());
-    for (size_t i = 0; i < cur.size();) {
-      uint64_t parent = cur[i] >> 3;
-      uint8_t byte = 0;
-      while (i < cur.size() && (cur[i] >> 3) == parent) byte |= uint8_t(1u << (cur[i++] & 7));
-      occ.push_back(byte);
-      next.push_back(parent);
+    occ.resize(cur.size());
+    const size_t nc = cur.size();
+    size_t k = 0;
+    for (size_t i = 0; i < nc;) {
+      const uint64_t parent = cur[i] >> 3;
+      uint32_t byte = 0;
+      do {
+        byte |= 1u << (cur[i] & 7);
+        ++i;
+      } while (i < nc && (cur[i] >> 3) == parent);
+      occ[k] = static_cast<uint8_t>(byte);
+      next[k] = parent;
+      ++k;
     }
+    occ.resize(k);
+    occ.shrink_to_fit();
     cur.swap(next);
+    cur.resize(k);
   }
   return t;
 }

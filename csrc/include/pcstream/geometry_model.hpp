@@ -91,7 +91,13 @@ class Mixer {
   inline int mix(int set) {
     w_sel_ = &w_[static_cast<size_t>(set) * n_];
     int64_t dot = 0;
-    for (int i = 0; i < nx_; ++i) dot += static_cast<int64_t>(x_[i]) * w_sel_[i];
+    if (nx_ == 6) {  // the occupancy model's size, unrolled
+      dot = static_cast<int64_t>(x_[0]) * w_sel_[0] + static_cast<int64_t>(x_[1]) * w_sel_[1] +
+            static_cast<int64_t>(x_[2]) * w_sel_[2] + static_cast<int64_t>(x_[3]) * w_sel_[3] +
+            static_cast<int64_t>(x_[4]) * w_sel_[4] + static_cast<int64_t>(x_[5]) * w_sel_[5];
+    } else {
+      for (int i = 0; i < nx_; ++i) dot += static_cast<int64_t>(x_[i]) * w_sel_[i];
+    }
     int st = static_cast<int>(dot >> 16);
     if (st > kStMax) st = kStMax;
     if (st < -kStMax) st = -kStMax;

@@ -31,7 +31,9 @@ struct Octree {
 // each < 2^(3*depth). An empty input gives an empty tree (no levels).
 Octree build_octree(const uint64_t* sorted_codes, size_t n, int depth);
 
-// Inverse of the occupancy part: the distinct leaf codes, ascending.
+// Inverse of the occupancy part: the distinct leaf codes, ascending. With
+// depth 0 there are no levels and the result is empty (a non-empty depth-0
+// cloud is the single root voxel, which the occupancy cannot express).
 std::vector<uint64_t> expand_octree(const std::vector<std::vector<uint8_t>>& occupancy, int depth);
 
 // Leaf codes repeated by their counts: the sorted multiset of input codes.
