@@ -3,6 +3,7 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -39,6 +40,8 @@ struct NbTables {
   uint64_t around[8];        // block bits of all 26 neighbours of child j
   uint8_t child_nb_parent[8][27];  // child j, direction k -> parent-level neighbour index
   uint8_t child_nb_bit[8][27];     // ... and the child index inside that neighbour
+  uint8_t face_out[8][3];          // the face directions of child j that lie in neighbours
+  uint16_t face_in[8][256];        // base-3 face states of the siblings of child j, by sibling bits so far
   NbTables() {
     for (int k = 0; k < 27; ++k) {
       int px = k / 9 - 1, py = (k / 3) % 3 - 1, pz = k % 3 - 1;
@@ -72,6 +75,20 @@ struct NbTables {
             if (nz == 3) corner[j] |= b;
             if (nz) around[j] |= b;
           }
+      // Axis a (x, y, z = bits 2, 1, 0 of j): a child with bit 1 has its
+      // sibling on the minus side (already coded: its bit is known), a child
+      // with bit 0 on the plus side (not coded yet: unknown, digit 2).
+      for (int partial = 0; partial < 256; ++partial) {
+        int t = 0;
+        for (int a = 0; a < 3; ++a) {
+          const int abit = 4 >> a;
+          const int w = a == 0 ? 1 : a == 1 ? 9 : 81;  // 3^(2a): minus face; plus face is 3^(2a+1)
+          if (j & abit) t += ((partial >> (j ^ abit)) & 1) * w;
+          else t += 2 * 3 * w;
+        }
+        face_in[j][partial] = static_cast<uint16_t>(t);
+      }
+      for (int a = 0; a < 3; ++a) face_out[j][a] = static_cast<uint8_t>(2 * a + (((j >> (2 - a)) & 1) ? 1 : 0));
       for (int k = 0; k < 27; ++k) {
         int d[3] = {k / 9 - 1, (k / 3) % 3 - 1, k % 3 - 1};
         int c[3] = {j >> 2, (j >> 1) & 1, j & 1};
@@ -89,7 +106,28 @@ struct NbTables {
 };
 const NbTables kNb;
 
-const int kPow3[6] = {1, 3, 9, 27, 81, 243};
+// Base-3 value of a 6-bit mask read as ternary digits 0/1: sum of 3^d over set bits d.
+struct Tern6 {
+  uint16_t v[64];
+  constexpr Tern6() : v() {
+    for (int m = 0; m < 64; ++m) {
+      int t = 0, w = 1;
+      for (int d = 0; d < 6; ++d, w *= 3) t += ((m >> d) & 1) * w;
+      v[m] = static_cast<uint16_t>(t);
+    }
+  }
+};
+constexpr Tern6 kTern6{};
+// Confidence class of a counter from its count n (<= 255): 0, 1-2, 3-11, 12+.
+struct ConfClass {
+  uint8_t v[256];
+  constexpr ConfClass() : v() {
+    for (int n = 0; n < 256; ++n) v[n] = static_cast<uint8_t>(n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3);
+  }
+};
+constexpr ConfClass kConf{};
+// Parent-level neighbours k sharing a face with the node.
+constexpr uint32_t kFaceNbMask = (1u << 4) | (1u << 10) | (1u << 12) | (1u << 14) | (1u << 16) | (1u << 22);
 
 // Portable popcounts (the build targets baseline x86-64, where the builtin
 // becomes a library call).
@@ -149,16 +187,29 @@ class OccupancyModel {
     uint32_t partial = 0;
     const uint64_t* self = kNb.block[13];
     size_t i5, i6;
+    // Hashed slots are fetched from DRAM: prefetch them two children ahead,
+    // for every outcome of the bits in between.
+    size_t n5[2], n6[2], f5[4] = {0, 0, 0, 0}, f6s[4] = {0, 0, 0, 0};
     hashed(0, 0, occ4, unk4, lc, pmask, i5, i6);
+    hashed(1, 0, occ4, unk4, lc, pmask, n5[0], n6[0]);
+    hashed(1, 1, occ4, unk4, lc, pmask, n5[1], n6[1]);
+    for (int t = 0; t < 2; ++t) { __builtin_prefetch(&c5_[n5[t]]); __builtin_prefetch(&c6_[n6[t]]); }
     for (int j = 0; j < 8; ++j) {
       if (j == 7 && partial == 0) { partial |= 0x80; break; }  // an occupied node has a child
       uint64_t known = occ4 | self[partial];
       uint64_t unk = unk4 | self[(0xFF << j) & 0xFF];
-      int f6 = 0;
-      for (int d = 0; d < 6; ++d) {
-        int q = kNb.face[j][d];
-        f6 += (((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0) * kPow3[d];
+      // Face states in base 3 (0 empty, 1 occupied, 2 unknown). The three
+      // faces inside the node (siblings) come from a table; for the three in
+      // neighbours, occ4 and unk4 are disjoint, so their digits are two
+      // 6-bit masks combined.
+      uint32_t fk = 0, fu = 0;
+      for (int a = 0; a < 3; ++a) {
+        const int d = kNb.face_out[j][a];
+        const int q = kNb.face[j][d];
+        fk |= static_cast<uint32_t>((occ4 >> q) & 1) << d;
+        fu |= static_cast<uint32_t>((unk4 >> q) & 1) << d;
       }
+      int f6 = kTern6.v[fk] + 2 * kTern6.v[fu] + kNb.face_in[j][partial];
       int eo = popcount64(known & kNb.edge[j]);
       int eu = popcount64(unk & kNb.edge[j]);
       int co = popcount64(known & kNb.corner[j]);
@@ -168,14 +219,19 @@ class OccupancyModel {
       Counter& k3 = c3_[(f6 * 8 + j) * 8 + nsib];
       Counter& k5 = c5_[i5];
       Counter& k6 = c6_[i6];
-      size_t a5 = 0, a6 = 0, b5 = 0, b6 = 0;
-      if (j < 7) {  // prefetch the hashed slots of the next child for both outcomes
-        hashed(j + 1, partial, occ4, unk4, lc, pmask, a5, a6);
-        hashed(j + 1, partial | (1u << j), occ4, unk4, lc, pmask, b5, b6);
-        __builtin_prefetch(&c5_[a5]);
-        __builtin_prefetch(&c6_[a6]);
-        __builtin_prefetch(&c5_[b5]);
-        __builtin_prefetch(&c6_[b6]);
+      if (j < 6) {  // t: bit 0 = outcome of child j, bit 1 = of child j + 1
+        // The four candidates share everything but two sibling bits.
+        const int jn = j + 2;
+        const uint64_t around = kNb.around[jn];
+        const uint64_t hu = ((unk4 | self[(0xFF << jn) & 0xFF]) & around) * 0xC2B2AE3D27D4EB4Full ^
+                            (static_cast<uint64_t>(jn * 4 + lc) * 0x165667B19E3779F9ull);
+        const uint64_t hp = static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull;
+        for (uint32_t t = 0; t < 4; ++t) {
+          uint32_t pt = partial | ((t & 1) << j) | ((t >> 1) << (j + 1));
+          finish_hash(((occ4 | self[pt]) & around) * 0x9E3779B97F4A7C15ull ^ hu, hp, f5[t], f6s[t]);
+          __builtin_prefetch(&c5_[f5[t]]);
+          __builtin_prefetch(&c6_[f6s[t]]);
+        }
       }
       mixer_.add(stretch12(k1.p() >> 4));
       mixer_.add(stretch12(k2.p() >> 4));
@@ -183,8 +239,7 @@ class OccupancyModel {
       mixer_.add(stretch12(k5.p() >> 4));
       mixer_.add(stretch12(k6.p() >> 4));
       mixer_.add(256);
-      auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
-      int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
+      int pm = mixer_.mix(((j * 4 + lc) * 4 + kConf.v[k5.n & 255]) * 4 + kConf.v[k6.n & 255]);
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
@@ -196,8 +251,12 @@ class OccupancyModel {
       k5.update(b, kLimit);
       k6.update(b, kLimit);
       partial |= static_cast<uint32_t>(b) << j;
-      i5 = b ? b5 : a5;
-      i6 = b ? b6 : a6;
+      i5 = n5[b];
+      i6 = n6[b];
+      n5[0] = f5[b];
+      n5[1] = f5[b | 2];
+      n6[0] = f6s[b];
+      n6[1] = f6s[b | 2];
     }
     return static_cast<uint8_t>(partial);
   }
@@ -211,8 +270,12 @@ class OccupancyModel {
     uint64_t unk = (unk4 | self[(0xFF << j) & 0xFF]) & kNb.around[j];
     uint64_t h = (known * 0x9E3779B97F4A7C15ull) ^ (unk * 0xC2B2AE3D27D4EB4Full) ^
                  (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
+    finish_hash(h, static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull, i5, i6);
+  }
+  // h: hash of the 26-neighbourhood; hp: hashed parent-level pattern.
+  inline void finish_hash(uint64_t h, uint64_t hp, size_t& i5, size_t& i6) const {
     i5 = static_cast<size_t>((h ^ (h >> 29)) >> (64 - hash_bits_));
-    uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+    uint64_t h2 = h ^ hp;
     h2 ^= h2 >> 31;
     h2 *= 0x9E3779B97F4A7C15ull;
     i6 = static_cast<size_t>(h2 >> (64 - hash_bits_));
@@ -288,7 +351,10 @@ class OctreeState {
   int level = 0;         // nodes of this level are known
 
   std::vector<uint64_t> codes;   // node Morton codes at `level`
-  std::vector<int32_t> nb;       // 27 neighbour indices per node (level < D)
+  // 27 neighbour indices per node (level < D). Raw buffers reused from level
+  // to level: every entry is written before it is read, so no zero fill.
+  std::unique_ptr<int32_t[]> nb, nb_next;
+  size_t nb_cap = 0, nb_next_cap = 0;
   std::vector<uint8_t> npar;     // occupied children of each node's parent
   std::vector<uint8_t> occ, tocc;
   std::vector<Leaf> direct_pts;  // codes at level D
@@ -310,7 +376,9 @@ class OctreeState {
     occ_model = OccupancyModel(hb);
     level = 0;
     codes.assign(1, 0);
-    nb.assign(27, -1);
+    nb.reset(new int32_t[27]);
+    nb_cap = 27;
+    for (int k = 0; k < 27; ++k) nb[k] = -1;
     nb[13] = 0;
     npar.assign(1, 1);
     if (enc) { lbeg.assign(1, 0); lend.assign(1, static_cast<uint32_t>(leaves.size())); }
@@ -330,15 +398,26 @@ class OctreeState {
       uint64_t occ4 = 0, unk4 = 0;
       int p26 = 0, p6 = 0;
       uint32_t pmask = 0;
+      // Presence and decode order of the neighbours as bit masks first (a
+      // fixed, branch-free pass), then only the present ones are visited:
+      // an earlier node (smaller index, decoded) contributes its children,
+      // a later one unknown voxels.
+      uint32_t pres = 0, earl = 0;
       for (int k = 0; k < 27; ++k) {
-        int32_t m = nbn[k];
-        if (m < 0 || k == 13) continue;
-        ++p26;
-        pmask |= 1u << k;
-        if (k == 4 || k == 10 || k == 12 || k == 14 || k == 16 || k == 22) ++p6;
-        if (static_cast<size_t>(m) < n) occ4 |= kNb.block[k][occ[m]];
-        else unk4 |= kNb.block[k][255];
+        const int32_t m = nbn[k];
+        pres |= static_cast<uint32_t>(m >= 0) << k;
+        earl |= static_cast<uint32_t>(static_cast<size_t>(m) < n) << k;  // false for m < 0
       }
+      pres &= ~(1u << 13);
+      earl &= pres;
+      pmask = pres;
+      for (uint32_t bits = earl; bits; bits &= bits - 1) {
+        const int k = __builtin_ctz(bits);
+        occ4 |= kNb.block[k][occ[static_cast<size_t>(nbn[k])]];
+      }
+      for (uint32_t bits = pres & ~earl; bits; bits &= bits - 1) unk4 |= kNb.block[__builtin_ctz(bits)][255];
+      p26 = popcount64(pmask);
+      p6 = popcount64(pmask & kFaceNbMask);
       uint8_t truth = 0;
       if (ENC) {
         for (uint32_t i = lbeg[n]; i < lend[n]; ++i) truth |= uint8_t(1u << ((leaves[i].code >> sh) & 7));
@@ -404,7 +483,12 @@ class OctreeState {
     std::vector<uint64_t> ncodes(n_child);
     std::vector<uint8_t> nnpar(n_child);
     const bool need_nb = level + 1 < D;
-    std::vector<int32_t> nnb(need_nb ? n_child * 27 : 0);
+    if (need_nb && nb_next_cap < n_child * 27) {
+      nb_next.reset();  // n_child is bounded by n_out (checked above, decoder)
+      nb_next.reset(new int32_t[n_child * 27]);
+      nb_next_cap = n_child * 27;
+    }
+    int32_t* nnb = nb_next.get();
     std::vector<uint32_t> nlbeg, nlend;
     if (ENC) { nlbeg.resize(n_child); nlend.resize(n_child); }
     const int sh = 3 * (D - level - 1);
@@ -427,21 +511,25 @@ class OctreeState {
           int32_t* out = &nnb[c * 27];
           const int32_t* pnb = &nb[n * 27];
           for (int k = 0; k < 27; ++k) {
-            int32_t m = pnb[kNb.child_nb_parent[j][k]];
-            int32_t v = -1;
-            if (m >= 0) {
-              uint32_t tm = tocc[m];
-              int jj = kNb.child_nb_bit[j][k];
-              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + popcount8(tm & ((1u << jj) - 1)));
-            }
-            out[k] = v;
+            // Branch-free: -1 unless neighbour m exists and has child jj.
+            const int32_t m = pnb[kNb.child_nb_parent[j][k]];
+            const uint32_t pm = 0u - static_cast<uint32_t>(m >= 0);
+            const size_t mi = static_cast<size_t>(static_cast<uint32_t>(m) & pm);
+            const uint32_t tm = tocc[mi] & pm;
+            const int jj = kNb.child_nb_bit[j][k];
+            const uint32_t has = (tm >> jj) & 1;
+            const uint32_t idx = first[mi] + static_cast<uint32_t>(popcount8(tm & ((1u << jj) - 1)));
+            out[k] = static_cast<int32_t>(idx | (has - 1));
           }
         }
       }
     }
     codes.swap(ncodes);
     npar.swap(nnpar);
-    nb.swap(nnb);
+    if (need_nb) {
+      nb.swap(nb_next);
+      std::swap(nb_cap, nb_next_cap);
+    }
     if (ENC) { lbeg.swap(nlbeg); lend.swap(nlend); }
     ++level;
   }
@@ -663,33 +751,71 @@ int GeometryDecoder::coded_levels() const { return impl_->st.D; }
 bool GeometryDecoder::done() const { return impl_->done; }
 uint64_t GeometryDecoder::point_count() const { return impl_->st.n_out; }
 
+namespace {
+// Morton decode 9 code bits (3 levels) at a time: entry = x3 | y3 << 8 | z3 << 16.
+struct MortonDec9 {
+  uint32_t v[512];
+  constexpr MortonDec9() : v() {
+    for (uint32_t c = 0; c < 512; ++c) {
+      uint32_t x = 0, y = 0, z = 0;
+      for (int t = 0; t < 3; ++t) {
+        x |= ((c >> (3 * t + 2)) & 1) << t;
+        y |= ((c >> (3 * t + 1)) & 1) << t;
+        z |= ((c >> (3 * t)) & 1) << t;
+      }
+      v[c] = x | (y << 8) | (z << 16);
+    }
+  }
+};
+constexpr MortonDec9 kMortonDec9{};
+
+// Writes `count` copies of the point of `code` at out (3 * count values).
+inline uint32_t* put_point(uint32_t* out, uint64_t code, uint32_t count) {
+  uint32_t x = 0, y = 0, z = 0;
+  for (int s = 0; code; code >>= 9, s += 3) {
+    const uint32_t e = kMortonDec9.v[code & 511];
+    x |= (e & 7) << s;
+    y |= ((e >> 8) & 7) << s;
+    z |= ((e >> 16) & 7) << s;
+  }
+  for (uint32_t k = 0; k < count; ++k, out += 3) {
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<uint32_t> GeometryDecoder::points() const {
   const OctreeState& st = impl_->st;
   std::vector<uint32_t> out;
   if (st.n_out == 0) return out;
   if (impl_->done && st.lossless) {
-    std::vector<Leaf> all;
-    all.reserve(st.codes.size() + st.direct_pts.size());
-    for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
-    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
-      std::vector<Leaf> dp = st.direct_pts;
-      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
-      std::sort(dp.begin(), dp.end(), less);
-      size_t mid = all.size();
-      all.insert(all.end(), dp.begin(), dp.end());
-      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
-    }
-    out.reserve(3 * st.n_out);
-    for (const Leaf& lf : all) {
-      uint32_t x, y, z;
-      morton_decode(lf.code, x, y, z);
-      for (uint32_t k = 0; k < lf.count; ++k) { out.push_back(x); out.push_back(y); out.push_back(z); }
+    // Tree leaves are sorted; merge the (sorted) direct points in. The counts
+    // sum to n_out (checked when decoding).
+    std::vector<Leaf> dp = st.direct_pts;
+    auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+    std::sort(dp.begin(), dp.end(), less);
+    out.resize(3 * st.n_out);
+    uint32_t* o = out.data();
+    size_t i = 0, d = 0;
+    const size_t nt = st.codes.size();
+    while (i < nt || d < dp.size()) {
+      if (d < dp.size() && (i == nt || dp[d].code < st.codes[i])) {
+        o = put_point(o, dp[d].code, dp[d].count);
+        ++d;
+      } else {
+        o = put_point(o, st.codes[i], st.leaf_counts[i]);
+        ++i;
+      }
     }
     return out;
   }
   std::vector<uint64_t> v = st.voxel_codes();
   out.resize(3 * v.size());
-  for (size_t i = 0; i < v.size(); ++i) morton_decode(v[i], out[3 * i], out[3 * i + 1], out[3 * i + 2]);
+  uint32_t* o = out.data();
+  for (uint64_t c : v) o = put_point(o, c, 1);
   return out;
 }
 

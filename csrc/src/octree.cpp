@@ -1,5 +1,6 @@
 #include "pcstream/octree.hpp"
 
+#include <memory>
 #include <string>
 
 #include "pcstream/error.hpp"
@@ -13,14 +14,24 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
   Octree t;
   t.depth = depth;
   if (n == 0) return t;
-  // Distinct leaves and their counts (written by index: no capacity checks).
+  t.occupancy.assign(depth, {});
+  // Distinct leaves and their counts (written by index: no capacity checks),
+  // and for each leaf the first level where it starts a new node: a leaf
+  // starts a node at every level from the first where its code differs from
+  // the previous leaf's (depth - top differing digit), so the nodes of each
+  // level appear in Morton order.
   t.leaves.resize(n);
   t.counts.resize(n);
+  std::unique_ptr<uint8_t[]> first(new uint8_t[n]);
+  size_t nodes[kMortonMaxBits + 1] = {};  // leaves whose first new level is l
   size_t m = 0;
   for (size_t i = 0; i < n;) {
     const uint64_t c = codes[i];
     size_t j = i + 1;
     while (j < n && codes[j] == c) ++j;
+    const int f = m == 0 ? 0 : depth - (63 - __builtin_clzll(c ^ t.leaves[m - 1])) / 3;
+    first[m] = static_cast<uint8_t>(f);
+    ++nodes[f];
     t.leaves[m] = c;
     t.counts[m] = static_cast<uint32_t>(j - i);
     ++m;
@@ -28,29 +39,23 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
   }
   t.leaves.resize(m);
   t.counts.resize(m);
-  t.occupancy.assign(depth, {});
-  // Bottom-up: the parents of a sorted level are a sorted, grouped sequence.
-  std::vector<uint64_t> cur = t.leaves, next(m);
-  for (int l = depth - 1; l >= 0; --l) {
-    std::vector<uint8_t>& occ = t.occupancy[l];
-    occ.resize(cur.size());
-    const size_t nc = cur.size();
-    size_t k = 0;
-    for (size_t i = 0; i < nc;) {
-      const uint64_t parent = cur[i] >> 3;
-      uint32_t byte = 0;
-      do {
-        byte |= 1u << (cur[i] & 7);
-        ++i;
-      } while (i < nc && (cur[i] >> 3) == parent);
-      occ[k] = static_cast<uint8_t>(byte);
-      next[k] = parent;
-      ++k;
-    }
-    occ.resize(k);
-    occ.shrink_to_fit();
-    cur.swap(next);
-    cur.resize(k);
+  if (depth == 0) return t;
+  size_t run = 0;
+  for (int l = 0; l < depth; ++l) {
+    run += nodes[l];  // a node of level l is new where first <= l
+    t.occupancy[l].resize(run);
+  }
+  // Write cursors in a local array (byte stores may alias any memory whose
+  // address escaped; a local array lets the compiler keep them close).
+  uint8_t* wp[kMortonMaxBits];
+  for (int l = 0; l < depth; ++l) wp[l] = t.occupancy[l].data();
+  const uint64_t* lv = t.leaves.data();
+  for (size_t i = 0; i < m; ++i) {
+    const uint64_t c = lv[i];
+    const int f = first[i];
+    // Level f - 1 (the deepest node shared with the previous leaf) gains a child.
+    if (f > 0) wp[f - 1][-1] |= static_cast<uint8_t>(1u << ((c >> (3 * (depth - f))) & 7));
+    for (int l = f; l < depth; ++l) *wp[l]++ = static_cast<uint8_t>(1u << ((c >> (3 * (depth - l - 1))) & 7));
   }
   return t;
 }
