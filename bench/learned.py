@@ -1,0 +1,86 @@
+"""Learned geometry codec on held-out frames vs the classic codec and G-PCC v23.
+
+    PYTHONPATH=python python3 bench/learned.py [--model PATH] [--threads 2] [--files dense/redandblack_vox10_1550.ply ...]
+
+Bits per input point (header + all chunks), encode/decode wall seconds (and decode CPU
+seconds of this process, all threads: the shared machine makes wall time noisy), ratios to G-PCC
+(reference figures of ../shared/data/README.md) and to the classic codec measured in
+the same run. Writes bench/results/learned.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import data_dir  # noqa: E402
+
+from pcstream import _core, learned  # noqa: E402
+
+GPCC_BPP = {  # G-PCC TMC13 v23 lossless (dense: native 10-bit; LiDAR: 1 mm)
+    "dense/loot_vox10_1200.ply": 0.708,
+    "dense/redandblack_vox10_1550.ply": 0.829,
+    "lidar/semantickitti_11_000000.bin": 20.27,
+    "lidar/semantickitti_14_000374.bin": 21.16,
+}
+HELD_OUT = ("dense/redandblack_vox10_1550.ply", "lidar/semantickitti_14_000374.bin")
+
+
+def load_points(rel: str) -> tuple[np.ndarray, int]:
+    p = data_dir() / rel
+    if rel.endswith(".ply"):
+        from plyfile import PlyData
+        v = PlyData.read(str(p))["vertex"].data
+        q = np.round(np.stack([v["x"], v["y"], v["z"]], 1)).astype(np.int64)
+        return q, 10
+    a = np.fromfile(p, np.float32).reshape(-1, 4)[:, :3].astype(np.float64)
+    q = np.round((a - a.min(0)) / 0.001).astype(np.int64)  # 1 mm
+    return q, int(q.max()).bit_length()
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--files", nargs="*", default=list(HELD_OUT))
+    a = ap.parse_args(argv)
+    model = learned.load_model(a.model)
+    rows = []
+    for rel in a.files:
+        pts, depth = load_points(rel)
+        n = len(pts)
+        t0, c0 = time.perf_counter(), time.process_time()
+        enc = learned.encode_geometry(pts, depth, model=model, threads=a.threads)
+        t1, c1 = time.perf_counter(), time.process_time()
+        dec = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=model, threads=a.threads)
+        t2, c2 = time.perf_counter(), time.process_time()
+        assert np.array_equal(dec, pts[enc.order])
+        nbytes = len(enc.header) + sum(len(c.payload) for c in enc.chunks)
+        cbytes, cenc, cdec = _core._learned_bench_classic(np.ascontiguousarray(pts, np.uint32), depth)
+        bpp, cbpp = 8 * nbytes / n, 8 * cbytes / n
+        g = GPCC_BPP.get(rel)
+        rows.append({
+            "file": rel, "held_out": rel in HELD_OUT, "points": n, "depth": depth, "model": model.id,
+            "bpp": bpp, "enc_s": t1 - t0, "dec_s": t2 - t1, "enc_cpu_s": c1 - c0, "dec_cpu_s": c2 - c1, "classic_bpp": cbpp, "classic_enc_s": cenc,
+            "classic_dec_s": cdec, "gpcc_bpp": g, "ratio_gpcc": bpp / g if g else None, "ratio_classic": bpp / cbpp,
+        })
+    hdr = f"{'file':36} {'points':>8} {'bpp':>8} {'enc s':>7} {'dec s':>7} {'dec cpu':>7} {'classic':>8} {'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}"
+    print(hdr)
+    for r in rows:
+        g = f"{r['gpcc_bpp']:.3f}" if r["gpcc_bpp"] else "-"
+        rg = f"{r['ratio_gpcc']:.3f}" if r["ratio_gpcc"] else "-"
+        print(f"{r['file']:36} {r['points']:8d} {r['bpp']:8.3f} {r['enc_s']:7.2f} {r['dec_s']:7.2f} "
+              f"{r['dec_cpu_s']:7.2f} {r['classic_bpp']:8.3f} {r['classic_dec_s']:7.2f} {g:>7} {rg:>7} {r['ratio_classic']:8.3f}")
+    out = Path(__file__).resolve().parent / "results" / "learned.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"threads": a.threads, "rows": rows}, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

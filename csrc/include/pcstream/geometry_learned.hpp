@@ -1,0 +1,83 @@
+// Learned octree geometry codec (codec id 7): lossless coding of integer
+// voxel coordinates, scale by scale, with the occupancy model of
+// learned_model.hpp driving a multi-symbol range coder. Bitstream layout:
+// formats/learned-geometry.md.
+//
+// The coarse levels (fewer than kLearnedMinVoxels voxels) are coded with
+// adaptive binary contexts; every finer level goes through the model in four
+// steps (checkerboard group × nibble). Encoder and decoder evaluate the same
+// deterministic runtime, so any thread count gives the same bytes.
+//
+// Errors: encode raises InvalidArgument for coordinates outside [0, 2^depth)
+// or depth outside [1, 21]. Decode raises ModelMismatch when the header's
+// model id or hash differs from the model given, LimitExceeded past
+// max_points, CorruptPayload/Truncated/BadLength for damaged data; it never
+// allocates more than the header's (limit-checked) point count allows.
+// Thread safety: encoder function is reentrant; a decoder is used by one thread.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pcstream/learned_model.hpp"
+
+namespace pcstream::learned {
+
+constexpr uint8_t kHeaderVersion = 1;
+constexpr int kMaxDepth = 21;
+constexpr size_t kLearnedMinVoxels = 64;
+
+struct Header {
+  int depth = 0;
+  int learned_start = 0;  // first level whose codes the model codes (1..depth)
+  std::string model_id;
+  std::array<uint8_t, 32> model_hash{};
+  uint64_t point_count = 0;  // points incl. duplicates
+};
+std::vector<uint8_t> write_header(const Header& h);
+Header parse_header(const uint8_t* data, size_t size);
+
+struct Chunk {
+  int level_lo = 0, level_hi = 0;  // levels completed by this chunk
+  uint64_t point_count = 0;        // voxels at level_hi (points incl. duplicates for the last chunk)
+  std::vector<uint8_t> payload;
+};
+
+struct Encoded {
+  std::vector<uint8_t> header;
+  std::vector<Chunk> chunks;
+  std::vector<int64_t> order;  // decoded point i is input point order[i]
+};
+
+// xyz: n rows of (x, y, z) in [0, 2^depth). Levels with fewer than
+// `min_learned_voxels` voxels use the coarse binary coder (the first level with
+// at least that many, and every finer one, goes through the model).
+Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
+               size_t min_learned_voxels = kLearnedMinVoxels);
+
+class Decoder {
+ public:
+  // Checks the header against `model` and `max_points` immediately.
+  Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads);
+  ~Decoder();
+  // The next chunk payload, in order. After an error the decoder refuses
+  // further chunks (InvalidArgument); points() still gives the last complete level.
+  void feed(const uint8_t* payload, size_t size);
+  int level() const;
+  int depth() const;
+  bool done() const;
+  size_t chunks_expected() const;
+  // Voxel coordinates at level() in Morton order; once done, the full
+  // resolution points with duplicates adjacent.
+  std::vector<uint32_t> points() const;
+
+ private:
+  void feed_chunk(const uint8_t* payload, size_t size);
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace pcstream::learned

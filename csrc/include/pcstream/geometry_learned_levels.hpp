@@ -1,0 +1,62 @@
+// Octree levels shared by the learned encoder and decoder: Morton keys,
+// children of a level, and the per-level coders (coarse binary contexts,
+// model-driven nibbles, duplicate counts).
+//
+// Morton key: bit 3i+2 = x_i, 3i+1 = y_i, 3i = z_i, so a child's octant
+// (x&1)<<2 | (y&1)<<1 | (z&1) is its key's low 3 bits and children generated
+// parent by parent, octant by octant are in Morton order.
+// Thread safety: free functions are reentrant.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "pcstream/learned_model.hpp"
+#include "pcstream/range_coder.hpp"
+
+namespace pcstream::learned {
+
+uint64_t morton_key(uint32_t x, uint32_t y, uint32_t z);
+void morton_xyz(uint64_t key, int32_t* xyz);
+
+// Voxels of one level in Morton order and, once known, their occupancy codes.
+struct Level {
+  std::vector<uint64_t> keys;
+  std::vector<uint8_t> codes;
+  std::vector<int32_t> xyz() const;
+};
+
+// The children of `parent` (whose codes are known): keys, parent row, octant.
+Level children_of(const Level& parent, std::vector<int32_t>* child_parent = nullptr,
+                  std::vector<uint8_t>* octant = nullptr);
+
+// Adaptive binary contexts for the codes of the coarse levels.
+struct CoarseContexts {
+  BinContext node[256];
+};
+void encode_code_coarse(RangeEncoder& enc, CoarseContexts& ctx, uint8_t code);
+uint8_t decode_code_coarse(RangeDecoder& dec, CoarseContexts& ctx);
+
+// Codes the occupancy codes of `child` (four model steps). `Symbols` either
+// encodes child.codes or fills them from the decoder.
+class SymbolIO {
+ public:
+  virtual ~SymbolIO() = default;
+  // Codes symbol `value` (encoder) or returns the decoded one, with an integer CDF over 16 symbols, total 2^16.
+  virtual uint32_t code(const uint32_t* cdf, uint32_t value) = 0;
+};
+// `nbr_cache`: the neighbour table of `parent` from the previous level (empty
+// when unknown); on return it holds the table of `child` for the next level.
+void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads,
+                        std::vector<int32_t>& nbr_cache);
+
+// Duplicate counts per leaf voxel (count - 1).
+struct DupContexts {
+  BinContext any;
+  BinContext prefix[40];
+};
+void encode_dup(RangeEncoder& enc, DupContexts& ctx, uint64_t extra);
+uint64_t decode_dup(RangeDecoder& dec, DupContexts& ctx);
+
+constexpr int kCdfBits = 16;
+
+}  // namespace pcstream::learned

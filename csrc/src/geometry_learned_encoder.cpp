@@ -1,0 +1,99 @@
+#include <algorithm>
+#include <numeric>
+
+#include "pcstream/error.hpp"
+#include "pcstream/geometry_learned.hpp"
+#include "pcstream/geometry_learned_levels.hpp"
+#include "pcstream/multisym.hpp"
+
+namespace pcstream::learned {
+namespace {
+
+class EncodeIO : public SymbolIO {
+ public:
+  explicit EncodeIO(RangeEncoder& e) : enc_(e) {}
+  uint32_t code(const uint32_t* cdf, uint32_t value) override {
+    encode_symbol(enc_, cdf, static_cast<int>(value), kCdfBits);
+    return value;
+  }
+
+ private:
+  RangeEncoder& enc_;
+};
+
+}  // namespace
+
+Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
+               size_t min_learned_voxels) {
+  if (depth < 1 || depth > kMaxDepth) fail(ErrorCode::InvalidArgument, "learned encode: depth must be in [1, 21]");
+  const uint32_t lim = 1u << depth;
+  std::vector<uint64_t> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (xyz[3 * i] >= lim || xyz[3 * i + 1] >= lim || xyz[3 * i + 2] >= lim)
+      fail(ErrorCode::InvalidArgument, "learned encode: coordinate outside [0, 2^depth) at point " + std::to_string(i));
+    keys[i] = morton_key(xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]);
+  }
+  Encoded out;
+  out.order.resize(n);
+  std::iota(out.order.begin(), out.order.end(), int64_t{0});
+  std::stable_sort(out.order.begin(), out.order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+
+  // levels[L]: voxels of level L with their codes (leaf level: no codes).
+  std::vector<Level> levels(static_cast<size_t>(depth) + 1);
+  std::vector<uint64_t> dup;  // count - 1 per leaf
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t k = keys[out.order[i]];
+    if (!levels[depth].keys.empty() && levels[depth].keys.back() == k) { ++dup.back(); continue; }
+    levels[depth].keys.push_back(k);
+    dup.push_back(0);
+  }
+  for (int L = depth - 1; L >= 0; --L) {
+    Level& up = levels[L];
+    for (uint64_t k : levels[L + 1].keys) {
+      uint64_t pk = k >> 3;
+      if (up.keys.empty() || up.keys.back() != pk) { up.keys.push_back(pk); up.codes.push_back(0); }
+      up.codes.back() = static_cast<uint8_t>(up.codes.back() | (1u << (k & 7)));
+    }
+  }
+
+  Header h;
+  h.depth = depth;
+  h.learned_start = depth;
+  for (int L = 1; L < depth; ++L)
+    if (levels[L].keys.size() >= min_learned_voxels) { h.learned_start = L; break; }
+  h.model_id = model.id();
+  h.model_hash = model.hash();
+  h.point_count = n;
+  out.header = write_header(h);
+  if (n == 0) return out;
+
+  auto finish_chunk = [&](RangeEncoder& enc, int lo, int hi) {
+    if (hi == depth) {
+      DupContexts dc;
+      for (uint64_t d : dup) encode_dup(enc, dc, d);
+    }
+    Chunk c;
+    c.level_lo = lo;
+    c.level_hi = hi;
+    c.point_count = hi == depth ? n : levels[hi].keys.size();
+    c.payload = enc.finish();
+    out.chunks.push_back(std::move(c));
+  };
+  {
+    RangeEncoder enc;
+    CoarseContexts cc;
+    for (int L = 0; L < h.learned_start; ++L)
+      for (uint8_t code : levels[L].codes) encode_code_coarse(enc, cc, code);
+    finish_chunk(enc, 1, h.learned_start);
+  }
+  std::vector<int32_t> nbr_cache;
+  for (int L = h.learned_start; L < depth; ++L) {
+    RangeEncoder enc;
+    EncodeIO io(enc);
+    code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
+    finish_chunk(enc, L + 1, L + 1);
+  }
+  return out;
+}
+
+}  // namespace pcstream::learned

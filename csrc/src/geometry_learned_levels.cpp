@@ -1,0 +1,143 @@
+#include "pcstream/geometry_learned_levels.hpp"
+
+#include "pcstream/error.hpp"
+
+namespace pcstream::learned {
+namespace {
+
+// Spreads the low 21 bits of v to every third bit.
+uint64_t spread3(uint64_t v) {
+  v &= 0x1FFFFF;
+  v = (v | (v << 32)) & 0x1F00000000FFFFull;
+  v = (v | (v << 16)) & 0x1F0000FF0000FFull;
+  v = (v | (v << 8)) & 0x100F00F00F00F00Full;
+  v = (v | (v << 4)) & 0x10C30C30C30C30C3ull;
+  v = (v | (v << 2)) & 0x1249249249249249ull;
+  return v;
+}
+
+uint32_t compact3(uint64_t v) {
+  v &= 0x1249249249249249ull;
+  v = (v | (v >> 2)) & 0x10C30C30C30C30C3ull;
+  v = (v | (v >> 4)) & 0x100F00F00F00F00Full;
+  v = (v | (v >> 8)) & 0x1F0000FF0000FFull;
+  v = (v | (v >> 16)) & 0x1F00000000FFFFull;
+  v = (v | (v >> 32)) & 0x1FFFFF;
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+uint64_t morton_key(uint32_t x, uint32_t y, uint32_t z) { return (spread3(x) << 2) | (spread3(y) << 1) | spread3(z); }
+
+void morton_xyz(uint64_t key, int32_t* xyz) {
+  xyz[0] = static_cast<int32_t>(compact3(key >> 2));
+  xyz[1] = static_cast<int32_t>(compact3(key >> 1));
+  xyz[2] = static_cast<int32_t>(compact3(key));
+}
+
+std::vector<int32_t> Level::xyz() const {
+  std::vector<int32_t> out(3 * keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) morton_xyz(keys[i], out.data() + 3 * i);
+  return out;
+}
+
+Level children_of(const Level& parent, std::vector<int32_t>* child_parent, std::vector<uint8_t>* octant) {
+  Level ch;
+  size_t n = 0;
+  for (uint8_t c : parent.codes) n += static_cast<size_t>(__builtin_popcount(c));
+  ch.keys.reserve(n);
+  if (child_parent) { child_parent->clear(); child_parent->reserve(n); }
+  if (octant) { octant->clear(); octant->reserve(n); }
+  for (size_t p = 0; p < parent.keys.size(); ++p)
+    for (int o = 0; o < 8; ++o)
+      if (parent.codes[p] >> o & 1) {
+        ch.keys.push_back(parent.keys[p] << 3 | static_cast<uint64_t>(o));
+        if (child_parent) child_parent->push_back(static_cast<int32_t>(p));
+        if (octant) octant->push_back(static_cast<uint8_t>(o));
+      }
+  return ch;
+}
+
+void encode_code_coarse(RangeEncoder& enc, CoarseContexts& ctx, uint8_t code) {
+  int node = 1;
+  for (int b = 7; b >= 0; --b) {
+    int bit = code >> b & 1;
+    enc.encode_bit(ctx.node[node], bit);
+    node = node * 2 + bit;
+  }
+}
+
+uint8_t decode_code_coarse(RangeDecoder& dec, CoarseContexts& ctx) {
+  int node = 1;
+  for (int b = 7; b >= 0; --b) node = node * 2 + dec.decode_bit(ctx.node[node]);
+  return static_cast<uint8_t>(node & 0xFF);
+}
+
+void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads,
+                        std::vector<int32_t>& nbr_cache) {
+  std::vector<int32_t> cp;
+  std::vector<uint8_t> oct;
+  Level gen = children_of(parent, &cp, &oct);
+  const bool decoding = child.codes.empty();
+  if (decoding) {
+    child.keys = std::move(gen.keys);
+    child.codes.assign(child.keys.size(), 0);
+  } else if (gen.keys != child.keys) {
+    fail(ErrorCode::Internal, "code_level_learned: child level inconsistent with parent codes");
+  }
+  const size_t nc = child.keys.size();
+  const size_t kk = static_cast<size_t>(model.kernel()) * model.kernel() * model.kernel();
+  if (nbr_cache.size() != parent.keys.size() * kk) nbr_cache = model.neighbors(parent.xyz(), threads);
+  std::vector<int32_t> cxyz = child.xyz();
+  std::vector<int32_t> child_nbr = model.neighbors(cxyz, threads);
+  nn::Matrix x = model.trunk(parent.codes, nbr_cache, cp, oct, child_nbr, threads);
+
+  std::vector<int32_t> group[2];
+  for (size_t i = 0; i < nc; ++i) group[(cxyz[3 * i] + cxyz[3 * i + 1] + cxyz[3 * i + 2]) & 1].push_back(static_cast<int32_t>(i));
+
+  uint32_t cdf[kNibble + 1];
+  auto code_nibbles = [&](int step, const nn::Matrix& feat, const std::vector<int32_t>& rows) {
+    std::vector<int32_t> low(rows.size());
+    nn::Matrix lo = model.logits(step, feat, {}, threads);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      nn::softmax_to_cdf(lo.row(i), kNibble, kCdfBits, cdf);
+      low[i] = static_cast<int32_t>(io.code(cdf, child.codes[rows[i]] & 15u));
+    }
+    nn::Matrix hi = model.logits(step + 1, feat, low, threads);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      nn::softmax_to_cdf(hi.row(i), kNibble, kCdfBits, cdf);
+      uint32_t h = io.code(cdf, child.codes[rows[i]] >> 4);
+      uint32_t code = static_cast<uint32_t>(low[i]) | h << 4;
+      if (code == 0) fail(ErrorCode::CorruptPayload, "learned geometry: decoded an empty occupancy code");
+      child.codes[rows[i]] = static_cast<uint8_t>(code);
+    }
+  };
+  code_nibbles(0, nn::gather_rows(x, group[0].data(), group[0].size()), group[0]);
+  std::vector<int32_t> ctx(nc, kCtxUnknown);
+  for (int32_t r : group[0]) ctx[r] = child.codes[r];
+  nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size());
+  nn::add_inplace(f2, model.context(ctx, child_nbr, group[1], threads));
+  code_nibbles(2, f2, group[1]);
+  nbr_cache = std::move(child_nbr);
+}
+
+void encode_dup(RangeEncoder& enc, DupContexts& ctx, uint64_t extra) {
+  enc.encode_bit(ctx.any, extra != 0);
+  if (!extra) return;
+  int nbits = 64 - __builtin_clzll(extra);
+  for (int i = 0; i < nbits - 1; ++i) enc.encode_bit(ctx.prefix[i < 39 ? i : 39], 1);
+  if (nbits < 64) enc.encode_bit(ctx.prefix[nbits - 1 < 39 ? nbits - 1 : 39], 0);
+  for (int i = nbits - 2; i >= 0; --i) enc.encode_bypass(static_cast<int>(extra >> i & 1));
+}
+
+uint64_t decode_dup(RangeDecoder& dec, DupContexts& ctx) {
+  if (!dec.decode_bit(ctx.any)) return 0;
+  int nbits = 1;
+  while (nbits < 64 && dec.decode_bit(ctx.prefix[nbits - 1 < 39 ? nbits - 1 : 39])) ++nbits;
+  uint64_t v = 1;
+  for (int i = nbits - 2; i >= 0; --i) v = v << 1 | static_cast<uint64_t>(dec.decode_bypass());
+  return v;
+}
+
+}  // namespace pcstream::learned

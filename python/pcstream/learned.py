@@ -1,0 +1,165 @@
+"""Learned octree geometry codec (codec id 7), decodable without torch.
+
+Mirrors :mod:`pcstream.geometry`: ``encode_geometry`` returns an
+:class:`EncodedGeometry` (header + chunks + order), ``LearnedGeometryDecoder``
+decodes chunk by chunk, ``decode_geometry`` all at once. The occupancy model is
+a ``.pcsm`` file (shipped ones live in ``pcstream/models``); its id and SHA-256
+are recorded in the header, and decoding with other weights raises
+:class:`pcstream.errors.ModelMismatchError`.
+
+    enc = encode_geometry(points, depth=10)          # shipped default model
+    pts = decode_geometry(enc.header, [c.payload for c in enc.chunks])
+    assert (pts == points[enc.order]).all()
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import _core
+from .errors import InvalidArgumentError, ModelMismatchError
+
+try:  # the classic geometry module defines the shared dataclasses
+    from .geometry import EncodedGeometry, GeometryChunk  # type: ignore
+except ImportError:  # pragma: no cover - until the geometry branch is merged
+    @dataclass
+    class GeometryChunk:
+        level_lo: int
+        level_hi: int
+        payload: bytes
+        point_count: int
+
+    @dataclass
+    class EncodedGeometry:
+        header: bytes
+        chunks: list
+        order: np.ndarray
+        voxel_of_point: np.ndarray | None = None
+
+CODEC_ID = 7
+CODEC_VERSION = 1
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL_ID = "occ16-v1"
+#: Decoder limit on points (as the classic codec): bounds memory on hostile headers.
+DEFAULT_MAX_POINTS = 1 << 27
+#: Threads for the runtime; results are identical for any value.
+DEFAULT_THREADS = max(1, min(2, os.cpu_count() or 1))
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def available_models() -> dict[str, Path]:
+    """Shipped models: id -> path."""
+    out = {}
+    for p in sorted(MODELS_DIR.glob("*.pcsm")):
+        out[p.stem] = p
+    return out
+
+
+def load_model(model=None) -> "_core.LearnedModel":
+    """A parsed model: None (default), a shipped id, a path, .pcsm bytes or a LearnedModel."""
+    if isinstance(model, _core.LearnedModel):
+        return model
+    if isinstance(model, (bytes, bytearray)):
+        return _core.LearnedModel(bytes(model))
+    if model is None:
+        model = DEFAULT_MODEL_ID
+    path = Path(model) if (os.sep in str(model) or str(model).endswith(".pcsm")) else available_models().get(str(model))
+    if path is None:
+        raise ModelMismatchError(f"learned model {model!r} is not installed (have: {sorted(available_models())})")
+    key = str(Path(path).resolve())
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _core.LearnedModel(Path(path).read_bytes())
+        return _cache[key]
+
+
+def parse_header(header: bytes) -> dict:
+    """depth, learned_start, model_id, model_hash, point_count of a learned header."""
+    return _core.learned_parse_header(bytes(header))
+
+
+def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int | None = None,
+                    min_learned_voxels: int | None = None) -> EncodedGeometry:
+    """Lossless learned coding of integer points (N,3) in [0, 2**depth).
+
+    ``min_learned_voxels`` (testing/benchmarks): levels with fewer voxels use the
+    adaptive binary coder instead of the model (default 64; a huge value codes
+    everything without the model).
+    """
+    if levels is not None and levels != depth:
+        raise InvalidArgumentError("the learned codec is lossless only (levels must equal depth)")
+    pts = np.asarray(points)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise InvalidArgumentError("points must have shape (N, 3)")
+    if pts.size and (pts.min() < 0 or pts.max() >= (1 << int(depth))):
+        raise InvalidArgumentError(f"coordinates must lie in [0, 2**{depth})")
+    pts = np.ascontiguousarray(pts, dtype=np.uint32)
+    m = load_model(model)
+    t = DEFAULT_THREADS if threads is None else int(threads)
+    mlv = _core.learned_default_min_voxels if min_learned_voxels is None else int(min_learned_voxels)
+    header, chunks, order = _core.learned_encode(m, pts, int(depth), t, mlv)
+    return EncodedGeometry(
+        header=header,
+        chunks=[GeometryChunk(level_lo=lo, level_hi=hi, payload=p, point_count=c) for lo, hi, c, p in chunks],
+        order=np.asarray(order, dtype=np.int64),
+        voxel_of_point=None,
+    )
+
+
+class LearnedGeometryDecoder:
+    """Progressive decoder: feed GEOM payloads in order; ``points()`` at the current level."""
+
+    def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, model=None,
+                 threads: int | None = None):
+        info = parse_header(header)
+        if model is None:
+            model = info["model_id"]
+        m = load_model(model)
+        if m.id != info["model_id"] or m.hash != info["model_hash"]:
+            raise ModelMismatchError(
+                f"the stream was coded with learned model {info['model_id']!r} "
+                f"(sha256 {info['model_hash'].hex()[:16]}...), the decoder has {m.id!r} "
+                f"(sha256 {m.hash.hex()[:16]}...)")
+        t = DEFAULT_THREADS if threads is None else int(threads)
+        self._dec = _core.LearnedDecoder(bytes(header), m, int(max_points), t)
+
+    def feed(self, payload: bytes) -> None:
+        self._dec.feed(bytes(payload))
+
+    @property
+    def level(self) -> int:
+        return self._dec.level
+
+    @property
+    def depth(self) -> int:
+        return self._dec.depth
+
+    @property
+    def done(self) -> bool:
+        return self._dec.done
+
+    @property
+    def chunks_expected(self) -> int:
+        return self._dec.chunks_expected
+
+    def points(self) -> np.ndarray:
+        return self._dec.points()
+
+
+def decode_geometry(header: bytes, payloads, *, model=None, threads: int | None = None,
+                    max_points: int = DEFAULT_MAX_POINTS) -> np.ndarray:
+    """All points (M,3) uint32 in Morton order, duplicates adjacent."""
+    d = LearnedGeometryDecoder(header, model=model, threads=threads, max_points=max_points)
+    payloads = list(payloads)
+    if len(payloads) != d.chunks_expected:
+        from .errors import TruncatedError
+        raise TruncatedError(f"learned geometry needs {d.chunks_expected} chunks, got {len(payloads)}")
+    for p in payloads:
+        d.feed(p)
+    return d.points()
