@@ -104,7 +104,7 @@ void bind(py::module_& m) {
   m.def("attr_encode_raht", &encode_raht_py, py::arg("points"), py::arg("values"), py::arg("type_code"),
         py::arg("components"), py::arg("quality"), py::arg("chroma_scale") = 3.0, py::arg("deadzone") = 0.35,
         py::arg("min_neighbours") = 2, py::arg("predict") = true,
-        py::arg("weights") = py::make_tuple(8, 3, 1, 4, 0));
+        py::arg("weights") = py::make_tuple(8, 3, 1, 5, 0));
   m.def("attr_decode_raht", &decode_raht_py, py::arg("points"), py::arg("payload"), py::arg("type_code"),
         py::arg("components"));
   m.def("attr_raht_step", &raht_step, py::arg("quality"));

@@ -140,8 +140,8 @@ void code_body(const Shape& sh, const std::vector<ComponentPlan>& plan, int pred
         uint64_t coded = use_r0 ? ((r - res0) & sh.mask) : r;
         const int neg = (coded & sh.top) != 0;
         const uint64_t mag = neg ? ((~coded + 1) & sh.mask) : coded;
-        // |-2^(W-1)| = 2^(W-1) still fits: mag is taken modulo 2^W.
-        encode_magnitude(*enc, rc, mag == 0 && neg ? sh.top : mag, neg);
+        // |-2^(W-1)| = 2^(W-1) still fits in 64 bits.
+        encode_magnitude(*enc, rc, mag, neg);
         st[c].info[k] = static_cast<uint8_t>(bit_length(mag));
       } else {
         int neg = 0;

@@ -48,8 +48,45 @@ uint32_t raw_portable(uint32_t c, const uint8_t* p, size_t n) {
 }
 
 #ifdef PCSTREAM_CRC_X86
+// The crc32 instruction has a latency of 3 cycles and a throughput of one per
+// cycle, so three independent lanes run about three times faster than one.
+// Lanes are joined with the linearity of the raw CRC (no pre/post inversion):
+//   raw(c, A||B) = shift_|B|(raw(c, A)) ^ raw(0, B),
+// where shift_L multiplies by x^(8L) mod P, tabulated per byte of the CRC.
+constexpr size_t kLane = 512;  // bytes per lane and round (multiple of 8)
+
+struct ShiftTable {
+  uint32_t t[4][256];
+  explicit ShiftTable(size_t zeros) {
+    static const uint8_t z[2 * kLane] = {};
+    for (int k = 0; k < 4; ++k)
+      for (uint32_t b = 0; b < 256; ++b) t[k][b] = raw_portable(b << (8 * k), z, zeros);
+  }
+  uint32_t operator()(uint32_t c) const {
+    return t[0][c & 0xFF] ^ t[1][(c >> 8) & 0xFF] ^ t[2][(c >> 16) & 0xFF] ^ t[3][c >> 24];
+  }
+};
+
 __attribute__((target("sse4.2"))) uint32_t raw_sse42(uint32_t c, const uint8_t* p, size_t n) {
   uint64_t c64 = c;
+  if (n >= 3 * kLane) {
+    static const ShiftTable shift1(kLane), shift2(2 * kLane);
+    while (n >= 3 * kLane) {
+      uint64_t a = c64, b = 0, d = 0;
+      for (size_t i = 0; i < kLane; i += 8) {
+        uint64_t va, vb, vd;
+        std::memcpy(&va, p + i, 8);
+        std::memcpy(&vb, p + kLane + i, 8);
+        std::memcpy(&vd, p + 2 * kLane + i, 8);
+        a = _mm_crc32_u64(a, va);
+        b = _mm_crc32_u64(b, vb);
+        d = _mm_crc32_u64(d, vd);
+      }
+      c64 = shift2(uint32_t(a)) ^ shift1(uint32_t(b)) ^ uint32_t(d);
+      p += 3 * kLane;
+      n -= 3 * kLane;
+    }
+  }
   while (n >= 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);  // x86 is little-endian, matching the CRC's byte order

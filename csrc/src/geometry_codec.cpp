@@ -3,6 +3,7 @@
 #include "pcstream/geometry_codec.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "pcstream/byte_io.hpp"
@@ -39,6 +40,8 @@ struct NbTables {
   uint64_t around[8];        // block bits of all 26 neighbours of child j
   uint8_t child_nb_parent[8][27];  // child j, direction k -> parent-level neighbour index
   uint8_t child_nb_bit[8][27];     // ... and the child index inside that neighbour
+  uint8_t face_out[8][3];          // the face directions of child j that lie in neighbours
+  uint16_t face_in[8][256];        // base-3 face states of the siblings of child j, by sibling bits so far
   NbTables() {
     for (int k = 0; k < 27; ++k) {
       int px = k / 9 - 1, py = (k / 3) % 3 - 1, pz = k % 3 - 1;
@@ -72,6 +75,20 @@ struct NbTables {
             if (nz == 3) corner[j] |= b;
             if (nz) around[j] |= b;
           }
+      // Axis a (x, y, z = bits 2, 1, 0 of j): a child with bit 1 has its
+      // sibling on the minus side (already coded: its bit is known), a child
+      // with bit 0 on the plus side (not coded yet: unknown, digit 2).
+      for (int partial = 0; partial < 256; ++partial) {
+        int t = 0;
+        for (int a = 0; a < 3; ++a) {
+          const int abit = 4 >> a;
+          const int w = a == 0 ? 1 : a == 1 ? 9 : 81;  // 3^(2a): minus face; plus face is 3^(2a+1)
+          if (j & abit) t += ((partial >> (j ^ abit)) & 1) * w;
+          else t += 2 * 3 * w;
+        }
+        face_in[j][partial] = static_cast<uint16_t>(t);
+      }
+      for (int a = 0; a < 3; ++a) face_out[j][a] = static_cast<uint8_t>(2 * a + (((j >> (2 - a)) & 1) ? 1 : 0));
       for (int k = 0; k < 27; ++k) {
         int d[3] = {k / 9 - 1, (k / 3) % 3 - 1, k % 3 - 1};
         int c[3] = {j >> 2, (j >> 1) & 1, j & 1};
@@ -89,7 +106,20 @@ struct NbTables {
 };
 const NbTables kNb;
 
-const int kPow3[6] = {1, 3, 9, 27, 81, 243};
+// Base-3 value of a 6-bit mask read as ternary digits 0/1: sum of 3^d over set bits d.
+struct Tern6 {
+  uint16_t v[64];
+  constexpr Tern6() : v() {
+    for (int m = 0; m < 64; ++m) {
+      int t = 0, w = 1;
+      for (int d = 0; d < 6; ++d, w *= 3) t += ((m >> d) & 1) * w;
+      v[m] = static_cast<uint16_t>(t);
+    }
+  }
+};
+constexpr Tern6 kTern6{};
+// Parent-level neighbours k sharing a face with the node.
+constexpr uint32_t kFaceNbMask = (1u << 4) | (1u << 10) | (1u << 12) | (1u << 14) | (1u << 16) | (1u << 22);
 
 // Portable popcounts (the build targets baseline x86-64, where the builtin
 // becomes a library call).
@@ -149,16 +179,29 @@ class OccupancyModel {
     uint32_t partial = 0;
     const uint64_t* self = kNb.block[13];
     size_t i5, i6;
+    // Hashed slots are fetched from DRAM: prefetch them two children ahead,
+    // for every outcome of the bits in between.
+    size_t n5[2], n6[2], f5[4] = {0, 0, 0, 0}, f6s[4] = {0, 0, 0, 0};
     hashed(0, 0, occ4, unk4, lc, pmask, i5, i6);
+    hashed(1, 0, occ4, unk4, lc, pmask, n5[0], n6[0]);
+    hashed(1, 1, occ4, unk4, lc, pmask, n5[1], n6[1]);
+    for (int t = 0; t < 2; ++t) { __builtin_prefetch(&c5_[n5[t]]); __builtin_prefetch(&c6_[n6[t]]); }
     for (int j = 0; j < 8; ++j) {
       if (j == 7 && partial == 0) { partial |= 0x80; break; }  // an occupied node has a child
       uint64_t known = occ4 | self[partial];
       uint64_t unk = unk4 | self[(0xFF << j) & 0xFF];
-      int f6 = 0;
-      for (int d = 0; d < 6; ++d) {
-        int q = kNb.face[j][d];
-        f6 += (((known >> q) & 1) ? 1 : ((unk >> q) & 1) ? 2 : 0) * kPow3[d];
+      // Face states in base 3 (0 empty, 1 occupied, 2 unknown). The three
+      // faces inside the node (siblings) come from a table; for the three in
+      // neighbours, occ4 and unk4 are disjoint, so their digits are two
+      // 6-bit masks combined.
+      uint32_t fk = 0, fu = 0;
+      for (int a = 0; a < 3; ++a) {
+        const int d = kNb.face_out[j][a];
+        const int q = kNb.face[j][d];
+        fk |= static_cast<uint32_t>((occ4 >> q) & 1) << d;
+        fu |= static_cast<uint32_t>((unk4 >> q) & 1) << d;
       }
+      int f6 = kTern6.v[fk] + 2 * kTern6.v[fu] + kNb.face_in[j][partial];
       int eo = popcount64(known & kNb.edge[j]);
       int eu = popcount64(unk & kNb.edge[j]);
       int co = popcount64(known & kNb.corner[j]);
@@ -168,14 +211,13 @@ class OccupancyModel {
       Counter& k3 = c3_[(f6 * 8 + j) * 8 + nsib];
       Counter& k5 = c5_[i5];
       Counter& k6 = c6_[i6];
-      size_t a5 = 0, a6 = 0, b5 = 0, b6 = 0;
-      if (j < 7) {  // prefetch the hashed slots of the next child for both outcomes
-        hashed(j + 1, partial, occ4, unk4, lc, pmask, a5, a6);
-        hashed(j + 1, partial | (1u << j), occ4, unk4, lc, pmask, b5, b6);
-        __builtin_prefetch(&c5_[a5]);
-        __builtin_prefetch(&c6_[a6]);
-        __builtin_prefetch(&c5_[b5]);
-        __builtin_prefetch(&c6_[b6]);
+      if (j < 6) {  // t: bit 0 = outcome of child j, bit 1 = of child j + 1
+        for (uint32_t t = 0; t < 4; ++t) {
+          uint32_t pt = partial | ((t & 1) << j) | ((t >> 1) << (j + 1));
+          hashed(j + 2, pt, occ4, unk4, lc, pmask, f5[t], f6s[t]);
+          __builtin_prefetch(&c5_[f5[t]]);
+          __builtin_prefetch(&c6_[f6s[t]]);
+        }
       }
       mixer_.add(stretch12(k1.p() >> 4));
       mixer_.add(stretch12(k2.p() >> 4));
@@ -196,8 +238,12 @@ class OccupancyModel {
       k5.update(b, kLimit);
       k6.update(b, kLimit);
       partial |= static_cast<uint32_t>(b) << j;
-      i5 = b ? b5 : a5;
-      i6 = b ? b6 : a6;
+      i5 = n5[b];
+      i6 = n6[b];
+      n5[0] = f5[b];
+      n5[1] = f5[b | 2];
+      n6[0] = f6s[b];
+      n6[1] = f6s[b | 2];
     }
     return static_cast<uint8_t>(partial);
   }
@@ -288,7 +334,10 @@ class OctreeState {
   int level = 0;         // nodes of this level are known
 
   std::vector<uint64_t> codes;   // node Morton codes at `level`
-  std::vector<int32_t> nb;       // 27 neighbour indices per node (level < D)
+  // 27 neighbour indices per node (level < D). Raw buffers reused from level
+  // to level: every entry is written before it is read, so no zero fill.
+  std::unique_ptr<int32_t[]> nb, nb_next;
+  size_t nb_cap = 0, nb_next_cap = 0;
   std::vector<uint8_t> npar;     // occupied children of each node's parent
   std::vector<uint8_t> occ, tocc;
   std::vector<Leaf> direct_pts;  // codes at level D
@@ -310,7 +359,9 @@ class OctreeState {
     occ_model = OccupancyModel(hb);
     level = 0;
     codes.assign(1, 0);
-    nb.assign(27, -1);
+    nb.reset(new int32_t[27]);
+    nb_cap = 27;
+    for (int k = 0; k < 27; ++k) nb[k] = -1;
     nb[13] = 0;
     npar.assign(1, 1);
     if (enc) { lbeg.assign(1, 0); lend.assign(1, static_cast<uint32_t>(leaves.size())); }
@@ -333,12 +384,15 @@ class OctreeState {
       for (int k = 0; k < 27; ++k) {
         int32_t m = nbn[k];
         if (m < 0 || k == 13) continue;
-        ++p26;
         pmask |= 1u << k;
-        if (k == 4 || k == 10 || k == 12 || k == 14 || k == 16 || k == 22) ++p6;
-        if (static_cast<size_t>(m) < n) occ4 |= kNb.block[k][occ[m]];
-        else unk4 |= kNb.block[k][255];
+        // Earlier nodes (smaller index) are decoded: their children are known.
+        const bool earlier = static_cast<size_t>(m) < n;
+        const uint64_t b = kNb.block[k][earlier ? occ[m] : 255];
+        occ4 |= earlier ? b : 0;
+        unk4 |= earlier ? 0 : b;
       }
+      p26 = popcount64(pmask);
+      p6 = popcount64(pmask & kFaceNbMask);
       uint8_t truth = 0;
       if (ENC) {
         for (uint32_t i = lbeg[n]; i < lend[n]; ++i) truth |= uint8_t(1u << ((leaves[i].code >> sh) & 7));
@@ -404,7 +458,12 @@ class OctreeState {
     std::vector<uint64_t> ncodes(n_child);
     std::vector<uint8_t> nnpar(n_child);
     const bool need_nb = level + 1 < D;
-    std::vector<int32_t> nnb(need_nb ? n_child * 27 : 0);
+    if (need_nb && nb_next_cap < n_child * 27) {
+      nb_next.reset();  // n_child is bounded by n_out (checked above, decoder)
+      nb_next.reset(new int32_t[n_child * 27]);
+      nb_next_cap = n_child * 27;
+    }
+    int32_t* nnb = nb_next.get();
     std::vector<uint32_t> nlbeg, nlend;
     if (ENC) { nlbeg.resize(n_child); nlend.resize(n_child); }
     const int sh = 3 * (D - level - 1);
@@ -441,7 +500,10 @@ class OctreeState {
     }
     codes.swap(ncodes);
     npar.swap(nnpar);
-    nb.swap(nnb);
+    if (need_nb) {
+      nb.swap(nb_next);
+      std::swap(nb_cap, nb_next_cap);
+    }
     if (ENC) { lbeg.swap(nlbeg); lend.swap(nlend); }
     ++level;
   }

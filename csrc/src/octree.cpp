@@ -29,28 +29,32 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
   t.leaves.resize(m);
   t.counts.resize(m);
   t.occupancy.assign(depth, {});
-  // Bottom-up: the parents of a sorted level are a sorted, grouped sequence.
-  std::vector<uint64_t> cur = t.leaves, next(m);
-  for (int l = depth - 1; l >= 0; --l) {
-    std::vector<uint8_t>& occ = t.occupancy[l];
-    occ.resize(cur.size());
-    const size_t nc = cur.size();
-    size_t k = 0;
-    for (size_t i = 0; i < nc;) {
-      const uint64_t parent = cur[i] >> 3;
-      uint32_t byte = 0;
-      do {
-        byte |= 1u << (cur[i] & 7);
-        ++i;
-      } while (i < nc && (cur[i] >> 3) == parent);
-      occ[k] = static_cast<uint8_t>(byte);
-      next[k] = parent;
-      ++k;
-    }
-    occ.resize(k);
-    occ.shrink_to_fit();
-    cur.swap(next);
-    cur.resize(k);
+  if (depth == 0) return t;
+  // One pass over the sorted leaves: leaf i starts a new node at every level
+  // deeper than the first level where its code differs from leaf i - 1
+  // (first = depth - top differing digit), so the nodes of each level appear
+  // in Morton order. First count the nodes per level, then write by index.
+  auto first_new = [&](size_t i) -> int {
+    if (i == 0) return 0;
+    const uint64_t x = t.leaves[i] ^ t.leaves[i - 1];  // != 0: leaves are distinct
+    return depth - (63 - __builtin_clzll(x)) / 3;
+  };
+  std::vector<size_t> nodes(depth + 1, 0);  // nodes[l]: nodes of level l starting at some leaf
+  for (size_t i = 0; i < m; ++i) ++nodes[first_new(i)];
+  size_t run = 0;
+  for (int l = 0; l < depth; ++l) {
+    run += nodes[l];  // a node of level l is new where first_new <= l
+    t.occupancy[l].resize(run);
+  }
+  std::vector<uint8_t*> out(depth);
+  for (int l = 0; l < depth; ++l) out[l] = t.occupancy[l].data();
+  std::vector<size_t> pos(depth, 0);  // next new node of each level
+  for (size_t i = 0; i < m; ++i) {
+    const uint64_t c = t.leaves[i];
+    const int f = first_new(i);
+    // Level f - 1 (the deepest node shared with the previous leaf) gains a child.
+    if (f > 0) out[f - 1][pos[f - 1] - 1] |= static_cast<uint8_t>(1u << ((c >> (3 * (depth - f))) & 7));
+    for (int l = f; l < depth; ++l) out[l][pos[l]++] = static_cast<uint8_t>(1u << ((c >> (3 * (depth - l - 1))) & 7));
   }
   return t;
 }

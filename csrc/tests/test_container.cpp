@@ -366,3 +366,30 @@ TEST_CASE("container golden files and broken corpus") {
     CHECK(v.check == e.check);
   }
 }
+
+TEST_CASE("container stream limits on chunk count and metadata") {
+  auto b = build();
+  Limits few;
+  few.max_chunks = 2;
+  StreamParser sp(few);
+  CHECK_THROWS_CODE(sp.feed(b.bytes.data(), b.bytes.size()), ErrorCode::LimitExceeded);
+  size_t chunks = 0;
+  for (auto& e : sp.take_events()) chunks += e.kind == StreamEvent::Kind::Chunk;
+  CHECK(chunks == 2);  // the chunks before the limit are delivered
+  CHECK_THROWS_CODE(ContainerReader(b.bytes.data(), b.bytes.size(), few), ErrorCode::LimitExceeded);
+  Limits meta;
+  meta.max_metadata_bytes = 4;
+  StreamParser sp2(meta);
+  CHECK_THROWS_CODE(sp2.feed(b.bytes.data(), 24), ErrorCode::LimitExceeded);
+  CHECK(sp2.last_good_offset() == 0);
+}
+
+TEST_CASE("container data after the footer") {
+  auto b = build();
+  auto f = b.bytes;
+  f.push_back(0);
+  StreamParser sp;
+  CHECK_THROWS_CODE(sp.feed(f.data(), f.size()), ErrorCode::BadLength);
+  CHECK(sp.last_good_offset() == b.bytes.size());
+  CHECK(verify(f.data(), f.size()).code == ErrorCode::Truncated);
+}

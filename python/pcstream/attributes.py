@@ -88,7 +88,7 @@ def encode_attribute(points, values, *, mode: str = "lossless", quality: float =
     mode="lossy": codec 4 (RAHT), for 1 or 3 components of uint8/uint16; options
     ``chroma_scale`` (chroma step / luma step, default 3), ``deadzone`` (quantiser rounding
     offset, default 0.35), ``min_neighbours``, ``predict``, ``weights`` (5 integers:
-    parent, face, edge, child-face, child-edge prediction weights; default (8, 3, 1, 4, 0)).
+    parent, face, edge, child-face, child-edge prediction weights; default (8, 3, 1, 5, 0)).
     """
     pts = _points(points)
     raw, dt, comps = _values(values, len(pts))

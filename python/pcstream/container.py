@@ -459,6 +459,13 @@ class _Source:
             self._own = None
 
 
+def _named(exc: errors.PcsError, name: str) -> errors.PcsError:
+    """The same exception with the file name in front of its message (for path sources)."""
+    if not name.startswith("<") and exc.args and not str(exc.args[0]).startswith(name):
+        exc.args = (f"{name}: {exc.args[0]}",) + tuple(exc.args[1:])
+    return exc
+
+
 class PcsReader:
     """Random access to a ``.pcs`` file through its index; payloads are read lazily.
 
@@ -475,6 +482,9 @@ class PcsReader:
         self._src = _Source(source)
         try:
             self._open()
+        except errors.PcsError as exc:
+            self._src.close()
+            raise _named(exc, self._src.name)
         except BaseException:
             self._src.close()
             raise
@@ -511,10 +521,15 @@ class PcsReader:
         if not 0 <= i < len(self.entries):
             raise errors.InvalidArgumentError(f"chunk {i} out of range (file has {len(self.entries)})")
         e = self.entries[i]
-        return _core.pcs_check_chunk(self._src.read(e.offset, e.size), e.offset, self._infos[i], e.raw, self._lim)
+        try:
+            return _core.pcs_check_chunk(self._src.read(e.offset, e.size), e.offset, self._infos[i], e.raw,
+                                         self._lim)
+        except errors.PcsError as exc:
+            raise _named(exc, self._src.name)
 
     def read_chunk(self, i: int) -> Chunk:
-        return _chunk_from(self._infos[i], self.read_payload(i))
+        payload = self.read_payload(i)
+        return _chunk_from(self._infos[i], payload)
 
     def chunks(self, *, include_unknown: bool = False) -> Iterator[Chunk]:
         """Every chunk in file order (unknown ancillary chunks skipped unless asked for)."""

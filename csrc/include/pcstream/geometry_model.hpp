@@ -48,12 +48,18 @@ struct Counter {
   inline void update(int bit, int limit);
 };
 
-// A zero-initialised array of counters (calloc: untouched pages cost nothing).
+// A zero-initialised array of counters (untouched pages cost nothing; large
+// tables use transparent huge pages on Linux).
 class CounterTable {
  public:
   CounterTable() = default;
   explicit CounterTable(size_t n);
-  CounterTable(CounterTable&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  CounterTable(CounterTable&& o) noexcept : p_(o.p_), n_(o.n_), map_(o.map_), map_len_(o.map_len_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+    o.map_ = nullptr;
+    o.map_len_ = 0;
+  }
   CounterTable& operator=(CounterTable&& o) noexcept;
   CounterTable(const CounterTable&) = delete;
   CounterTable& operator=(const CounterTable&) = delete;
@@ -63,8 +69,11 @@ class CounterTable {
   size_t size() const { return n_; }
 
  private:
+  void release() noexcept;
   Counter* p_ = nullptr;
   size_t n_ = 0;
+  void* map_ = nullptr;  // mapping that holds p_ (huge-page path), else null
+  size_t map_len_ = 0;
 };
 
 extern const int32_t kRecip[256];  // 65536 / (n + 1.5)
@@ -111,7 +120,16 @@ class Mixer {
   inline void update(int bit) {
     int err = ((bit << 16) - p_) >> 4;  // 12-bit error
     err *= lr_;
-    for (int i = 0; i < nx_; ++i) w_sel_[i] += (x_[i] * err) >> 14;
+    if (nx_ == 6) {
+      w_sel_[0] += (x_[0] * err) >> 14;
+      w_sel_[1] += (x_[1] * err) >> 14;
+      w_sel_[2] += (x_[2] * err) >> 14;
+      w_sel_[3] += (x_[3] * err) >> 14;
+      w_sel_[4] += (x_[4] * err) >> 14;
+      w_sel_[5] += (x_[5] * err) >> 14;
+    } else {
+      for (int i = 0; i < nx_; ++i) w_sel_[i] += (x_[i] * err) >> 14;
+    }
     nx_ = 0;
   }
   int last_st() const { return st_; }

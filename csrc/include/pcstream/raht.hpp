@@ -5,14 +5,16 @@
 // Colour is converted to BT.709 Y'CbCr. The transform runs bottom-up over the
 // octree (2-point orthonormal butterflies along z, y, x at every level); the
 // coefficients are coded top-down, level by level: each node's children are
-// first predicted from the decoded means of the node and its 6 face and 12
-// edge neighbours (distance-weighted upsampling), and only the difference of
-// the high-pass coefficients to the transformed prediction is quantised
-// (uniform, one step per quality) and range coded with adaptive contexts.
+// first predicted from the decoded means of the node, its face and edge
+// neighbours touching the child, and the child's already decoded neighbours
+// at the child level (weighted average, weights in the payload); only the
+// difference of the high-pass coefficients to the transformed prediction is
+// quantised (uniform with a dead zone) and range coded with adaptive
+// contexts, after a per-level "any non-zero" bit.
 // Because the transform is orthonormal, the squared error of the output is the
 // squared quantisation error of the coefficients (before rounding / clamping).
 //
-// Quality: q in [0, 100]; luma step = 2^((64 - q) / 8) in 8-bit units (q = 64
+// Quality: q in [0, 100]; luma step = 2^((64 - q) / 8) in value units (q = 64
 // gives step 1), chroma step = chroma_scale * luma step.
 //
 // Determinism: double arithmetic in a fixed order without FMA contraction
@@ -44,7 +46,7 @@ struct RahtOptions {
   bool predict = true;
   // Prediction weights (0..255) of the parent (> 0), its face and edge
   // neighbours, and the already decoded face and edge neighbours of the child.
-  int weights[5] = {8, 3, 1, 4, 0};
+  int weights[5] = {8, 3, 1, 5, 0};
 };
 
 // `values`: N * components (1 or 3) elements of type U8 or U16.
@@ -54,7 +56,7 @@ std::vector<uint8_t> encode_raht(const uint32_t* xyz, size_t n, const uint8_t* v
 void decode_raht(const uint32_t* xyz, size_t n, const uint8_t* payload, size_t size, ValueType type,
                  int components, uint8_t* out);
 
-// Step of the luma quantiser for a quality, in units of the value type's 8-bit scale.
+// Step of the luma quantiser for a quality, in value units.
 double raht_step(double quality);
 
 }  // namespace attr
