@@ -133,7 +133,7 @@ def main():
     res_dir = ROOT / "bench" / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
     if a.rd:
-        rd = rd_sweep("playbot", scratch, a.views, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+        rd = rd_sweep("playbot", scratch, a.views, [0.0, 0.1, 0.2, 0.3, 0.5, 0.65])
         (res_dir / "splats_rd.json").write_text(json.dumps(rd, indent=1))
         import matplotlib
         matplotlib.use("Agg")
@@ -141,7 +141,7 @@ def main():
         x = [p["bytes_per_splat"] for p in rd["points"]]
         y = [p["render_psnr"] for p in rd["points"]]
         plt.figure(figsize=(5, 3.5))
-        plt.plot(x, y, "o-", label="pcstream SPLT (quality 0.1-0.7)")
+        plt.plot(x, y, "o-", label="pcstream SPLT (quality 0-0.65)")
         plt.plot([rd["spz_v4"]["bytes_per_splat"]], [rd["spz_v4"]["render_psnr"]], "s", label="SPZ v4")
         plt.xlabel("bytes per splat")
         plt.ylabel("render PSNR (dB)")

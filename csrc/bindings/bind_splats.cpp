@@ -27,6 +27,14 @@ const uint8_t* side_ptr(const py::object& side, size_t n, py::array_t<uint8_t, p
   return keep.data();
 }
 
+const int32_t* ext_ptr(const py::object& ext, size_t n, int cols, py::array_t<int32_t, py::array::c_style>& keep) {
+  if (ext.is_none()) return nullptr;
+  keep = py::array_t<int32_t, py::array::c_style | py::array::forcecast>(ext);
+  if (keep.ndim() != 2 || static_cast<size_t>(keep.shape(0)) != n || keep.shape(1) != cols)
+    fail(ErrorCode::InvalidArgument, "external prediction must have the shape of the columns");
+  return keep.data();
+}
+
 void bind(py::module_& m) {
   // Positions through the classic octree geometry codec (several splats per voxel allowed).
   m.def("splat_encode_positions",
@@ -40,7 +48,7 @@ void bind(py::module_& m) {
             enc = encode_geometry(xyz.data(), xyz.shape(0), opt);
           }
           py::list chunks;
-          for (auto& c : enc.chunks) chunks.append(to_bytes(c.payload));
+          for (auto& c : enc.chunks) chunks.append(py::make_tuple(to_bytes(c.payload), c.level_lo, c.level_hi, c.point_count));
           py::array_t<int64_t> order(static_cast<py::ssize_t>(enc.order.size()));
           auto* o = order.mutable_data();
           for (size_t i = 0; i < enc.order.size(); ++i) o[i] = enc.order[i];
@@ -79,35 +87,41 @@ void bind(py::module_& m) {
     return arr;
   });
   m.def("splat_encode_columns",
-        [](py::array_t<int32_t, py::array::c_style | py::array::forcecast> data, py::object side, int nside) {
+        [](py::array_t<int32_t, py::array::c_style | py::array::forcecast> data, py::object side, int nside,
+           py::object ext) {
           if (data.ndim() != 2) fail(ErrorCode::InvalidArgument, "columns must be a 2-D int32 array");
           size_t n = data.shape(0);
           int cols = static_cast<int>(data.shape(1));
           py::array_t<uint8_t, py::array::c_style> keep;
           const uint8_t* s = side_ptr(side, n, keep);
+          py::array_t<int32_t, py::array::c_style> ekeep;
+          const int32_t* e = ext_ptr(ext, n, cols, ekeep);
           std::vector<uint8_t> out;
           {
             py::gil_scoped_release nogil;
-            out = splat::encode_columns(data.data(), n, cols, s, nside);
+            out = splat::encode_columns(data.data(), n, cols, s, nside, e);
           }
           return to_bytes(out);
         },
-        py::arg("data"), py::arg("side") = py::none(), py::arg("nside") = 1);
+        py::arg("data"), py::arg("side") = py::none(), py::arg("nside") = 1, py::arg("ext") = py::none());
   m.def("splat_decode_columns",
-        [](py::bytes payload, size_t n, int cols, py::object side, int nside) {
+        [](py::bytes payload, size_t n, int cols, py::object side, int nside, py::object ext) {
           std::string buf = payload;
           py::array_t<uint8_t, py::array::c_style> keep;
           const uint8_t* s = side_ptr(side, n, keep);
+          py::array_t<int32_t, py::array::c_style> ekeep;
+          const int32_t* e = ext_ptr(ext, n, cols, ekeep);
           std::vector<int32_t> out;
           {
             py::gil_scoped_release nogil;
-            out = splat::decode_columns(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), n, cols, s, nside);
+            out = splat::decode_columns(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), n, cols, s, nside, e);
           }
           py::array_t<int32_t> arr({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(cols)});
           if (!out.empty()) std::memcpy(arr.mutable_data(), out.data(), out.size() * sizeof(int32_t));
           return arr;
         },
-        py::arg("payload"), py::arg("n"), py::arg("cols"), py::arg("side") = py::none(), py::arg("nside") = 1);
+        py::arg("payload"), py::arg("n"), py::arg("cols"), py::arg("side") = py::none(), py::arg("nside") = 1,
+        py::arg("ext") = py::none());
   m.def("splat_encode_keys", [](py::array_t<uint64_t, py::array::c_style | py::array::forcecast> keys) {
     if (keys.ndim() != 1) fail(ErrorCode::InvalidArgument, "keys must be 1-D");
     std::vector<uint8_t> out;

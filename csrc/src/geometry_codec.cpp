@@ -118,6 +118,14 @@ struct Tern6 {
   }
 };
 constexpr Tern6 kTern6{};
+// Confidence class of a counter from its count n (<= 255): 0, 1-2, 3-11, 12+.
+struct ConfClass {
+  uint8_t v[256];
+  constexpr ConfClass() : v() {
+    for (int n = 0; n < 256; ++n) v[n] = static_cast<uint8_t>(n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3);
+  }
+};
+constexpr ConfClass kConf{};
 // Parent-level neighbours k sharing a face with the node.
 constexpr uint32_t kFaceNbMask = (1u << 4) | (1u << 10) | (1u << 12) | (1u << 14) | (1u << 16) | (1u << 22);
 
@@ -212,9 +220,15 @@ class OccupancyModel {
       Counter& k5 = c5_[i5];
       Counter& k6 = c6_[i6];
       if (j < 6) {  // t: bit 0 = outcome of child j, bit 1 = of child j + 1
+        // The four candidates share everything but two sibling bits.
+        const int jn = j + 2;
+        const uint64_t around = kNb.around[jn];
+        const uint64_t hu = ((unk4 | self[(0xFF << jn) & 0xFF]) & around) * 0xC2B2AE3D27D4EB4Full ^
+                            (static_cast<uint64_t>(jn * 4 + lc) * 0x165667B19E3779F9ull);
+        const uint64_t hp = static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull;
         for (uint32_t t = 0; t < 4; ++t) {
           uint32_t pt = partial | ((t & 1) << j) | ((t >> 1) << (j + 1));
-          hashed(j + 2, pt, occ4, unk4, lc, pmask, f5[t], f6s[t]);
+          finish_hash(((occ4 | self[pt]) & around) * 0x9E3779B97F4A7C15ull ^ hu, hp, f5[t], f6s[t]);
           __builtin_prefetch(&c5_[f5[t]]);
           __builtin_prefetch(&c6_[f6s[t]]);
         }
@@ -225,8 +239,7 @@ class OccupancyModel {
       mixer_.add(stretch12(k5.p() >> 4));
       mixer_.add(stretch12(k6.p() >> 4));
       mixer_.add(256);
-      auto conf = [](int n) { return n == 0 ? 0 : n < 3 ? 1 : n < 12 ? 2 : 3; };
-      int pm = mixer_.mix(((j * 4 + lc) * 4 + conf(k5.n)) * 4 + conf(k6.n));
+      int pm = mixer_.mix(((j * 4 + lc) * 4 + kConf.v[k5.n & 255]) * 4 + kConf.v[k6.n & 255]);
       int pa = apm_.refine(pm, j * 729 + f6);
       int p = (pm + 3 * pa + 2) >> 2;
       int b = io.bit((truth >> j) & 1, p);
@@ -257,8 +270,12 @@ class OccupancyModel {
     uint64_t unk = (unk4 | self[(0xFF << j) & 0xFF]) & kNb.around[j];
     uint64_t h = (known * 0x9E3779B97F4A7C15ull) ^ (unk * 0xC2B2AE3D27D4EB4Full) ^
                  (static_cast<uint64_t>(j * 4 + lc) * 0x165667B19E3779F9ull);
+    finish_hash(h, static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull, i5, i6);
+  }
+  // h: hash of the 26-neighbourhood; hp: hashed parent-level pattern.
+  inline void finish_hash(uint64_t h, uint64_t hp, size_t& i5, size_t& i6) const {
     i5 = static_cast<size_t>((h ^ (h >> 29)) >> (64 - hash_bits_));
-    uint64_t h2 = h ^ (static_cast<uint64_t>(pmask) * 0xD6E8FEB86659FD93ull);
+    uint64_t h2 = h ^ hp;
     h2 ^= h2 >> 31;
     h2 *= 0x9E3779B97F4A7C15ull;
     i6 = static_cast<size_t>(h2 >> (64 - hash_bits_));
@@ -381,16 +398,24 @@ class OctreeState {
       uint64_t occ4 = 0, unk4 = 0;
       int p26 = 0, p6 = 0;
       uint32_t pmask = 0;
+      // Presence and decode order of the neighbours as bit masks first (a
+      // fixed, branch-free pass), then only the present ones are visited:
+      // an earlier node (smaller index, decoded) contributes its children,
+      // a later one unknown voxels.
+      uint32_t pres = 0, earl = 0;
       for (int k = 0; k < 27; ++k) {
-        int32_t m = nbn[k];
-        if (m < 0 || k == 13) continue;
-        pmask |= 1u << k;
-        // Earlier nodes (smaller index) are decoded: their children are known.
-        const bool earlier = static_cast<size_t>(m) < n;
-        const uint64_t b = kNb.block[k][earlier ? occ[m] : 255];
-        occ4 |= earlier ? b : 0;
-        unk4 |= earlier ? 0 : b;
+        const int32_t m = nbn[k];
+        pres |= static_cast<uint32_t>(m >= 0) << k;
+        earl |= static_cast<uint32_t>(static_cast<size_t>(m) < n) << k;  // false for m < 0
       }
+      pres &= ~(1u << 13);
+      earl &= pres;
+      pmask = pres;
+      for (uint32_t bits = earl; bits; bits &= bits - 1) {
+        const int k = __builtin_ctz(bits);
+        occ4 |= kNb.block[k][occ[static_cast<size_t>(nbn[k])]];
+      }
+      for (uint32_t bits = pres & ~earl; bits; bits &= bits - 1) unk4 |= kNb.block[__builtin_ctz(bits)][255];
       p26 = popcount64(pmask);
       p6 = popcount64(pmask & kFaceNbMask);
       uint8_t truth = 0;
@@ -486,14 +511,15 @@ class OctreeState {
           int32_t* out = &nnb[c * 27];
           const int32_t* pnb = &nb[n * 27];
           for (int k = 0; k < 27; ++k) {
-            int32_t m = pnb[kNb.child_nb_parent[j][k]];
-            int32_t v = -1;
-            if (m >= 0) {
-              uint32_t tm = tocc[m];
-              int jj = kNb.child_nb_bit[j][k];
-              if ((tm >> jj) & 1) v = static_cast<int32_t>(first[m] + popcount8(tm & ((1u << jj) - 1)));
-            }
-            out[k] = v;
+            // Branch-free: -1 unless neighbour m exists and has child jj.
+            const int32_t m = pnb[kNb.child_nb_parent[j][k]];
+            const uint32_t pm = 0u - static_cast<uint32_t>(m >= 0);
+            const size_t mi = static_cast<size_t>(static_cast<uint32_t>(m) & pm);
+            const uint32_t tm = tocc[mi] & pm;
+            const int jj = kNb.child_nb_bit[j][k];
+            const uint32_t has = (tm >> jj) & 1;
+            const uint32_t idx = first[mi] + static_cast<uint32_t>(popcount8(tm & ((1u << jj) - 1)));
+            out[k] = static_cast<int32_t>(idx | (has - 1));
           }
         }
       }
@@ -725,33 +751,71 @@ int GeometryDecoder::coded_levels() const { return impl_->st.D; }
 bool GeometryDecoder::done() const { return impl_->done; }
 uint64_t GeometryDecoder::point_count() const { return impl_->st.n_out; }
 
+namespace {
+// Morton decode 9 code bits (3 levels) at a time: entry = x3 | y3 << 8 | z3 << 16.
+struct MortonDec9 {
+  uint32_t v[512];
+  constexpr MortonDec9() : v() {
+    for (uint32_t c = 0; c < 512; ++c) {
+      uint32_t x = 0, y = 0, z = 0;
+      for (int t = 0; t < 3; ++t) {
+        x |= ((c >> (3 * t + 2)) & 1) << t;
+        y |= ((c >> (3 * t + 1)) & 1) << t;
+        z |= ((c >> (3 * t)) & 1) << t;
+      }
+      v[c] = x | (y << 8) | (z << 16);
+    }
+  }
+};
+constexpr MortonDec9 kMortonDec9{};
+
+// Writes `count` copies of the point of `code` at out (3 * count values).
+inline uint32_t* put_point(uint32_t* out, uint64_t code, uint32_t count) {
+  uint32_t x = 0, y = 0, z = 0;
+  for (int s = 0; code; code >>= 9, s += 3) {
+    const uint32_t e = kMortonDec9.v[code & 511];
+    x |= (e & 7) << s;
+    y |= ((e >> 8) & 7) << s;
+    z |= ((e >> 16) & 7) << s;
+  }
+  for (uint32_t k = 0; k < count; ++k, out += 3) {
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<uint32_t> GeometryDecoder::points() const {
   const OctreeState& st = impl_->st;
   std::vector<uint32_t> out;
   if (st.n_out == 0) return out;
   if (impl_->done && st.lossless) {
-    std::vector<Leaf> all;
-    all.reserve(st.codes.size() + st.direct_pts.size());
-    for (size_t i = 0; i < st.codes.size(); ++i) all.push_back({st.codes[i], st.leaf_counts[i]});
-    if (!st.direct_pts.empty()) {  // tree leaves are sorted: merge the (sorted) direct points in
-      std::vector<Leaf> dp = st.direct_pts;
-      auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
-      std::sort(dp.begin(), dp.end(), less);
-      size_t mid = all.size();
-      all.insert(all.end(), dp.begin(), dp.end());
-      std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end(), less);
-    }
-    out.reserve(3 * st.n_out);
-    for (const Leaf& lf : all) {
-      uint32_t x, y, z;
-      morton_decode(lf.code, x, y, z);
-      for (uint32_t k = 0; k < lf.count; ++k) { out.push_back(x); out.push_back(y); out.push_back(z); }
+    // Tree leaves are sorted; merge the (sorted) direct points in. The counts
+    // sum to n_out (checked when decoding).
+    std::vector<Leaf> dp = st.direct_pts;
+    auto less = [](const Leaf& a, const Leaf& b) { return a.code < b.code; };
+    std::sort(dp.begin(), dp.end(), less);
+    out.resize(3 * st.n_out);
+    uint32_t* o = out.data();
+    size_t i = 0, d = 0;
+    const size_t nt = st.codes.size();
+    while (i < nt || d < dp.size()) {
+      if (d < dp.size() && (i == nt || dp[d].code < st.codes[i])) {
+        o = put_point(o, dp[d].code, dp[d].count);
+        ++d;
+      } else {
+        o = put_point(o, st.codes[i], st.leaf_counts[i]);
+        ++i;
+      }
     }
     return out;
   }
   std::vector<uint64_t> v = st.voxel_codes();
   out.resize(3 * v.size());
-  for (size_t i = 0; i < v.size(); ++i) morton_decode(v[i], out[3 * i], out[3 * i + 1], out[3 * i + 2]);
+  uint32_t* o = out.data();
+  for (uint64_t c : v) o = put_point(o, c, 1);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "pcstream/octree.hpp"
 
+#include <memory>
 #include <string>
 
 #include "pcstream/error.hpp"
@@ -13,14 +14,24 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
   Octree t;
   t.depth = depth;
   if (n == 0) return t;
-  // Distinct leaves and their counts (written by index: no capacity checks).
+  t.occupancy.assign(depth, {});
+  // Distinct leaves and their counts (written by index: no capacity checks),
+  // and for each leaf the first level where it starts a new node: a leaf
+  // starts a node at every level from the first where its code differs from
+  // the previous leaf's (depth - top differing digit), so the nodes of each
+  // level appear in Morton order.
   t.leaves.resize(n);
   t.counts.resize(n);
+  std::unique_ptr<uint8_t[]> first(new uint8_t[n]);
+  size_t nodes[kMortonMaxBits + 1] = {};  // leaves whose first new level is l
   size_t m = 0;
   for (size_t i = 0; i < n;) {
     const uint64_t c = codes[i];
     size_t j = i + 1;
     while (j < n && codes[j] == c) ++j;
+    const int f = m == 0 ? 0 : depth - (63 - __builtin_clzll(c ^ t.leaves[m - 1])) / 3;
+    first[m] = static_cast<uint8_t>(f);
+    ++nodes[f];
     t.leaves[m] = c;
     t.counts[m] = static_cast<uint32_t>(j - i);
     ++m;
@@ -28,33 +39,23 @@ Octree build_octree(const uint64_t* codes, size_t n, int depth) {
   }
   t.leaves.resize(m);
   t.counts.resize(m);
-  t.occupancy.assign(depth, {});
   if (depth == 0) return t;
-  // One pass over the sorted leaves: leaf i starts a new node at every level
-  // deeper than the first level where its code differs from leaf i - 1
-  // (first = depth - top differing digit), so the nodes of each level appear
-  // in Morton order. First count the nodes per level, then write by index.
-  auto first_new = [&](size_t i) -> int {
-    if (i == 0) return 0;
-    const uint64_t x = t.leaves[i] ^ t.leaves[i - 1];  // != 0: leaves are distinct
-    return depth - (63 - __builtin_clzll(x)) / 3;
-  };
-  std::vector<size_t> nodes(depth + 1, 0);  // nodes[l]: nodes of level l starting at some leaf
-  for (size_t i = 0; i < m; ++i) ++nodes[first_new(i)];
   size_t run = 0;
   for (int l = 0; l < depth; ++l) {
-    run += nodes[l];  // a node of level l is new where first_new <= l
+    run += nodes[l];  // a node of level l is new where first <= l
     t.occupancy[l].resize(run);
   }
-  std::vector<uint8_t*> out(depth);
-  for (int l = 0; l < depth; ++l) out[l] = t.occupancy[l].data();
-  std::vector<size_t> pos(depth, 0);  // next new node of each level
+  // Write cursors in a local array (byte stores may alias any memory whose
+  // address escaped; a local array lets the compiler keep them close).
+  uint8_t* wp[kMortonMaxBits];
+  for (int l = 0; l < depth; ++l) wp[l] = t.occupancy[l].data();
+  const uint64_t* lv = t.leaves.data();
   for (size_t i = 0; i < m; ++i) {
-    const uint64_t c = t.leaves[i];
-    const int f = first_new(i);
+    const uint64_t c = lv[i];
+    const int f = first[i];
     // Level f - 1 (the deepest node shared with the previous leaf) gains a child.
-    if (f > 0) out[f - 1][pos[f - 1] - 1] |= static_cast<uint8_t>(1u << ((c >> (3 * (depth - f))) & 7));
-    for (int l = f; l < depth; ++l) out[l][pos[l]++] = static_cast<uint8_t>(1u << ((c >> (3 * (depth - l - 1))) & 7));
+    if (f > 0) wp[f - 1][-1] |= static_cast<uint8_t>(1u << ((c >> (3 * (depth - f))) & 7));
+    for (int l = f; l < depth; ++l) *wp[l]++ = static_cast<uint8_t>(1u << ((c >> (3 * (depth - l - 1))) & 7));
   }
   return t;
 }

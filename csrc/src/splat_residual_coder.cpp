@@ -13,8 +13,9 @@ namespace pcstream {
 namespace splat {
 namespace {
 
-constexpr int kExpBins = 33;   // exponent of |r| in [0, 32]
+constexpr int kExpBins = 20;   // adaptive exponent bins; larger exponents escape to 5 bypass bits
 constexpr int kMagBuckets = 5;
+constexpr uint64_t kMaxDecisionsPerBit = 1500;  // see BinContext::p1 clamping
 
 // Binary contexts for one residual distribution.
 struct ResidualContexts {
@@ -32,17 +33,45 @@ inline int bit_length(uint32_t v) {
   return b;
 }
 
+// `nbits` (<= 31) equiprobable bits as at most two uniform multi-symbol steps
+// (one range-coder operation each instead of one per bit).
+inline void put_raw(RangeEncoder& enc, uint32_t v, int nbits) {
+  if (nbits > 16) {
+    enc.encode_freq(v >> 16, 1, nbits - 16);
+    v &= 0xFFFF;
+    nbits = 16;
+  }
+  if (nbits > 0) enc.encode_freq(v, 1, nbits);
+}
+
+inline uint32_t get_raw(RangeDecoder& dec, int nbits) {
+  uint32_t hi = 0;
+  if (nbits > 16) {
+    hi = dec.decode_freq_target(nbits - 16);
+    dec.consume(hi, 1);
+    nbits = 16;
+  }
+  uint32_t lo = 0;
+  if (nbits > 0) {
+    lo = dec.decode_freq_target(nbits);
+    dec.consume(lo, 1);
+  }
+  return (hi << 16) | lo;
+}
+
 inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
   enc.encode_bit(c.zero, r == 0);
   if (r == 0) return;
   enc.encode_bit(c.sign, r < 0);
   uint32_t m = static_cast<uint32_t>(r < 0 ? -r : r);
-  int e = bit_length(m) - 1;  // m in [2^e, 2^(e+1))
-  for (int i = 0; i < e; ++i) enc.encode_bit(c.expo[i], 1);
+  int e = bit_length(m) - 1;  // m in [2^e, 2^(e+1)), e <= 31
+  int ue = std::min(e, kExpBins - 1);
+  for (int i = 0; i < ue; ++i) enc.encode_bit(c.expo[i], 1);
   if (e < kExpBins - 1) enc.encode_bit(c.expo[e], 0);
+  else enc.encode_bits(static_cast<uint32_t>(e - (kExpBins - 1)), 5);
   if (e >= 1) {
-    enc.encode_bit(c.mant[e], (m >> (e - 1)) & 1);
-    for (int i = e - 2; i >= 0; --i) enc.encode_bypass((m >> i) & 1);
+    enc.encode_bit(c.mant[ue], (m >> (e - 1)) & 1);
+    put_raw(enc, m & ((1u << (e - 1)) - 1), e - 1);
   }
 }
 
@@ -51,11 +80,13 @@ inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
   int neg = dec.decode_bit(c.sign);
   int e = 0;
   while (e < kExpBins - 1 && dec.decode_bit(c.expo[e])) ++e;
+  int ue = e;
+  if (e == kExpBins - 1) e += static_cast<int>(dec.decode_bits(5));
   if (e > 31) fail(ErrorCode::CorruptPayload, "splat residual exponent out of range");
   uint32_t m = 1;
   if (e >= 1) {
-    m = (m << 1) | static_cast<uint32_t>(dec.decode_bit(c.mant[e]));
-    for (int i = e - 2; i >= 0; --i) m = (m << 1) | static_cast<uint32_t>(dec.decode_bypass());
+    m = (m << 1) | static_cast<uint32_t>(dec.decode_bit(c.mant[ue]));
+    m = (m << (e - 1)) | get_raw(dec, e - 1);
   }
   return neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
 }
@@ -63,13 +94,42 @@ inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
 inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
-// Cost proxy of a residual (bits of an Elias-gamma-like code).
-inline double cost(int64_t r) { return r == 0 ? 1.0 : 2.0 * std::log2(static_cast<double>(std::llabs(r)) + 1.0) + 1.0; }
+// Cost proxy of a residual in bits (Elias-gamma length); integer and cheap.
+inline double cost(int64_t r) {
+  uint64_t m = static_cast<uint64_t>(r < 0 ? -r : r);
+  int b = 0;
+  while (m) { ++b; m >>= 1; }
+  return 2.0 * b + 1.0;
+}
+
+// Rows sampled when choosing a column's prediction mode (every kPlanStride-th row).
+constexpr size_t kPlanStride = 4;
 
 struct ColumnPlan {
-  uint8_t mode;    // 0: constant offset, 1: previous row
-  int32_t offset;  // prediction for mode 0
+  uint8_t mode;    // 0: constant offset, 1: previous row, 2: linear in the previous column,
+                   // 3: external prediction + offset
+  int32_t offset;  // prediction for mode 0, intercept for mode 2
+  int32_t weight;  // mode 2: slope in 1/256 units, |weight| <= kMaxWeight
 };
+
+constexpr int32_t kMaxWeight = 1024;
+
+// Prediction of row i, column c (all inputs already decoded).
+inline int64_t predict(const ColumnPlan& p, const int32_t* rows, size_t i, int c, int cols, const int32_t* ext) {
+  switch (p.mode) {
+    case 3: return p.offset + static_cast<int64_t>(ext[i * cols + c]);
+    case 1: return i ? rows[(i - 1) * cols + c] : p.offset;
+    case 2: return p.offset + ((static_cast<int64_t>(p.weight) * rows[i * cols + c - 1]) >> 8);
+    default: return p.offset;
+  }
+}
+
+int32_t median_of(std::vector<int64_t>& t) {
+  if (t.empty()) return 0;
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  int64_t m = t[t.size() / 2];
+  return static_cast<int32_t>(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, m)));
+}
 
 void check_shape(size_t n, int cols, const uint8_t* side, int nside) {
   if (cols < 1 || cols > kMaxColumns) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 columns");
@@ -85,24 +145,54 @@ size_t ctx_index(int col, int s, int a, int b, int nside) {
 
 }  // namespace
 
-std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside) {
+std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                                    const int32_t* ext) {
   check_shape(n, cols, side, nside);
   std::vector<ColumnPlan> plan(cols);
+  std::vector<int64_t> t;
+  t.reserve(n / kPlanStride + 1);
   for (int c = 0; c < cols; ++c) {
-    std::vector<int32_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = data[i * cols + c];
-    int32_t med = 0;
-    if (n) {
-      std::vector<int32_t> t(v);
-      std::nth_element(t.begin(), t.begin() + n / 2, t.end());
-      med = t[n / 2];
+    auto col = [&](size_t i, int cc) { return static_cast<int64_t>(data[i * cols + cc]); };
+    t.clear();
+    for (size_t i = 0; i < n; i += kPlanStride) t.push_back(col(i, c));
+    ColumnPlan best{0, median_of(t), 0};
+    double best_cost = 0;
+    for (size_t i = 0; i < n; i += kPlanStride) best_cost += cost(col(i, c) - best.offset);
+    double c1 = 0;
+    for (size_t i = 0; i < n; i += kPlanStride) c1 += cost(col(i, c) - (i ? col(i - 1, c) : best.offset));
+    if (c1 < best_cost) { best_cost = c1; best = {1, best.offset, 0}; }
+    if (c > 0 && n > 1) {
+      // Least-squares slope on the previous column (same row), in 1/256 units.
+      double mx = 0, my = 0;
+      size_t cnt = 0;
+      for (size_t i = 0; i < n; i += kPlanStride) { mx += col(i, c - 1); my += col(i, c); ++cnt; }
+      mx /= cnt; my /= cnt;
+      double sxx = 0, sxy = 0;
+      for (size_t i = 0; i < n; i += kPlanStride) {
+        double dx = col(i, c - 1) - mx;
+        sxx += dx * dx;
+        sxy += dx * (col(i, c) - my);
+      }
+      int32_t w = sxx > 0 ? static_cast<int32_t>(std::lround(256.0 * sxy / sxx)) : 0;
+      w = std::max(-kMaxWeight, std::min(kMaxWeight, w));
+      if (w != 0) {
+        t.clear();
+        for (size_t i = 0; i < n; i += kPlanStride) t.push_back(col(i, c) - ((static_cast<int64_t>(w) * col(i, c - 1)) >> 8));
+        ColumnPlan p2{2, median_of(t), w};
+        double c2 = 0;
+        for (size_t i = 0; i < n; i += kPlanStride) c2 += cost(col(i, c) - predict(p2, data, i, c, cols, ext));
+        if (c2 < best_cost) { best_cost = c2; best = p2; }
+      }
     }
-    double c0 = 0, c1 = 0;
-    for (size_t i = 0; i < n; ++i) {
-      c0 += cost(static_cast<int64_t>(v[i]) - med);
-      c1 += cost(static_cast<int64_t>(v[i]) - (i ? v[i - 1] : med));
+    if (ext) {
+      t.clear();
+      for (size_t i = 0; i < n; i += kPlanStride) t.push_back(col(i, c) - ext[i * cols + c]);
+      ColumnPlan p3{3, median_of(t), 0};
+      double c3 = 0;
+      for (size_t i = 0; i < n; i += kPlanStride) c3 += cost(col(i, c) - predict(p3, data, i, c, cols, ext));
+      if (c3 < best_cost) { best_cost = c3; best = p3; }
     }
-    plan[c] = {static_cast<uint8_t>(c1 < c0 ? 1 : 0), med};
+    plan[c] = best;
   }
   ByteWriter head;
   head.varint(n);
@@ -111,6 +201,7 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
   for (int c = 0; c < cols; ++c) {
     head.u8(plan[c].mode);
     head.varint(zigzag(plan[c].offset));
+    if (plan[c].mode == 2) head.varint(zigzag(plan[c].weight));
   }
   std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
   std::vector<uint32_t> prev_mag(cols, 0);
@@ -120,7 +211,7 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
     int s = side ? side[i] : 0;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c) {
-      int64_t pred = plan[c].mode == 1 && i ? data[(i - 1) * cols + c] : plan[c].offset;
+      int64_t pred = predict(plan[c], data, i, c, cols, ext);
       int64_t r = static_cast<int64_t>(row[c]) - pred;
       auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
       put_residual(enc, cx, r);
@@ -135,7 +226,7 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
 }
 
 std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t n, int cols, const uint8_t* side,
-                                    int nside) {
+                                    int nside, const int32_t* ext) {
   check_shape(0, cols, nullptr, nside);
   ByteReader rd(payload, size);
   uint64_t sn = rd.varint("splat columns: row count");
@@ -147,18 +238,20 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
   std::vector<ColumnPlan> plan(cols);
   for (int c = 0; c < cols; ++c) {
     uint8_t mode = rd.u8("splat columns: mode");
-    if (mode > 1) fail(ErrorCode::CorruptPayload, "splat columns: unknown prediction mode", rd.offset() - 1);
-    uint64_t off = rd.varint("splat columns: offset");
-    int64_t o = unzigzag(off);
+    if (mode > 3 || (mode == 2 && c == 0) || (mode == 3 && !ext))
+      fail(ErrorCode::CorruptPayload, "splat columns: unknown prediction mode", rd.offset() - 1);
+    int64_t o = unzigzag(rd.varint("splat columns: offset"));
     if (o < INT32_MIN || o > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: offset out of range");
-    plan[c] = {mode, static_cast<int32_t>(o)};
+    int64_t w = mode == 2 ? unzigzag(rd.varint("splat columns: weight")) : 0;
+    if (w < -kMaxWeight || w > kMaxWeight) fail(ErrorCode::CorruptPayload, "splat columns: weight out of range");
+    plan[c] = {mode, static_cast<int32_t>(o), static_cast<int32_t>(w)};
   }
   if (side)
     for (size_t i = 0; i < n; ++i)
       if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
-  // Every row costs at least one coded decision per column; a hostile n is
-  // caught by the overrun check below, but cap it before allocating too.
-  if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * 64)
+  // Every value costs at least one adaptive binary decision, and a decision
+  // costs at least -log2(1 - 32/65536) > 1/1500 bit: bound n before allocating.
+  if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))
     fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
   std::vector<int32_t> out(n * static_cast<size_t>(cols));
   std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
@@ -168,7 +261,7 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
     int s = side ? side[i] : 0;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c) {
-      int64_t pred = plan[c].mode == 1 && i ? out[(i - 1) * cols + c] : plan[c].offset;
+      int64_t pred = predict(plan[c], out.data(), i, c, cols, ext);
       auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
       int64_t r = get_residual(dec, cx);
       int64_t v = pred + r;
@@ -210,7 +303,7 @@ std::vector<uint8_t> encode_sorted_keys(const uint64_t* keys, size_t n) {
 
 std::vector<uint64_t> decode_sorted_keys(const uint8_t* payload, size_t size, size_t n, int key_bits) {
   if (key_bits < 1 || key_bits > 63) fail(ErrorCode::InvalidArgument, "sorted keys: key_bits must be 1..63");
-  if (n > (static_cast<uint64_t>(size) + 8) * 8)
+  if (n > (static_cast<uint64_t>(size) + 8) * 8 * kMaxDecisionsPerBit)
     fail(ErrorCode::BadLength, "sorted keys: count impossible for the payload size");
   std::vector<uint64_t> out(n);
   RangeDecoder dec(payload, size);

@@ -51,6 +51,24 @@ TEST_CASE("morton/sort_stable_permutation") {
     for (size_t i = 0; i < n && ok; ++i) ok = sorted[i] == codes[perm[i]];
     CHECK(ok);
   }
+  // Full-width keys (the wide packed path and its fallback), with duplicates.
+  for (int bits : {11, 18, 21}) {
+    for (size_t n : {size_t(3), size_t(5000), size_t(70000)}) {
+      std::vector<uint64_t> codes(n);
+      uint64_t mask = (1ull << (3 * bits)) - 1;
+      for (auto& c : codes) c = rng() & mask;
+      for (size_t i = 0; i + 7 < n; i += 7) codes[i] = codes[i + 3];
+      std::vector<uint64_t> sorted;
+      auto perm = morton_sort_permutation(codes.data(), n, bits, &sorted);
+      std::vector<uint32_t> ref(n);
+      for (size_t i = 0; i < n; ++i) ref[i] = static_cast<uint32_t>(i);
+      std::stable_sort(ref.begin(), ref.end(), [&](uint32_t a, uint32_t b) { return codes[a] < codes[b]; });
+      CHECK(perm == ref);
+      bool ok = sorted.size() == n;
+      for (size_t i = 0; i < n && ok; ++i) ok = sorted[i] == codes[perm[i]];
+      CHECK(ok);
+    }
+  }
   CHECK(morton_sort_permutation(nullptr, 0, 10).empty());
   CHECK_THROWS_CODE(morton_sort_permutation(nullptr, 0, 22), ErrorCode::InvalidArgument);
 }

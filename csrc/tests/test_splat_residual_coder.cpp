@@ -50,3 +50,21 @@ TEST_CASE("splat/keys_roundtrip") {
   auto q = splat::encode_sorted_keys(one.data(), 1);
   CHECK(splat::decode_sorted_keys(q.data(), q.size(), 1, 20) == one);
 }
+
+TEST_CASE("splat/columns_external_prediction") {
+  std::mt19937 rng(11);
+  size_t n = 3000;
+  int cols = 3;
+  std::vector<int32_t> v(n * cols), ext(n * cols);
+  for (size_t i = 0; i < n * cols; ++i) {
+    ext[i] = int32_t(rng() % 1000) - 500;
+    v[i] = ext[i] + int32_t(rng() % 3) - 1 + 7;  // close to the external prediction
+  }
+  auto with = splat::encode_columns(v.data(), n, cols, nullptr, 1, ext.data());
+  auto without = splat::encode_columns(v.data(), n, cols, nullptr, 1, nullptr);
+  CHECK(with.size() * 3 < without.size());
+  CHECK(splat::decode_columns(with.data(), with.size(), n, cols, nullptr, 1, ext.data()) == v);
+  // A payload that needs the external prediction cannot be decoded without it.
+  CHECK_THROWS_CODE((splat::decode_columns(with.data(), with.size(), n, cols, nullptr, 1, nullptr)),
+                    ErrorCode::CorruptPayload);
+}

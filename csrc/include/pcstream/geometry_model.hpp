@@ -159,9 +159,9 @@ class Apm {
   }
   inline void update(int bit) {
     int target = bit ? 65535 : 0;
-    // Update the nearer knot more (both knots move toward the target).
-    if (w_ < 128) t_[idx_] = static_cast<uint16_t>(t_[idx_] + ((target - t_[idx_]) >> rate_));
-    else t_[idx_ + 1] = static_cast<uint16_t>(t_[idx_ + 1] + ((target - t_[idx_ + 1]) >> rate_));
+    // Only the nearer knot moves toward the target (branch-free select).
+    const size_t k = idx_ + static_cast<size_t>(w_ >= 128);
+    t_[k] = static_cast<uint16_t>(t_[k] + ((target - t_[k]) >> rate_));
   }
 
  private:

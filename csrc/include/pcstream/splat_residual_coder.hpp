@@ -29,14 +29,18 @@ constexpr int kMaxColumns = 64;
 constexpr int kMaxSideClasses = 64;
 
 // Encode `n` rows of `cols` columns. `side` may be null (one class) or hold n
-// values in [0, nside). Returns the self-describing payload.
-std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside);
+// values in [0, nside). `ext` may be null or hold an (n x cols) external
+// prediction known to the decoder too (e.g. the decoded attributes of a
+// splat's level-of-detail parent); the encoder then also considers
+// "external + offset" per column. Returns the self-describing payload.
+std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                                    const int32_t* ext = nullptr);
 
 // Decode a payload produced by encode_columns. `n` and `cols` must match the
 // values the caller knows from its own header (they are also stored and
 // checked); `side` as for encoding. Output is n*cols values.
 std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t n, int cols,
-                                    const uint8_t* side, int nside);
+                                    const uint8_t* side, int nside, const int32_t* ext = nullptr);
 
 // Non-decreasing 64-bit keys (sorted Morton codes, duplicates allowed) coded
 // as adaptive Elias-gamma deltas. decode_sorted_keys rejects payloads whose

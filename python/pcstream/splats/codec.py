@@ -16,6 +16,9 @@ import msgpack
 import numpy as np
 
 from ..errors import CorruptPayloadError, InvalidArgumentError, LimitError, TruncatedError, UnsupportedError
+from concurrent.futures import ThreadPoolExecutor
+
+from . import lod as lod_mod
 from .scene import SH_COEFFS, SplatScene, logit, normalized_rotations, sigmoid
 
 MAGIC = b"PCSPLAT\x00"
@@ -28,29 +31,46 @@ MAX_DEPTH = 21
 _T = np.array([[1, 1, 1], [1, -1, 0], [1, 1, -2]], np.float64)
 _T /= np.linalg.norm(_T, axis=1, keepdims=True)
 
-# Quantisation steps at quality 0.5 (about SPZ v4's fidelity on every measure).
+# Quantisation steps at quality 0.5: about SPZ v4's fidelity on every attribute measure
+# (position max error <= 1/8192 at the default grid, log-scale max error 1/32, rotation
+# about 0.079 deg mean, DC colour >= 43.7 dB, SH-rest about 29.5 dB; opacity on SPZ's
+# 8-bit grid, so 8-bit-quantised sources keep their exact opacity).
 BASE_STEPS = {
-    "opacity": 1.0 / 160.0,   # sigmoid domain
+    "opacity": 1.0 / 255.0,   # sigmoid domain
     "dc": 0.076,              # f_dc, decorrelated colour domain
     "scale": 1.0 / 16.0,      # log scale (SPZ's grid)
-    "rotation": 0.00128,      # smallest-three quaternion components
-    "sh": 0.135,              # SH rest, decorrelated colour domain
+    "rotation": 0.00120,      # smallest-three quaternion components
+    "sh": 0.135,              # SH rest, decorrelated colour domain (with a 0.1-step dead zone)
 }
-# How strongly each step follows the quality knob (exponent weights).
-STEP_SLOPES = {"opacity": 1.0, "dc": 1.0, "scale": 1.0, "rotation": 1.0, "sh": 1.0}
+SH_DEADZONE = 0.1
+MIN_POSITION_LEVELS = 2048
+# How fast each step grows below quality 0.5 (log2 of the step per unit of 6*(0.5-q)):
+# measured render-PSNR cost per byte saved (bench/splats.py --rd): rotations matter
+# least for the rendered image, then opacity, scale and positions; DC colour and SH most.
+STEP_SLOPES_LOW = {"opacity": 1.67, "dc": 0.33, "scale": 0.98, "rotation": 3.0, "sh": 0.33, "position": 1.1}
+# Above 0.5 every step halves per 1/6 of quality (positions stay at the grid the user set).
+STEP_SLOPES_HIGH = {"opacity": 1.0, "dc": 1.0, "scale": 1.0, "rotation": 1.0, "sh": 1.0, "position": 0.0}
 PRESETS = {"high": 0.65, "spz": 0.5, "small": 0.2}
 BAND_SLICES = {1: (0, 3), 2: (3, 8), 3: (8, 15)}
+MAX_ROTATION_STEP = 0.5
 
 GROUP_OPDC, GROUP_SCROT = 1, 2  # SH band b has group 2 + b
 
 
 def steps_for_quality(quality: float) -> dict:
-    """Per-attribute quantisation steps from the one quality knob (0 = smallest, 1 = finest).
-    Every step halves when quality rises by 1/6."""
+    """Per-attribute quantisation steps from the one quality knob in [0, 1] (0 smallest
+    stream, 1 finest). 0.5 is about SPZ v4's fidelity; "position" is the multiplier of
+    the default position grid (a power of two, so SPZ-aligned grids stay aligned)."""
     q = float(quality)
     if not (0.0 <= q <= 1.0):
         raise InvalidArgumentError("quality must be in [0, 1]")
-    return {k: v * 2.0 ** (6.0 * STEP_SLOPES[k] * (0.5 - q)) for k, v in BASE_STEPS.items()}
+    u = 6.0 * (0.5 - q)
+    slopes = STEP_SLOPES_LOW if u > 0 else STEP_SLOPES_HIGH
+    out = {k: v * 2.0 ** (slopes[k] * u) for k, v in BASE_STEPS.items()}
+    out["rotation"] = min(out["rotation"], MAX_ROTATION_STEP)
+    out["opacity"] = 1.0 / max(2, int(round(1.0 / out["opacity"])))
+    out["position"] = 2.0 ** int(round(slopes["position"] * u)) if u > 0 else 1.0
+    return out
 
 
 @dataclass
@@ -59,6 +79,7 @@ class EncodeOptions:
     position_step: float | None = None   # default: 1/4096, coarser only if the extent needs > 21 bits
     max_sh_degree: int | None = None
     positions: str = "octree"            # "octree": classic geometry codec; "keys": Morton-delta (faster)
+    lod: bool = False                    # add representative splats of coarser octree levels
     steps: dict = field(default_factory=dict)  # per-attribute overrides
 
 
@@ -66,6 +87,13 @@ class EncodeOptions:
 
 def _qround(x, step):
     return np.floor(np.asarray(x, np.float64) / step + 0.5).astype(np.int64)
+
+
+def _deadzone(x, step, theta):
+    """Rounding towards zero by `theta` steps (more zeros for near-Laplacian SH coefficients;
+    the decoder reconstructs q * step as usual)."""
+    a = np.abs(np.asarray(x, np.float64)) / step + (0.5 - theta)
+    return (np.sign(x) * np.floor(np.maximum(a, 0.0))).astype(np.int64)
 
 
 def _to_i32(a: np.ndarray, what: str) -> np.ndarray:
@@ -77,6 +105,69 @@ def _to_i32(a: np.ndarray, what: str) -> np.ndarray:
 def _opacity_side(op_q: np.ndarray, nlev: int) -> np.ndarray:
     """Side class from the decoded opacity: 4 classes (contexts for later groups)."""
     return np.minimum(op_q * 4 // max(nlev + 1, 1), 3).astype(np.uint8)
+
+
+SH_SIDE = 16
+
+
+def _sh_side(band1_q: np.ndarray, op_side: np.ndarray) -> np.ndarray:
+    """Side class of higher SH bands: energy of the splat's decoded band 1 (4 levels) x opacity class."""
+    e = np.abs(band1_q).sum(1)
+    lvl = np.where(e == 0, 0, np.where(e <= 2, 1, np.where(e <= 6, 2, 3)))
+    return (lvl * 4 + op_side).astype(np.uint8)
+
+
+def _quantise(s: SplatScene, steps: dict, nlev: int) -> list:
+    """Integer matrices of the coded groups: [opacity+DC (n,4), scale+rotation (n,7), SH band 1.. (n,3*coeffs)]."""
+    n = len(s)
+    op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
+    dc_q = _qround(s.f_dc.astype(np.float64) @ _T.T, steps["dc"])
+    mats = [_to_i32(np.concatenate([op_q[:, None], dc_q], 1), "opacity/colour")]
+    idx, rest = smallest_three(s.rotations)
+    mats.append(_to_i32(np.concatenate([_qround(s.log_scales, steps["scale"]), idx[:, None],
+                                        _qround(rest, steps["rotation"])], 1), "scale/rotation"))
+    sh = s.sh_rest.astype(np.float64)
+    for b in range(1, s.sh_degree + 1):
+        a, e = BAND_SLICES[b]
+        mats.append(_to_i32(_deadzone(sh[:, a:e] @ _T.T, steps["sh"], SH_DEADZONE).reshape(n, 3 * (e - a)),
+                            f"SH band {b}"))
+    return mats
+
+
+def _sides(mats: list, nlev: int, count: int) -> list:
+    """(side classes, count) of `count` groups; group i's classes derive only from groups < i
+    (mats[0], and mats[2] for groups > 2, must be present)."""
+    side = _opacity_side(mats[0][:, 0].astype(np.int64), nlev)
+    out = [(None, 1), (side, 4), (side, SH_SIDE)]
+    if count > 3:
+        out += [(_sh_side(mats[2], side), SH_SIDE)] * (count - 3)
+    return out[:count]
+
+
+def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene) -> SplatScene:
+    """Fill `base` (positions set) from the decoded integer groups present in `mats`."""
+    scene = base
+    if len(mats) >= 1:
+        g1 = mats[0]
+        op = g1[:, 0]
+        if n and (op.min() < 0 or op.max() > nlev):
+            raise CorruptPayloadError("splat stream: opacity level out of range")
+        scene.opacity = logit(np.arange(nlev + 1) / nlev).astype(np.float32)[op]
+        scene.f_dc = g1[:, 1:4].astype(np.float32) @ (_T * float(steps["dc"])).astype(np.float32)
+    if len(mats) >= 2:
+        g2 = mats[1]
+        scene.log_scales = g2[:, 0:3].astype(np.float32) * np.float32(steps["scale"])
+        idx = g2[:, 3]
+        if n and (idx.min() < 0 or idx.max() > 3):
+            raise CorruptPayloadError("splat stream: rotation index out of range")
+        scene.rotations = from_smallest_three(idx, g2[:, 4:7].astype(np.float32) * np.float32(steps["rotation"]))
+    bands = []
+    for b in range(1, len(mats) - 1):
+        a, e = BAND_SLICES[b]
+        m = mats[1 + b].reshape(n * (e - a), 3).astype(np.float32)
+        bands.append((m @ (_T * float(steps["sh"])).astype(np.float32)).reshape(n, e - a, 3))
+    scene.sh_rest = np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3), np.float32)
+    return scene
 
 
 def smallest_three(q_wxyz: np.ndarray):
@@ -92,16 +183,20 @@ def smallest_three(q_wxyz: np.ndarray):
     return idx, rest
 
 
+_KEEP = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+
+
 def from_smallest_three(idx: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Unit quaternions (float32, w >= 0) from the index of the dropped component and the other three."""
     n = len(idx)
-    q = np.zeros((n, 4))
-    keep = np.ones((n, 4), bool)
-    keep[np.arange(n), idx] = False
-    rest = np.clip(rest, -np.sqrt(0.5), np.sqrt(0.5))
-    q[keep] = rest.reshape(-1)
-    q[np.arange(n), idx] = np.sqrt(np.clip(1.0 - (rest ** 2).sum(1), 0.0, None))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    q[q[:, 0] < 0] *= -1
+    lim = np.float32(np.sqrt(0.5))
+    rest = np.clip(rest.astype(np.float32), -lim, lim)
+    q = np.empty((n, 4), np.float32)
+    rows = np.arange(n)[:, None]
+    q[rows, _KEEP[idx]] = rest
+    q[np.arange(n), idx] = np.sqrt(np.maximum(np.float32(1) - (rest * rest).sum(1), 0))
+    q /= np.sqrt((q * q).sum(1))[:, None]
+    q *= np.where(q[:, 0] < 0, np.float32(-1), np.float32(1))[:, None]
     return q
 
 
@@ -112,7 +207,8 @@ def _core():
 
 # ---------------------------------------------------------------- encoder
 
-def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool = False, **kw):
+def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool = False, _parts: dict | None = None,
+           **kw):
     """Encode a scene; returns the self-contained byte stream (see formats/splats.md).
 
     quality: float in [0, 1] or a preset name ("high", "spz", "small").
@@ -132,6 +228,8 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
         raise LimitError(f"{n} splats exceed the encoder limit {MAX_SPLATS}")
     steps = steps_for_quality(opts.quality)
     steps.update(opts.steps)
+    if opts.position_step is not None:
+        steps.pop("position", None)
     core = _core()
 
     # Positions: grid aligned to multiples of the step (lossless on SPZ-quantised input).
@@ -141,7 +239,12 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     hi = pos.max(0) if n else np.zeros(3)
     extent = float((hi - lo).max()) if n else 0.0
     if step is None:
-        step = 1.0 / 4096
+        # The quality knob may coarsen the default grid, but never below MIN_POSITION_LEVELS
+        # steps across the scene (small scenes are already coarse on the 1/4096 grid).
+        mult = steps.pop("position", 1.0)
+        while mult > 1 and extent / (mult / 4096) < MIN_POSITION_LEVELS:
+            mult /= 2
+        step = mult / 4096
         while extent / step >= (1 << MAX_DEPTH) - 2:
             step *= 2.0
     if not (step > 0 and np.isfinite(step)):
@@ -154,46 +257,63 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     qp = np.ascontiguousarray(qp, np.uint32)
     if opts.positions == "octree":
         ghead, gchunks, order = core.splat_encode_positions(qp, depth)
-        chunks = [(b"GEOM", _pack_list([ghead] + list(gchunks)))]
+        geometry = (ghead, list(gchunks))
+        chunks = [(b"GEOM", _pack_list([ghead] + [c[0] for c in gchunks]))]
     elif opts.positions == "keys":
         keys = core.splat_morton_codes(qp)
         order = np.argsort(keys, kind="stable")
         chunks = [(b"POSK", core.splat_encode_keys(keys[order]))]
+        geometry = None
     else:
         raise InvalidArgumentError("positions must be 'octree' or 'keys'")
     s = scene.subset(order)
-
-    # Group 1: opacity (sigmoid domain) + DC colour (decorrelated).
     nlev = int(round(1.0 / steps["opacity"]))
-    op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
-    dc_q = _qround(s.f_dc.astype(np.float64) @ _T.T, steps["dc"])
-    g1 = _to_i32(np.concatenate([op_q[:, None], dc_q], 1), "opacity/colour")
-    chunks.append((b"SPLT", _group_payload(GROUP_OPDC, core.splat_encode_columns(g1, None, 1))))
-    side = _opacity_side(op_q, nlev)
-    # Group 2: log scales + smallest-three rotation.
-    sc_q = _qround(s.log_scales, steps["scale"])
-    idx, rest = smallest_three(s.rotations)
-    rot_q = _qround(rest, steps["rotation"])
-    g2 = _to_i32(np.concatenate([sc_q, idx[:, None], rot_q], 1), "scale/rotation")
-    chunks.append((b"SPLT", _group_payload(GROUP_SCROT, core.splat_encode_columns(g2, side, 4))))
-    # SH bands, each in its own chunk.
-    sh = s.sh_rest.astype(np.float64)
-    for b in range(1, s.sh_degree + 1):
-        a, e = BAND_SLICES[b]
-        t = sh[:, a:e] @ _T.T  # (n, coeffs, 3) decorrelated per coefficient
-        g = _to_i32(_qround(t, steps["sh"]).reshape(n, -1), f"SH band {b}")
-        chunks.append((b"SPLT", _group_payload(GROUP_SCROT + b, core.splat_encode_columns(g, side, 4))))
+    mats = _quantise(s, steps, nlev)
+    sides = _sides(mats, nlev, len(mats))
+
+    # Level of detail: representatives of coarser octree voxels, coded before the full scene.
+    lod_levels, ext = [], [None] * len(mats)
+    if opts.lod and n:
+        keys = core.splat_morton_codes(qp[order])
+        lod_levels = lod_mod.choose_levels(keys, depth)
+        prev_vox, prev_mats, prev_level = None, None, None
+        for lvl in lod_levels:
+            vk = keys >> np.uint64(3 * (depth - lvl))
+            starts = np.flatnonzero(np.r_[True, vk[1:] != vk[:-1]])
+            vox = vk[starts]
+            rmats = _quantise(lod_mod.merge(s, starts), steps, nlev)
+            flat = np.concatenate(rmats, 1)
+            pext = None
+            if prev_vox is not None:
+                pidx = np.searchsorted(prev_vox, vox >> np.uint64(3 * (lvl - prev_level)))
+                pext = np.concatenate(prev_mats, 1)[pidx]
+            body = _pack_list([core.splat_encode_keys(vox), core.splat_encode_columns(flat, None, 1, pext)])
+            chunks.insert(len([c for c in chunks if c[0] == b"LODL"]),
+                          (b"LODL", bytes([lvl]) + struct.pack("<I", len(vox)) + body))
+            prev_vox, prev_mats, prev_level = vox, rmats, lvl
+        pidx = np.searchsorted(prev_vox, keys >> np.uint64(3 * (depth - prev_level)))
+        ext = [m[pidx] for m in prev_mats]
+
+    def enc(i):
+        side, nside = sides[i]
+        return _group_payload(i + 1, core.splat_encode_columns(mats[i], side, nside, ext[i]))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        payloads = list(pool.map(enc, range(len(mats))))
+    chunks += [(b"SPLT", p) for p in payloads]
 
     header = {
         "v": FORMAT_VERSION, "n": n, "sh": s.sh_degree, "depth": depth, "pos_step": step,
         "origin": [float(x) for x in origin], "quality": opts.quality,
-        "steps": {k: float(v) for k, v in steps.items()}, "opacity_levels": nlev,
+        "steps": {k: float(v) for k, v in steps.items() if k != "position"}, "opacity_levels": nlev, "lod": lod_levels,
     }
     hb = msgpack.packb(header)
     out = [MAGIC, struct.pack("<I", len(hb)), hb]
     for typ, payload in chunks:
         out += [typ, struct.pack("<HI", CODEC_ID, len(payload)), payload]
     blob = b"".join(out)
+    if _parts is not None:
+        _parts.update(header=header, chunks=chunks, geometry=geometry, order=order)
     return (blob, order) if return_order else blob
 
 
@@ -277,7 +397,11 @@ def _check_header(h):
         ok = (isinstance(h, dict) and h["v"] == FORMAT_VERSION and 0 <= int(h["n"]) and int(h["sh"]) in SH_COEFFS
               and 1 <= int(h["depth"]) <= MAX_DEPTH and float(h["pos_step"]) > 0 and len(h["origin"]) == 3
               and 1 <= int(h["opacity_levels"]) <= 1 << 16
-              and all(float(h["steps"][k]) > 0 for k in ("dc", "scale", "rotation", "sh")))
+              and all(float(h["steps"][k]) > 0 for k in ("dc", "scale", "rotation", "sh"))
+              and isinstance(h.get("quality", 0.0), (int, float))
+              and isinstance(h.get("lod", []), list)
+              and all(isinstance(x, int) and 1 <= x < int(h["depth"]) for x in h.get("lod", []))
+              and h.get("lod", []) == sorted(set(h.get("lod", []))))
     except (KeyError, TypeError, ValueError) as e:
         raise CorruptPayloadError(f"splat stream: header field missing or malformed ({e})") from e
     if not ok:
@@ -286,15 +410,76 @@ def _check_header(h):
         raise LimitError(f"splat stream: {h['n']} splats exceed the decoder limit")
 
 
-def decode(data: bytes, *, max_sh_degree: int | None = None) -> SplatScene:
-    """Decode a complete stream (all chunks must be present)."""
-    return _decode(_parse(data, allow_partial=False), max_sh_degree, require_all=True)
+def decode(data: bytes, *, max_sh_degree: int | None = None, lod_level: int | None = None) -> SplatScene:
+    """Decode a complete stream (all chunks must be present). `lod_level` (index into the
+    stream's LoD levels, coarsest first; -1 the finest) returns that level's representatives."""
+    parsed = _parse(data, allow_partial=False)
+    if lod_level is not None:
+        lods = _decode_lods(parsed)
+        if not lods:
+            raise InvalidArgumentError("stream has no level of detail")
+        return lods[lod_level][1]
+    return _decode(parsed, max_sh_degree, require_all=True)
 
 
 def decode_prefix(data: bytes) -> SplatScene:
-    """Decode the complete chunks of a stream prefix: positions + opacity/colour give a
-    renderable scene (unit-ish defaults for missing scale/rotation), SH bands refine it."""
-    return _decode(_parse(data, allow_partial=True), None, require_all=False)
+    """Decode the complete chunks of a stream prefix: the finest complete level of detail
+    until the full-resolution positions and opacity/colour are in, then the full scene with
+    whatever scale/rotation and SH bands are complete (missing ones get neutral defaults)."""
+    parsed = _parse(data, allow_partial=True)
+    has_fine = any(t in (b"POSK", b"GEOM") for t, _ in parsed.chunks) and any(
+        t == b"SPLT" for t, _ in parsed.chunks)
+    if not has_fine:
+        lods = _decode_lods(parsed)
+        if lods:
+            return lods[-1][1]
+        raise TruncatedError("splat stream: prefix holds no decodable level yet")
+    return _decode(parsed, None, require_all=False)
+
+
+def lod_levels(data: bytes) -> list:
+    """Octree levels of the stream's LoD representatives (coarsest first)."""
+    return list(_parse(data, allow_partial=True).header.get("lod", []))
+
+
+def _decode_lods(parsed: _Parsed) -> list:
+    """[(level, scene, int matrices, sorted voxel keys)] for the complete LODL chunks."""
+    h = parsed.header
+    core = _core()
+    depth, deg, nlev = int(h["depth"]), int(h["sh"]), int(h["opacity_levels"])
+    widths = [4, 7] + [3 * (BAND_SLICES[b][1] - BAND_SLICES[b][0]) for b in range(1, deg + 1)]
+    out = []
+    prev = None
+    for typ, payload in parsed.chunks:
+        if typ != b"LODL":
+            continue
+        if len(payload) < 5:
+            raise CorruptPayloadError("splat stream: LoD chunk truncated")
+        lvl = payload[0]
+        (cnt,) = struct.unpack_from("<I", payload, 1)
+        if not (1 <= lvl < depth) or (prev is not None and lvl <= prev[0]) or cnt > int(h["n"]):
+            raise CorruptPayloadError("splat stream: LoD level or count out of range")
+        kp, cp = _unpack_list(payload[5:], 2)
+        vox = core.splat_decode_keys(kp, cnt, 3 * lvl)
+        if cnt > 1 and np.any(vox[1:] <= vox[:-1]):
+            raise CorruptPayloadError("splat stream: LoD voxels not strictly increasing")
+        ext = None
+        if prev is not None:
+            pidx = np.searchsorted(prev[3], vox >> np.uint64(3 * (lvl - prev[0])))
+            pidx = np.minimum(pidx, len(prev[3]) - 1)
+            ext = np.concatenate(prev[2], 1)[pidx]
+        flat = core.splat_decode_columns(cp, cnt, sum(widths), None, 1, ext)
+        mats = np.split(flat, np.cumsum(widths)[:-1], axis=1)
+        shift = depth - lvl
+        cell = core.splat_morton_decode(vox).astype(np.float64)
+        base = SplatScene.empty(cnt, 0)
+        base.positions = ((cell * (1 << shift) + ((1 << shift) - 1) / 2.0) * float(h["pos_step"])
+                          + np.asarray(h["origin"], np.float64)).astype(np.float32)
+        sc = _dequantise([np.ascontiguousarray(m) for m in mats], h["steps"], nlev, cnt, base)
+        sc.extra = {"format": "pcstream-splat", "lod_level": lvl}
+        out.append((lvl, sc, mats, vox))
+        prev = out[-1]
+    return out
 
 
 def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
@@ -302,7 +487,11 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     core = _core()
     n, deg, depth = int(h["n"]), int(h["sh"]), int(h["depth"])
     steps = h["steps"]
-    ch = list(parsed.chunks)
+    nlev = int(h["opacity_levels"])
+    ch = [c for c in parsed.chunks if c[0] != b"LODL"]
+    lods = _decode_lods(parsed) if h.get("lod") else []
+    if require_all and len(lods) != len(h.get("lod") or []):
+        raise TruncatedError("splat stream: LoD chunks missing")
     if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
         raise TruncatedError("splat stream: position chunk missing")
     if ch[0][0] == b"POSK":
@@ -314,58 +503,50 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
             raise CorruptPayloadError(f"splat stream: geometry has {len(qp)} points, header says {n}")
         if n and int(qp.max()) >= (1 << depth):
             raise CorruptPayloadError("splat stream: geometry deeper than the header's depth")
-    qp = qp.astype(np.float64)
-    pos = qp * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)
-    scene = SplatScene.empty(n, 0)
-    scene.positions = pos.astype(np.float32)
-    scene.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until group 2 arrives
-    scene.opacity[:] = 0.0
     groups = {}
     for typ, payload in ch[1:]:
         if typ != b"SPLT" or not payload:
             raise CorruptPayloadError(f"splat stream: unexpected chunk {typ!r}")
         g = payload[0]
-        if g in groups or g < 1 or g > GROUP_SCROT + deg:
-            raise CorruptPayloadError(f"splat stream: unexpected SPLT group {g}")
-        if g != len(groups) + 1:
-            raise CorruptPayloadError(f"splat stream: SPLT group {g} out of progressive order")
+        if g != len(groups) + 1 or g > GROUP_SCROT + deg:
+            raise CorruptPayloadError(f"splat stream: SPLT group {g} unexpected or out of progressive order")
         groups[g] = payload[1:]
-    nlev = int(h["opacity_levels"])
-    if GROUP_OPDC in groups:
-        g1 = core.splat_decode_columns(groups[GROUP_OPDC], n, 4, None, 1).astype(np.int64)
-        op_q = g1[:, 0]
-        if n and (op_q.min() < 0 or op_q.max() > nlev):
-            raise CorruptPayloadError("splat stream: opacity level out of range")
-        scene.opacity = logit(op_q / nlev).astype(np.float32)
-        scene.f_dc = ((g1[:, 1:4] * float(steps["dc"])) @ _T).astype(np.float32)
-        side = _opacity_side(op_q, nlev)
-    elif require_all:
-        raise TruncatedError("splat stream: opacity/colour chunk missing")
-    if GROUP_SCROT in groups:
-        g2 = core.splat_decode_columns(groups[GROUP_SCROT], n, 7, side, 4).astype(np.int64)
-        scene.log_scales = (g2[:, 0:3] * float(steps["scale"])).astype(np.float32)
-        idx = g2[:, 3]
-        if n and (idx.min() < 0 or idx.max() > 3):
-            raise CorruptPayloadError("splat stream: rotation index out of range")
-        scene.rotations = from_smallest_three(idx, g2[:, 4:7] * float(steps["rotation"])).astype(np.float32)
-    elif require_all:
-        raise TruncatedError("splat stream: scale/rotation chunk missing")
     want = deg if max_sh_degree is None else min(deg, max_sh_degree)
-    bands = []
-    for b in range(1, want + 1):
-        if GROUP_SCROT + b not in groups:
-            if require_all:
-                raise TruncatedError(f"splat stream: SH band {b} chunk missing")
-            break
-        a, e = BAND_SLICES[b]
-        g = core.splat_decode_columns(groups[GROUP_SCROT + b], n, 3 * (e - a), side, 4).astype(np.float64)
-        bands.append((g.reshape(n, e - a, 3) * float(steps["sh"])) @ _T)
-    got = len(bands)
-    scene.sh_rest = (np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3))).astype(np.float32)
-    assert scene.sh_rest.shape[1] == SH_COEFFS[got]
+    ngroups = 2 + want
+    if require_all and len(groups) < 2 + deg:
+        raise TruncatedError("splat stream: attribute chunks missing")
+    ext = None
+    if lods:
+        lvl, _, pm, pvox = lods[-1]
+        keys = core.splat_morton_codes(np.ascontiguousarray(qp, np.uint32))
+        pidx = np.minimum(np.searchsorted(pvox, keys >> np.uint64(3 * (depth - lvl))), len(pvox) - 1)
+        ext = [m[pidx] for m in pm]
+    widths = [4, 7] + [3 * (BAND_SLICES[b][1] - BAND_SLICES[b][0]) for b in range(1, deg + 1)]
+    count = min(ngroups, len(groups))
+
+    def dec(gi, side, nside):
+        return core.splat_decode_columns(groups[gi + 1], n, widths[gi], side, nside, None if ext is None else ext[gi])
+
+    mats = [dec(0, None, 1)] if count else []
+    if count > 1:
+        # Groups 2 (scale/rotation) and 3 (SH band 1) depend only on group 1: decode them in parallel.
+        sides = _sides(mats, nlev, min(3, count))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(1, min(3, count))]
+            mats += [f.result() for f in futs]
+        if count > 3:
+            sides = _sides(mats, nlev, count)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(3, count)]
+                mats += [f.result() for f in futs]
+    base = SplatScene.empty(n, 0)
+    base.positions = (qp.astype(np.float64) * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)).astype(np.float32)
+    base.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until scale/rotation arrive
+    base.opacity[:] = 0.0
+    scene = _dequantise(mats, steps, nlev, n, base)
     if not all(np.isfinite(getattr(scene, k)).all() for k in ("positions", "f_dc", "log_scales", "sh_rest")):
         raise CorruptPayloadError("splat stream: decoded values are not finite")
-    scene.extra = {"format": "pcstream-splat", "quality": h["quality"]}
+    scene.extra = {"format": "pcstream-splat", "quality": h.get("quality")}
     return scene
 
 
@@ -375,6 +556,7 @@ def chunk_sizes(data: bytes) -> list:
     names = {1: "opacity+dc", 2: "scale+rotation", 3: "sh1", 4: "sh2", 5: "sh3"}
     out = [("header", 12 + len(msgpack.packb(p.header)))]
     for typ, payload in p.chunks:
-        nm = "positions" if typ in (b"POSK", b"GEOM") else names.get(payload[0], "?")
+        nm = ("positions" if typ in (b"POSK", b"GEOM") else f"lod{payload[0]}" if typ == b"LODL"
+              else names.get(payload[0], "?"))
         out.append((nm, len(payload) + 10))
     return out
