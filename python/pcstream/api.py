@@ -149,8 +149,8 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     lossy=True with level=L keeps only the first L octree levels: the decoder returns voxel
     centres and per-voxel attributes (mean for floats and colours, first for integers).
     attribute_codec: an id or name from pcstream.attr_codecs ("raw" = 2, "predictive" = 3,
-    "raht" = 4 lossy colour, "auto" = predictive lossless where it applies, else raw), one for
-    all attributes or a dict name -> codec (attributes not named there use "auto").
+    "raht" = 4 lossy colour, "auto" = the smaller of predictive (where it applies) and raw,
+    both lossless), one for all attributes or a dict name -> codec (others use "auto").
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
     """
@@ -201,10 +201,14 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     schema = []
     for i, (name, a) in enumerate(stream.items()):
         cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
-        codec = attr_codecs.choose(cid, a)
         comps = 1 if a.ndim == 1 else int(a.shape[1])
-        opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-        payload, params = codec.encode(a, points=points, params=opts)
+        best = None
+        for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
+            opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
+            payload, params = codec.encode(a, points=points, params=opts)
+            if best is None or len(payload) < len(best[1]):
+                best = (codec, payload, params)
+        codec, payload, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
