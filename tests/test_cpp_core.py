@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -104,8 +103,7 @@ def test_geometry_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
     if not (ROOT / "csrc" / "fuzz" / "fuzz_geometry.cpp").exists():
         pytest.skip("no geometry fuzz target in this tree")
     build, cxx = sanitize_build
-    sys.path.insert(0, str(ROOT / "python"))
-    from pcstream import container as pc
+    from pcstream import container as pc  # the pcstream under test (installed or dev build)
     seeds = []
     for f in sorted(VECTORS.glob("v1.0-geometry-*.pcs")):
         r = pc.PcsReader(f)
