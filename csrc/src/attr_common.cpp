@@ -1,5 +1,7 @@
 #include "pcstream/attr_common.hpp"
 
+#include "pcstream/morton.hpp"
+
 #include <cstring>
 
 namespace pcstream {
@@ -58,36 +60,6 @@ void store_ordered(uint8_t* base, size_t i, ValueType t, uint64_t v) {
   for (int b = 0; b < w; ++b) p[b] = static_cast<uint8_t>(u >> (8 * b));
 }
 
-// Spreads the low 21 bits of v so that bit k lands on bit 3k.
-static inline uint64_t spread3(uint64_t v) {
-  v &= 0x1FFFFF;
-  v = (v | (v << 32)) & 0x1F00000000FFFFull;
-  v = (v | (v << 16)) & 0x1F0000FF0000FFull;
-  v = (v | (v << 8)) & 0x100F00F00F00F00Full;
-  v = (v | (v << 4)) & 0x10C30C30C30C30C3ull;
-  v = (v | (v << 2)) & 0x1249249249249249ull;
-  return v;
-}
-static inline uint32_t compact3(uint64_t v) {
-  v &= 0x1249249249249249ull;
-  v = (v ^ (v >> 2)) & 0x10C30C30C30C30C3ull;
-  v = (v ^ (v >> 4)) & 0x100F00F00F00F00Full;
-  v = (v ^ (v >> 8)) & 0x1F0000FF0000FFull;
-  v = (v ^ (v >> 16)) & 0x1F00000000FFFFull;
-  v = (v ^ (v >> 32)) & 0x1FFFFFull;
-  return static_cast<uint32_t>(v);
-}
-
-// x is the most significant of each triple of bits, z the least.
-uint64_t morton_encode(uint32_t x, uint32_t y, uint32_t z) {
-  return (spread3(x) << 2) | (spread3(y) << 1) | spread3(z);
-}
-void morton_decode(uint64_t code, uint32_t& x, uint32_t& y, uint32_t& z) {
-  x = compact3(code >> 2);
-  y = compact3(code >> 1);
-  z = compact3(code);
-}
-
 MortonOrder morton_order(const uint32_t* xyz, size_t n) {
   MortonOrder o;
   o.codes.resize(n);
@@ -101,24 +73,9 @@ MortonOrder morton_order(const uint32_t* xyz, size_t n) {
   }
   if (sorted) return o;
   if (n > UINT32_MAX) fail(ErrorCode::LimitExceeded, "attribute codec: too many points");
-  // Stable LSD radix sort of (code, index), 11-bit digits, skipping digits
-  // that are equal in every code.
   o.identity = false;
-  std::vector<uint32_t> idx(n), tmp(n);
-  for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
-  uint64_t diff = 0;
-  for (size_t i = 1; i < n; ++i) diff |= o.codes[i] ^ o.codes[0];
-  std::vector<size_t> count(2049);
-  for (int shift = 0; shift < 63; shift += 11) {
-    if (((diff >> shift) & 0x7FF) == 0) continue;
-    std::fill(count.begin(), count.end(), 0);
-    for (size_t i = 0; i < n; ++i) ++count[((o.codes[idx[i]] >> shift) & 0x7FF) + 1];
-    for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
-    for (size_t i = 0; i < n; ++i) tmp[count[(o.codes[idx[i]] >> shift) & 0x7FF]++] = idx[i];
-    idx.swap(tmp);
-  }
-  std::vector<uint64_t> sorted_codes(n);
-  for (size_t k = 0; k < n; ++k) sorted_codes[k] = o.codes[idx[k]];
+  std::vector<uint64_t> sorted_codes;
+  std::vector<uint32_t> idx = morton_sort_permutation(o.codes.data(), n, kMortonMaxBits, &sorted_codes);
   o.codes.swap(sorted_codes);
   o.perm.swap(idx);
   return o;

@@ -1,39 +1,18 @@
 #include "pcstream/geometry_learned_levels.hpp"
 
 #include "pcstream/error.hpp"
+#include "pcstream/morton.hpp"
 
 namespace pcstream::learned {
-namespace {
 
-// Spreads the low 21 bits of v to every third bit.
-uint64_t spread3(uint64_t v) {
-  v &= 0x1FFFFF;
-  v = (v | (v << 32)) & 0x1F00000000FFFFull;
-  v = (v | (v << 16)) & 0x1F0000FF0000FFull;
-  v = (v | (v << 8)) & 0x100F00F00F00F00Full;
-  v = (v | (v << 4)) & 0x10C30C30C30C30C3ull;
-  v = (v | (v << 2)) & 0x1249249249249249ull;
-  return v;
-}
-
-uint32_t compact3(uint64_t v) {
-  v &= 0x1249249249249249ull;
-  v = (v | (v >> 2)) & 0x10C30C30C30C30C3ull;
-  v = (v | (v >> 4)) & 0x100F00F00F00F00Full;
-  v = (v | (v >> 8)) & 0x1F0000FF0000FFull;
-  v = (v | (v >> 16)) & 0x1F00000000FFFFull;
-  v = (v | (v >> 32)) & 0x1FFFFF;
-  return static_cast<uint32_t>(v);
-}
-
-}  // namespace
-
-uint64_t morton_key(uint32_t x, uint32_t y, uint32_t z) { return (spread3(x) << 2) | (spread3(y) << 1) | spread3(z); }
+uint64_t morton_key(uint32_t x, uint32_t y, uint32_t z) { return morton_encode(x, y, z); }
 
 void morton_xyz(uint64_t key, int32_t* xyz) {
-  xyz[0] = static_cast<int32_t>(compact3(key >> 2));
-  xyz[1] = static_cast<int32_t>(compact3(key >> 1));
-  xyz[2] = static_cast<int32_t>(compact3(key));
+  uint32_t x, y, z;
+  morton_decode(key, x, y, z);
+  xyz[0] = static_cast<int32_t>(x);
+  xyz[1] = static_cast<int32_t>(y);
+  xyz[2] = static_cast<int32_t>(z);
 }
 
 std::vector<int32_t> Level::xyz() const {

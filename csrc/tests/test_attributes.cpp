@@ -6,6 +6,7 @@
 
 #include "pcstream/attr_common.hpp"
 #include "pcstream/attr_lossless.hpp"
+#include "pcstream/morton.hpp"
 #include "pcstream/raht.hpp"
 #include "test_harness.hpp"
 

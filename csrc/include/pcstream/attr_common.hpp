@@ -47,8 +47,6 @@ void store_ordered(uint8_t* base, size_t i, ValueType t, uint64_t v);
 // Largest coordinate value accepted (2^21 - 1) so that Morton codes fit 63 bits.
 constexpr uint32_t kMaxCoord = (1u << 21) - 1;
 
-uint64_t morton_encode(uint32_t x, uint32_t y, uint32_t z);
-void morton_decode(uint64_t code, uint32_t& x, uint32_t& y, uint32_t& z);
 
 // The order attributes are coded in. `perm[k]` is the input index of the k-th
 // point in Morton order; `identity` is true (and perm empty) when the input is

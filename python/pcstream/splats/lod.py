@@ -60,7 +60,8 @@ def _quat_from_matrix(R: np.ndarray) -> np.ndarray:
     return q
 
 
-def _rot(q):
+def quat_to_rot(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices (N,3,3) of quaternions (N,4) in (w, x, y, z) order, normalised first."""
     q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
     w, x, y, z = q.T
     return np.stack([
@@ -84,7 +85,7 @@ def merge(scene: SplatScene, group_start: np.ndarray) -> SplatScene:
         return np.add.reduceat(x * w[:, None], group_start, axis=0) / W[:, None]
 
     mu = wmean(scene.positions.astype(np.float64))
-    R = _rot(scene.rotations.astype(np.float64))
+    R = quat_to_rot(scene.rotations.astype(np.float64))
     S2 = np.exp(2 * ls)
     cov = (R * S2[:, None, :]) @ R.transpose(0, 2, 1)
     d = scene.positions.astype(np.float64) - mu[gid]
