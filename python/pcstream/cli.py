@@ -356,7 +356,11 @@ def cmd_info(a) -> int:
                                     "metadata": md, "chunks": entries}), indent=2, default=str))
         return EXIT_OK
     n = md.get("input_point_count", md.get("point_count", 0))
-    print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
+    splats = md.get("splats") if isinstance(md.get("splats"), dict) else None
+    if splats is not None:
+        print(f"file        {a.input} ({size} bytes, {size / n if n else 0:.2f} bytes per splat)")
+    else:
+        print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
     if version is not None:
         print(f"container   version {'.'.join(map(str, version)) if isinstance(version, (tuple, list)) else version}")
     for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
@@ -366,11 +370,10 @@ def cmd_info(a) -> int:
     print(f"transform   scale {tr.get('scale')} offset {tr.get('offset')}")
     if "bbox" in md:
         print(f"bbox        {[round(v, 6) for v in md['bbox']]}")
-    for att in md.get("attributes", []):
+    for att in ([] if splats is not None else md.get("attributes", [])):   # splats: see the chunk table
         print(f"attribute   {att['name']}: {att['dtype']} x{att['components']} codec {att['codec']}")
     if md.get("source"):
         print(f"source      {json.dumps(_jsonable(md['source']))}")
-    splats = md.get("splats") if isinstance(md.get("splats"), dict) else None
     if splats is not None:
         lod = splats.get("lod") or []
         print(f"splats      {splats.get('n')} Gaussian splats, SH degree {splats.get('sh')}, quality "
