@@ -119,3 +119,14 @@ def test_splat_option_errors(tmp_path, scene_ply):
     write_points(cloud, np.random.default_rng(0).integers(0, 64, (100, 3)).astype(np.float32), {})
     line = one_line_error(run("pack", cloud, pcs, "--lod"))
     assert "--lod" in line and "point cloud" in line
+
+
+def test_truncated_splat_file_is_a_clear_error(tmp_path, scene_ply):
+    src, _ = scene_ply
+    pcs, cut = tmp_path / "s.pcs", tmp_path / "cut.pcs"
+    assert run("pack", src, pcs).returncode == 0
+    cut.write_bytes(pcs.read_bytes()[: pcs.stat().st_size // 2])
+    for extra in ([], ["--allow-partial"]):
+        r = run("unpack", cut, tmp_path / "o.ply", *extra)
+        assert "splat scene" in one_line_error(r)
+        assert r.returncode == 13

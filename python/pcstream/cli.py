@@ -270,6 +270,21 @@ def _metadata(path) -> dict:
         return r.metadata
 
 
+def _leading_metadata(path):
+    """The metadata at the start of a (possibly truncated) file, or None."""
+    from . import container
+
+    parser = container.StreamParser(container.Limits())
+    try:
+        with open(path, "rb") as f:
+            for kind, obj in parser.feed(f.read(1 << 20)):
+                if kind == "metadata":
+                    return obj
+    except (errors.PcsError, OSError):
+        pass
+    return None
+
+
 def cmd_unpack_splats(a) -> int:
     from .splats import container_io
 
@@ -292,7 +307,12 @@ def cmd_unpack(a) -> int:
 
     try:
         splat = is_splat_metadata(_metadata(a.input))
-    except (errors.PcsError, OSError):     # damaged or missing: the point cloud path reports it
+    except errors.PcsError as exc:         # damaged: a splat scene says so, else the point cloud path reports it
+        if is_splat_metadata(_leading_metadata(a.input)):
+            raise type(exc)(f"{exc} (a damaged 3D Gaussian splat scene: unpack needs the whole file)",
+                            exc.offset) from None
+        splat = False
+    except OSError:                        # missing: the point cloud path reports it
         splat = False
     if splat:
         return cmd_unpack_splats(a)
