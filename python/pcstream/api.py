@@ -20,9 +20,13 @@ from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw regist
 from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
 from .quantize import MAX_BITS, dequantize, quantize
 
-#: Geometry codec id -> (name, module implementing encode_geometry / GeometryDecoder).
-GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry")}
-GEOMETRY_NAMES = {name: cid for cid, (name, _) in GEOMETRY_CODECS.items()}
+#: Geometry codec id -> (name, module implementing encode_geometry, its progressive decoder class).
+GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
+                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder")}
+GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
+#: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
+#: "size" encodes with both and keeps the smaller stream.
+PREFERENCES = ("speed", "size")
 #: The naive lossless attribute codec: the fallback of attribute_codec="auto" (the default).
 DEFAULT_ATTRIBUTE_CODEC = attr_raw.CODEC_ID
 #: Attribute element types accepted (numpy dtype kinds) and the most components per point.
@@ -73,6 +77,32 @@ def _geometry_module(codec_id: int):
     if codec_id not in GEOMETRY_CODECS:
         raise UnsupportedError(f"geometry codec id {codec_id} is not supported by this build")
     return importlib.import_module(GEOMETRY_CODECS[codec_id][1])
+
+
+def _geometry_decoder(codec_id: int):
+    """The progressive decoder class of a geometry codec (feed / level / done / points)."""
+    return getattr(_geometry_module(codec_id), GEOMETRY_CODECS[codec_id][2])
+
+
+def _geometry_candidates(codec, geometry_codec, prefer: str, lossy: bool) -> list:
+    """Geometry codec ids to try, in order; the encoder keeps the smallest result."""
+    if codec is not None and geometry_codec not in ("classic", 1) and codec != geometry_codec:
+        raise InvalidArgumentError(f"codec={codec!r} and geometry_codec={geometry_codec!r} disagree: give one")
+    name = geometry_codec if codec is None else codec
+    if prefer not in PREFERENCES:
+        raise InvalidArgumentError(f"prefer must be one of {', '.join(PREFERENCES)}, got {prefer!r}")
+    if name == "auto":
+        if prefer == "speed" or lossy:      # the learned codec is lossless only
+            return [1]
+        try:                                # no shipped model: the classic coder alone
+            has_model = bool(_geometry_module(7).available_models())
+        except ImportError:
+            has_model = False
+        return [1, 7] if has_model else [1]
+    gid = GEOMETRY_NAMES.get(name, name)
+    if gid not in GEOMETRY_CODECS:
+        raise InvalidArgumentError(f"unknown geometry codec {name!r} (known: {', '.join(GEOMETRY_NAMES)}, auto)")
+    return [gid]
 
 
 def _container():
@@ -139,7 +169,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec="auto",
            attribute_options: dict | None = None, source: dict | None = None,
-           geometry_options: dict | None = None) -> bytes:
+           geometry_options: dict | None = None, codec: str | None = None, prefer: str = "speed") -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
 
     xyz: (N,3) numbers. Integer coordinates are coded as they are; float coordinates are
@@ -153,6 +183,11 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     both lossless), one for all attributes or a dict name -> codec (others use "auto").
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
+    codec: the geometry codec, "classic" (codec 1, the default), "learned" (codec 7,
+    lossless only, decoded without torch) or "auto": with prefer="speed" (default) the
+    classic coder, with prefer="size" both (when a learned model is installed and the
+    encode is lossless) and the smaller stream is kept. geometry_codec is the older
+    spelling of the same choice (a name or a codec id).
     """
     q = quantize(xyz, precision, origin=origin)
     n = q.q.shape[0]
@@ -166,14 +201,18 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         level = min(level, q.depth)
     elif level is not None:
         raise InvalidArgumentError("level= is for lossy encoding (lossy=True); decode(level=N) reads a prefix")
-    gid = GEOMETRY_NAMES.get(geometry_codec, geometry_codec)
-    if gid not in GEOMETRY_CODECS:
-        raise InvalidArgumentError(f"unknown geometry codec {geometry_codec!r} (known: {', '.join(GEOMETRY_NAMES)})")
+    candidates = _geometry_candidates(codec, geometry_codec, prefer, bool(lossy and level < q.depth))
+    keep = level if lossy and level < q.depth else None
+    gid = eg = None
+    for cid in candidates:
+        if len(candidates) > 1 and cid == 7 and n == 0:
+            continue
+        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
+        if eg is None or sum(len(c.payload) for c in e.chunks) + len(e.header) < \
+                sum(len(c.payload) for c in eg.chunks) + len(eg.header):
+            gid, eg = cid, e
     gmod = _geometry_module(gid)
     cont = _container()
-
-    keep = level if lossy and level < q.depth else None
-    eg = gmod.encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
     final_level = eg.chunks[-1].level_hi if eg.chunks else (keep or q.depth)
     if lossy and level < q.depth:
         vop = np.asarray(eg.voxel_of_point, dtype=np.int64)
@@ -322,9 +361,9 @@ class _Assembler:
     def __init__(self, metadata: dict, limits=None):
         self.md = _check_metadata(metadata)
         self.depth = int(metadata["depth"])
-        self.gmod = _geometry_module(int(metadata.get("geometry_codec", 1)))
+        decoder = _geometry_decoder(int(metadata.get("geometry_codec", 1)))
         kw = {} if limits is None else {"max_points": int(limits.max_points)}
-        self.geom = self.gmod.GeometryDecoder(bytes(metadata["geometry_header"]), **kw)
+        self.geom = decoder(bytes(metadata["geometry_header"]), **kw)
         self.attr_payloads: dict = {}
         self.fed = 0
 

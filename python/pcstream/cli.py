@@ -1,7 +1,9 @@
 """The ``pcstream`` command line.
 
-    pcstream pack IN OUT.pcs [--precision P] [--lossy --level N] [--codec classic]
+    pcstream pack IN OUT.pcs [--precision P] [--lossy --level N] [--codec classic|learned|auto [--prefer speed|size]]
+    pcstream pack scene.{ply,spz,splat} OUT.pcs [--quality Q | --preset spz] [--lod] [--max-sh N]   (3DGS splats)
     pcstream unpack IN.pcs OUT.{ply,npy,bin} [--level N]
+    pcstream unpack scene.pcs OUT.{ply,spz,splat} [--lod-level K] [--max-sh N]              (3DGS splats)
     pcstream info IN.pcs [--json]
     pcstream verify IN.pcs
     pcstream bench [ARGS...]
@@ -149,10 +151,72 @@ def _lossy_attr_specs(specs, attributes, path) -> dict:
     return out
 
 
+SPLAT_EXTENSIONS = (".spz", ".splat")
+SPLAT_PRESETS = ("high", "spz", "small")
+
+
+def is_splat_input(path, fmt=None) -> bool:
+    """A 3DGS scene: .spz / .splat, or a PLY whose vertex properties are the INRIA layout."""
+    p = str(path).lower()
+    if fmt not in (None, "ply"):
+        return False
+    if p.endswith(SPLAT_EXTENSIONS):
+        return fmt is None
+    if p.endswith(".ply") or fmt == "ply":
+        from .splats import is_inria_ply
+        return is_inria_ply(path)
+    return False
+
+
+def _splat_quality(a):
+    """The splat codec's one knob in [0, 1] from --preset or --quality 0..100 (default: preset spz)."""
+    if a.preset is not None and a.quality is not None:
+        raise CliError("give --quality or --preset, not both", EXIT_USAGE)
+    if a.preset is not None:
+        return a.preset
+    if a.quality is None:
+        return "spz"
+    if not 0.0 <= a.quality <= 100.0:
+        raise CliError(f"--quality {a.quality:g}: expected 0..100 (50 = preset spz)", EXIT_USAGE)
+    return a.quality / 100.0
+
+
+def cmd_pack_splats(a) -> int:
+    from .splats import container_io
+
+    given = [opt for opt, on in (("--lossy", a.lossy), ("--level", a.level is not None),
+                                 ("--drop", a.drop), ("--lossy-attr", a.lossy_attr), ("--keep-order", a.keep_order),
+                                 ("--attribute-codec", a.attribute_codec != "auto"),
+                                 ("--codec", a.codec not in ("classic", "auto"))) if on]
+    if given:
+        raise CliError(f"{a.input} is a 3D Gaussian splat scene: {', '.join(given)} do not apply "
+                       "(use --quality/--preset, --lod, --max-sh, --precision)", EXIT_USAGE)
+    kw = {"lod": a.lod, "max_sh_degree": a.max_sh}
+    if a.precision is not None:
+        kw["position_step"] = a.precision
+    try:
+        scene = container_io.pack_file(a.input, a.output, quality=_splat_quality(a), **kw)
+    except errors.InvalidArgumentError as exc:
+        raise CliError(_with_file(a.input, exc), EXIT_ERROR) from None
+    n = len(scene)
+    size = Path(a.output).stat().st_size
+    if not a.quiet:
+        print(f"{a.input} -> {a.output}: {n} splats (SH degree {scene.sh_degree}), {size} bytes, "
+              f"{size / n if n else 0.0:.2f} bytes/splat")
+    return EXIT_OK
+
+
 def cmd_pack(a) -> int:
     import pcstream
     from .io import read_points
 
+    if is_splat_input(a.input, a.format):
+        return cmd_pack_splats(a)
+    splat_only = [opt for opt, on in (("--preset", a.preset is not None), ("--lod", a.lod),
+                                      ("--max-sh", a.max_sh is not None)) if on]
+    if splat_only:
+        raise CliError(f"{', '.join(splat_only)}: only for 3D Gaussian splat scenes (INRIA PLY, .spz, .splat); "
+                       f"{a.input} is a point cloud", EXIT_USAGE)
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
@@ -180,7 +244,7 @@ def cmd_pack(a) -> int:
             options[name] = {"quality": quality}
     try:
         blob = pcstream.encode(data.xyz, attributes, precision=precision, origin=origin,
-                               lossy=a.lossy, level=a.level, units=a.units, geometry_codec=a.codec,
+                               lossy=a.lossy, level=a.level, units=a.units, codec=a.codec, prefer=a.prefer,
                                attribute_codec=codec, attribute_options=options, source=data.source)
     except errors.InvalidArgumentError as exc:
         raise CliError(_with_file(a.input, exc), EXIT_ERROR) from None
@@ -188,14 +252,73 @@ def cmd_pack(a) -> int:
     n = len(data)
     bpp = 8.0 * len(blob) / n if n else 0.0
     if not a.quiet:
-        print(f"{a.input} -> {a.output}: {n} points, {len(blob)} bytes, {bpp:.3f} bits/point")
+        gname = ""
+        if a.codec != "classic":
+            from . import container
+            with container.PcsReader(blob) as r:
+                gid = int(r.metadata.get("geometry_codec", 1))
+            from .api import GEOMETRY_CODECS
+            gname = f" (geometry codec {GEOMETRY_CODECS[gid][0]})"
+        print(f"{a.input} -> {a.output}: {n} points, {len(blob)} bytes, {bpp:.3f} bits/point{gname}")
+    return EXIT_OK
+
+
+def _metadata(path) -> dict:
+    from . import container
+
+    with container.PcsReader(path) as r:
+        return r.metadata
+
+
+def _leading_metadata(path):
+    """The metadata at the start of a (possibly truncated) file, or None."""
+    from . import container
+
+    parser = container.StreamParser(container.Limits())
+    try:
+        with open(path, "rb") as f:
+            for kind, obj in parser.feed(f.read(1 << 20)):
+                if kind == "metadata":
+                    return obj
+    except (errors.PcsError, OSError):
+        pass
+    return None
+
+
+def cmd_unpack_splats(a) -> int:
+    from .splats import container_io
+
+    if a.level is not None or a.allow_partial:
+        raise CliError(f"{a.input} is a 3D Gaussian splat scene: use --lod-level K for a coarse level "
+                       "(--level/--allow-partial are for point clouds)", EXIT_USAGE)
+    if not str(a.output).lower().endswith((".ply",) + SPLAT_EXTENSIONS):
+        raise CliError(f"{a.output}: a splat scene is written as .ply (INRIA 3DGS), .spz or .splat", EXIT_USAGE)
+    scene = container_io.unpack_file(a.input, a.output, lod_level=a.lod_level, max_sh_degree=a.max_sh)
+    if not a.quiet:
+        what = f"LoD level {a.lod_level}" if a.lod_level is not None else "full scene"
+        print(f"{a.input} -> {a.output}: {len(scene)} splats (SH degree {scene.sh_degree}, {what})")
     return EXIT_OK
 
 
 def cmd_unpack(a) -> int:
     import pcstream
     from .io import write_points
+    from .splats.container_io import is_splat_metadata
 
+    try:
+        splat = is_splat_metadata(_metadata(a.input))
+    except errors.PcsError as exc:         # damaged: a splat scene says so, else the point cloud path reports it
+        if is_splat_metadata(_leading_metadata(a.input)):
+            raise type(exc)(f"{exc} (a damaged 3D Gaussian splat scene: unpack needs the whole file)",
+                            exc.offset) from None
+        splat = False
+    except OSError:                        # missing: the point cloud path reports it
+        splat = False
+    if splat:
+        return cmd_unpack_splats(a)
+    if a.lod_level is not None or a.max_sh is not None:
+        raise CliError(f"--lod-level/--max-sh are for 3D Gaussian splat scenes; {a.input} is a point cloud",
+                       EXIT_USAGE)
     try:
         cloud = pcstream.open(a.input).decode(level=a.level)
     except errors.TruncatedError as exc:
@@ -253,7 +376,11 @@ def cmd_info(a) -> int:
                                     "metadata": md, "chunks": entries}), indent=2, default=str))
         return EXIT_OK
     n = md.get("input_point_count", md.get("point_count", 0))
-    print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
+    splats = md.get("splats") if isinstance(md.get("splats"), dict) else None
+    if splats is not None:
+        print(f"file        {a.input} ({size} bytes, {size / n if n else 0:.2f} bytes per splat)")
+    else:
+        print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
     if version is not None:
         print(f"container   version {'.'.join(map(str, version)) if isinstance(version, (tuple, list)) else version}")
     for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
@@ -263,18 +390,46 @@ def cmd_info(a) -> int:
     print(f"transform   scale {tr.get('scale')} offset {tr.get('offset')}")
     if "bbox" in md:
         print(f"bbox        {[round(v, 6) for v in md['bbox']]}")
-    for att in md.get("attributes", []):
+    for att in ([] if splats is not None else md.get("attributes", [])):   # splats: see the chunk table
         print(f"attribute   {att['name']}: {att['dtype']} x{att['components']} codec {att['codec']}")
     if md.get("source"):
         print(f"source      {json.dumps(_jsonable(md['source']))}")
+    if splats is not None:
+        lod = splats.get("lod") or []
+        print(f"splats      {splats.get('n')} Gaussian splats, SH degree {splats.get('sh')}, quality "
+              f"{splats.get('quality')}, position step {splats.get('pos_step')}, "
+              f"LoD levels {list(lod) if lod else 'none'}")
     print(f"chunks      {len(entries)}")
-    print(f"  {'#':>3} {'type':<5} {'codec':>5} {'levels':>7} {'points':>10} {'offset':>10} {'size':>10}")
+    print(f"  {'#':>3} {'type':<5} {'codec':>5} {'levels':>7} {'points':>10} {'offset':>10} {'size':>10}  content")
     for i, d in enumerate(entries):
         lv = f"{d.get('level_lo', '')}-{d.get('level_hi', '')}"
         sz = _entry_size(d)
         print(f"  {i:>3} {d.get('type', '?'):<5} {d.get('codec_id', ''):>5} {lv:>7} {d.get('point_count', ''):>10} "
-              f"{d.get('offset', ''):>10} {'' if sz is None else sz:>10}")
+              f"{d.get('offset', ''):>10} {'' if sz is None else sz:>10}  {_chunk_content(d, md)}")
     return EXIT_OK
+
+
+def _chunk_content(d: dict, md: dict) -> str:
+    """What a chunk carries, in words (the chunk table's last column)."""
+    t, sid = d.get("type"), d.get("stream_id")
+    if t == "GEOM":
+        from .api import GEOMETRY_CODECS
+        name = GEOMETRY_CODECS.get(d.get("codec_id"), ("codec?",))[0]
+        return f"positions ({name} octree)"
+    if t == "SPLT":
+        if sid == 0:
+            return f"splat LoD representatives, octree level {d.get('level_lo')}"
+        if sid == 1:
+            return "splat opacity + DC colour"
+        if sid == 2:
+            return "splat scale + rotation"
+        return f"splat SH band {sid - 2}" if isinstance(sid, int) else "splat attributes"
+    if t == "ATTR":
+        schema = md.get("attributes", [])
+        if isinstance(sid, int) and 0 <= sid < len(schema) and isinstance(schema[sid], dict):
+            return f"attribute {schema[sid].get('name')}"
+        return "attribute"
+    return ""
 
 
 def cmd_verify(a) -> int:
@@ -293,6 +448,14 @@ def cmd_verify(a) -> int:
     if "geometry_header" not in md:             # not a point cloud (e.g. weights): container checks only
         if not a.quiet:
             print(f"{a.input}: OK ({chunks} chunks; container checks only, no point cloud inside)")
+        return EXIT_OK
+    if "splats" in md:                          # a splat scene: every SPLT payload decodes
+        from .splats import container_io
+        scene = container_io.unpack(a.input)
+        if len(scene) != int(md.get("point_count", len(scene))):
+            raise errors.CorruptPayloadError(f"decoded {len(scene)} splats, metadata says {md.get('point_count')}")
+        if not a.quiet:
+            print(f"{a.input}: OK ({chunks} chunks, {len(scene)} splats, SH degree {scene.sh_degree})")
         return EXIT_OK
     cloud = pcstream.open(a.input).decode()     # every payload decodes
     if len(cloud) != int(md.get("point_count", len(cloud))):
@@ -384,15 +547,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    s = sub.add_parser("pack", help="encode a point cloud file into .pcs",
-                       description="Encode PLY, KITTI .bin, nuScenes .pcd.bin, LAS/LAZ, .npy or .pcd into .pcs.")
+    s = sub.add_parser("pack", help="encode a point cloud file or a 3D Gaussian splat scene into .pcs",
+                       description="Encode PLY, KITTI .bin, nuScenes .pcd.bin, LAS/LAZ, .npy or .pcd into .pcs. "
+                                   "3D Gaussian splat scenes (a PLY with the INRIA 3DGS properties, .spz, .splat) "
+                                   "are detected and packed with the splat codec (--quality/--preset, --lod, "
+                                   "--max-sh, --precision).")
     s.add_argument("input", metavar="IN")
     s.add_argument("output", metavar="OUT.pcs")
     s.add_argument("--precision", type=float, help="quantization step for float coordinates, in input units "
                    "(default: the grid the values lie on; the LAS scale for LAS/LAZ)")
     s.add_argument("--lossy", action="store_true", help="keep only --level octree levels")
     s.add_argument("--level", type=int, help="octree levels kept with --lossy")
-    s.add_argument("--codec", default="classic", choices=["classic"], help="geometry codec (default classic)")
+    s.add_argument("--codec", default="classic", choices=["classic", "learned", "auto"],
+                   help="geometry codec: classic (default, codec 1), learned (codec 7, lossless, decoded without "
+                        "torch), auto (chosen by --prefer)")
+    s.add_argument("--prefer", default="speed", choices=["speed", "size"],
+                   help="for --codec auto: speed (default) = classic; size = encode with both, keep the smaller")
     s.add_argument("--attribute-codec", default="auto", choices=["raw", "predictive", "auto", "raht"],
                    help="auto (default: predictive lossless codec 3 where it applies, else 2), raw (codec 2), "
                         "predictive (codec 3), raht (lossy colour codec 4 for rgb, auto for the other attributes)")
@@ -404,7 +574,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keep-order", action="store_true",
                    help="store the input point order (as a lossless attribute) so that unpack restores it; "
                         "costs bytes, see docs/attributes.md")
-    s.add_argument("--quality", type=float, default=None, help="RAHT colour quality 0..100 (with --attribute-codec raht)")
+    s.add_argument("--quality", type=float, default=None,
+                   help="0..100: RAHT colour quality (with --attribute-codec raht), or for splat scenes the "
+                        "splat codec's quality knob x100 (default 50 = preset spz)")
+    s.add_argument("--preset", choices=list(SPLAT_PRESETS), default=None,
+                   help="splat scenes: quality preset (high, spz = SPZ v4 fidelity, small = renders ~40 dB)")
+    s.add_argument("--lod", action="store_true",
+                   help="splat scenes: add level-of-detail representatives for coarse-to-fine streaming")
+    s.add_argument("--max-sh", type=int, default=None, metavar="N", help="splat scenes: keep SH degree <= N")
     s.add_argument("--units", default="unknown", help='units of the input coordinates, e.g. "m"')
     s.add_argument("--format", choices=["ply", "kitti", "nuscenes", "las", "npy", "pcd", "xyzrgb"],
                    help="input format (default: from the extension / content)")
@@ -412,10 +589,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_pack, file_arg="input")
 
-    s = sub.add_parser("unpack", help="decode .pcs into PLY, NPY, KITTI .bin or LAS")
+    s = sub.add_parser("unpack", help="decode .pcs into PLY, NPY, KITTI .bin or LAS (splat scenes: INRIA PLY, "
+                                      ".spz or .splat)")
     s.add_argument("input", metavar="IN.pcs")
-    s.add_argument("output", metavar="OUT.{ply,npy,bin,las}")
+    s.add_argument("output", metavar="OUT.{ply,npy,bin,las,spz,splat}")
     s.add_argument("--level", type=int, help="decode only the first N octree levels (progressive)")
+    s.add_argument("--lod-level", type=int, default=None, metavar="K",
+                   help="splat scenes packed with --lod: decode LoD level K (0 = coarsest)")
+    s.add_argument("--max-sh", type=int, default=None, metavar="N", help="splat scenes: decode SH bands up to N")
     s.add_argument("--allow-partial", action="store_true",
                    help="for a truncated file, write the coarse levels present instead of failing")
     s.add_argument("-q", "--quiet", action="store_true")
