@@ -301,7 +301,8 @@ def test_decode_without_torch():
         assert "torch" not in sys.modules
         print("ok", len(pts))
     """)
-    env_path = str(ROOT / "python")
+    import pcstream  # the package under test (installed, or the dev build under python/)
+    env_path = str(Path(pcstream.__file__).resolve().parent.parent)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}, timeout=120)
     assert r.returncode == 0, r.stderr
