@@ -9,6 +9,8 @@ of the C++ core (pcstream._core.splat_encode_columns).
 """
 from __future__ import annotations
 
+import math
+
 import struct
 from dataclasses import dataclass, field
 
@@ -392,12 +394,20 @@ def _parse(data: bytes, *, allow_partial: bool) -> _Parsed:
     return _Parsed(header, chunks, complete)
 
 
+def _require_finite(scene: SplatScene) -> None:
+    """Hostile streams can dequantise to inf/NaN: a typed error, never garbage."""
+    if not all(np.isfinite(getattr(scene, k)).all()
+               for k in ("positions", "f_dc", "log_scales", "sh_rest", "rotations", "opacity")):
+        raise CorruptPayloadError("splat stream: decoded values are not finite")
+
+
 def _check_header(h):
     try:
         ok = (isinstance(h, dict) and h["v"] == FORMAT_VERSION and 0 <= int(h["n"]) and int(h["sh"]) in SH_COEFFS
-              and 1 <= int(h["depth"]) <= MAX_DEPTH and float(h["pos_step"]) > 0 and len(h["origin"]) == 3
+              and 1 <= int(h["depth"]) <= MAX_DEPTH and 0 < float(h["pos_step"]) < 1e30 and len(h["origin"]) == 3
+              and all(math.isfinite(float(o)) and abs(float(o)) < 1e30 for o in h["origin"])
               and 1 <= int(h["opacity_levels"]) <= 1 << 16
-              and all(float(h["steps"][k]) > 0 for k in ("dc", "scale", "rotation", "sh"))
+              and all(0 < float(h["steps"][k]) < 1e30 for k in ("dc", "scale", "rotation", "sh"))
               and isinstance(h.get("quality", 0.0), (int, float))
               and isinstance(h.get("lod", []), list)
               and all(isinstance(x, int) and 1 <= x < int(h["depth"]) for x in h.get("lod", []))
@@ -473,9 +483,11 @@ def _decode_lods(parsed: _Parsed) -> list:
         shift = depth - lvl
         cell = core.splat_morton_decode(vox).astype(np.float64)
         base = SplatScene.empty(cnt, 0)
-        base.positions = ((cell * (1 << shift) + ((1 << shift) - 1) / 2.0) * float(h["pos_step"])
-                          + np.asarray(h["origin"], np.float64)).astype(np.float32)
-        sc = _dequantise([np.ascontiguousarray(m) for m in mats], h["steps"], nlev, cnt, base)
+        with np.errstate(over="ignore", invalid="ignore"):
+            base.positions = ((cell * (1 << shift) + ((1 << shift) - 1) / 2.0) * float(h["pos_step"])
+                              + np.asarray(h["origin"], np.float64)).astype(np.float32)
+            sc = _dequantise([np.ascontiguousarray(m) for m in mats], h["steps"], nlev, cnt, base)
+        _require_finite(sc)
         sc.extra = {"format": "pcstream-splat", "lod_level": lvl}
         out.append((lvl, sc, mats, vox))
         prev = out[-1]
@@ -540,12 +552,13 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
                 futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(3, count)]
                 mats += [f.result() for f in futs]
     base = SplatScene.empty(n, 0)
-    base.positions = (qp.astype(np.float64) * float(h["pos_step"]) + np.asarray(h["origin"], np.float64)).astype(np.float32)
-    base.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until scale/rotation arrive
-    base.opacity[:] = 0.0
-    scene = _dequantise(mats, steps, nlev, n, base)
-    if not all(np.isfinite(getattr(scene, k)).all() for k in ("positions", "f_dc", "log_scales", "sh_rest")):
-        raise CorruptPayloadError("splat stream: decoded values are not finite")
+    with np.errstate(over="ignore", invalid="ignore"):
+        base.positions = (qp.astype(np.float64) * float(h["pos_step"])
+                          + np.asarray(h["origin"], np.float64)).astype(np.float32)
+        base.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until scale/rotation arrive
+        base.opacity[:] = 0.0
+        scene = _dequantise(mats, steps, nlev, n, base)
+    _require_finite(scene)
     scene.extra = {"format": "pcstream-splat", "quality": h.get("quality")}
     return scene
 
