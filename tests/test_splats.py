@@ -285,38 +285,55 @@ def test_pcs_container_roundtrip(tmp_path):
         container_io.unpack(bytes(bad))
 
 
-def test_mutated_splat_streams_give_typed_errors():
-    """Mutated chunk payloads and stream headers (re-wrapped with valid CRCs) decode or raise a
-    PcsError: never another exception, never non-finite values."""
-    import random
-
+def mutated_splat_file(meta0: dict, chunks0: list, rng) -> "bytes | None":
+    """A copy of a splat .pcs with one chunk payload (bit flip or truncation) or the splat
+    stream header (one byte) damaged, re-wrapped with valid CRCs; None if unparseable."""
     import msgpack
 
     from pcstream import container
+
+    chunks = [container.Chunk(**c.__dict__) for c in chunks0]
+    meta = dict(meta0)
+    which = rng.randrange(len(chunks) + 1)
+    if which == len(chunks):
+        b = bytearray(msgpack.packb(meta["splats"], use_bin_type=True))
+        b[rng.randrange(len(b))] = rng.randrange(256)
+        try:
+            meta["splats"] = msgpack.unpackb(bytes(b), raw=False, strict_map_key=False)
+        except Exception:
+            return None
+    else:
+        p = bytearray(chunks[which].payload)
+        if rng.random() < 0.5 and p:
+            p[rng.randrange(len(p))] ^= 1 << rng.randrange(8)
+        else:
+            p = p[: rng.randrange(len(p) + 1)]
+        chunks[which].payload = bytes(p)
+    return container.write_pcs(meta, chunks)
+
+
+def splat_fuzz_seed():
+    from pcstream import container
     from pcstream.splats import container_io
 
-    meta0, chunks0 = container.read_pcs(container_io.pack(synthetic(n=300, degree=3, seed=1), quality=0.5, lod=True))
+    return container.read_pcs(container_io.pack(synthetic(n=300, degree=3, seed=1), quality=0.5, lod=True))
+
+
+def test_mutated_splat_streams_give_typed_errors():
+    """Damaged splat files decode or raise a PcsError: never another exception, never
+    non-finite values (long runs: tests/fuzz/fuzz_splats.py)."""
+    import random
+
+    from pcstream.splats import container_io
+
+    meta0, chunks0 = splat_fuzz_seed()
     rng = random.Random(0)
     for _ in range(300):
-        chunks = [container.Chunk(**c.__dict__) for c in chunks0]
-        meta = dict(meta0)
-        which = rng.randrange(len(chunks) + 1)
-        if which == len(chunks):
-            b = bytearray(msgpack.packb(meta["splats"], use_bin_type=True))
-            b[rng.randrange(len(b))] = rng.randrange(256)
-            try:
-                meta["splats"] = msgpack.unpackb(bytes(b), raw=False, strict_map_key=False)
-            except Exception:
-                continue
-        else:
-            p = bytearray(chunks[which].payload)
-            if rng.random() < 0.5 and p:
-                p[rng.randrange(len(p))] ^= 1 << rng.randrange(8)
-            else:
-                p = p[: rng.randrange(len(p) + 1)]
-            chunks[which].payload = bytes(p)
+        blob = mutated_splat_file(meta0, chunks0, rng)
+        if blob is None:
+            continue
         try:
-            scene = container_io.unpack(container.write_pcs(meta, chunks))
+            scene = container_io.unpack(blob)
         except errors.PcsError:
             continue
         assert np.isfinite(scene.positions).all() and np.isfinite(scene.rotations).all()

@@ -99,21 +99,12 @@ def encode_geometry(points, depth: int, *, levels: "int | None" = None, direct_m
     )
 
 
-class GeometryDecoder:
-    """Progressive decoder: feed chunk payloads in order, read points at any time.
-
-    Raises (from ``pcstream.errors``): ``UnsupportedError`` for an unknown header
-    version, ``LimitError`` when the header exceeds ``max_points``/``max_depth``,
-    ``CorruptPayloadError``/``TruncatedError`` for damaged chunks (the decoder
-    then keeps its last complete level and accepts no further chunks).
-    """
-
-    def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, max_depth: int = MAX_DEPTH):
-        self._d = _core.GeometryDecoder(bytes(header), int(max_points), int(max_depth))
+class _CoreDecoderView:
+    """Python face of a compiled progressive geometry decoder held in ``self._d``."""
 
     def feed(self, payload: bytes) -> None:
         """Decode the next GEOM chunk."""
-        self._d.feed(payload)
+        self._d.feed(bytes(payload))
 
     @property
     def level(self) -> int:
@@ -125,23 +116,36 @@ class GeometryDecoder:
         return self._d.depth
 
     @property
-    def coded_levels(self) -> int:
-        """Level reached when all chunks are decoded (== depth when lossless)."""
-        return self._d.coded_levels
-
-    @property
     def done(self) -> bool:
         return self._d.done
-
-    @property
-    def point_count(self) -> int:
-        """Points of the full decode as announced by the header."""
-        return self._d.point_count
 
     def points(self) -> np.ndarray:
         """(M, 3) uint32 voxel coordinates at ``level`` in Morton order; all points
         (with duplicates) once done and lossless."""
         return self._d.points()
+
+
+class GeometryDecoder(_CoreDecoderView):
+    """Progressive decoder: feed chunk payloads in order, read points at any time.
+
+    Raises (from ``pcstream.errors``): ``UnsupportedError`` for an unknown header
+    version, ``LimitError`` when the header exceeds ``max_points``/``max_depth``,
+    ``CorruptPayloadError``/``TruncatedError`` for damaged chunks (the decoder
+    then keeps its last complete level and accepts no further chunks).
+    """
+
+    def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, max_depth: int = MAX_DEPTH):
+        self._d = _core.GeometryDecoder(bytes(header), int(max_points), int(max_depth))
+
+    @property
+    def coded_levels(self) -> int:
+        """Level reached when all chunks are decoded (== depth when lossless)."""
+        return self._d.coded_levels
+
+    @property
+    def point_count(self) -> int:
+        """Points of the full decode as announced by the header."""
+        return self._d.point_count
 
 
 def decode_geometry(header: bytes, payloads, *, allow_partial: bool = False,

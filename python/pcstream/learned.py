@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,22 +22,7 @@ import numpy as np
 from . import _core
 from .errors import InvalidArgumentError, ModelMismatchError
 
-try:  # the classic geometry module defines the shared dataclasses
-    from .geometry import EncodedGeometry, GeometryChunk  # type: ignore
-except ImportError:  # pragma: no cover - until the geometry branch is merged
-    @dataclass
-    class GeometryChunk:
-        level_lo: int
-        level_hi: int
-        payload: bytes
-        point_count: int
-
-    @dataclass
-    class EncodedGeometry:
-        header: bytes
-        chunks: list
-        order: np.ndarray
-        voxel_of_point: np.ndarray | None = None
+from .geometry import EncodedGeometry, GeometryChunk, _as_points, _CoreDecoderView
 
 CODEC_ID = 7
 CODEC_VERSION = 1
@@ -94,12 +78,7 @@ def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int
     """
     if levels is not None and levels != depth:
         raise InvalidArgumentError("the learned codec is lossless only (levels must equal depth)")
-    pts = np.asarray(points)
-    if pts.ndim != 2 or pts.shape[1] != 3:
-        raise InvalidArgumentError("points must have shape (N, 3)")
-    if pts.size and (pts.min() < 0 or pts.max() >= (1 << int(depth))):
-        raise InvalidArgumentError(f"coordinates must lie in [0, 2**{depth})")
-    pts = np.ascontiguousarray(pts, dtype=np.uint32)
+    pts = _as_points(points, int(depth))
     m = load_model(model)
     t = DEFAULT_THREADS if threads is None else int(threads)
     mlv = _core.learned_default_min_voxels if min_learned_voxels is None else int(min_learned_voxels)
@@ -112,7 +91,7 @@ def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int
     )
 
 
-class LearnedGeometryDecoder:
+class LearnedGeometryDecoder(_CoreDecoderView):
     """Progressive decoder: feed GEOM payloads in order; ``points()`` at the current level."""
 
     def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, model=None,
@@ -127,29 +106,11 @@ class LearnedGeometryDecoder:
                 f"(sha256 {info['model_hash'].hex()[:16]}...), the decoder has {m.id!r} "
                 f"(sha256 {m.hash.hex()[:16]}...)")
         t = DEFAULT_THREADS if threads is None else int(threads)
-        self._dec = _core.LearnedDecoder(bytes(header), m, int(max_points), t)
-
-    def feed(self, payload: bytes) -> None:
-        self._dec.feed(bytes(payload))
-
-    @property
-    def level(self) -> int:
-        return self._dec.level
-
-    @property
-    def depth(self) -> int:
-        return self._dec.depth
-
-    @property
-    def done(self) -> bool:
-        return self._dec.done
+        self._d = _core.LearnedDecoder(bytes(header), m, int(max_points), t)
 
     @property
     def chunks_expected(self) -> int:
-        return self._dec.chunks_expected
-
-    def points(self) -> np.ndarray:
-        return self._dec.points()
+        return self._d.chunks_expected
 
 
 def decode_geometry(header: bytes, payloads, *, model=None, threads: int | None = None,
