@@ -17,6 +17,7 @@
 #include "pcstream/nn_runtime.hpp"
 #include "pcstream/sha256.hpp"
 #include "pcstream/sparse_neighbors.hpp"
+#include "learned_py.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -52,9 +53,7 @@ py::array_t<float> from_matrix(const nn::Matrix& m) {
 
 py::bytes to_bytes(const std::vector<uint8_t>& v) { return py::bytes(reinterpret_cast<const char*>(v.data()), v.size()); }
 
-struct PyModel {
-  std::shared_ptr<learned::OccupancyModel> m;
-};
+using pcstream_py::PyModel;
 
 // Teacher-forced logits of the four coding steps (for comparing with torch).
 py::dict model_logits(const PyModel& pm, const Arr<int32_t>& parent_xyz, const Arr<uint8_t>& parent_codes,
@@ -211,6 +210,7 @@ void bind(py::module_& m) {
       })
       .def_property_readonly("channels", [](const PyModel& p) { return p.m->channels(); })
       .def_property_readonly("kernel", [](const PyModel& p) { return p.m->kernel(); })
+      .def_property_readonly("adapted", [](const PyModel& p) { return p.m->adapted(); })
       .def("logits", &model_logits, py::arg("parent_xyz"), py::arg("parent_codes"), py::arg("child_xyz"),
            py::arg("child_codes"), py::arg("threads") = 1);
 
@@ -261,6 +261,8 @@ void bind(py::module_& m) {
     d["model_id"] = p.model_id;
     d["model_hash"] = py::bytes(reinterpret_cast<const char*>(p.model_hash.data()), 32);
     d["point_count"] = p.point_count;
+    d["adapted"] = p.adapted;
+    d["adapt_digest"] = py::bytes(reinterpret_cast<const char*>(p.adapt_digest.data()), p.adapted ? 32 : 0);
     return d;
   });
   py::class_<PyDecoder>(m, "LearnedDecoder")

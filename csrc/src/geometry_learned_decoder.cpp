@@ -38,6 +38,10 @@ Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model
   if (s_->header.model_id != model.id() || s_->header.model_hash != model.hash())
     fail(ErrorCode::ModelMismatch, "learned geometry was coded with model '" + s_->header.model_id +
                                        "' (or different weights); the decoder has model '" + model.id() + "'");
+  if (s_->header.adapted != model.adapted() || s_->header.adapt_digest != model.adapt_digest())
+    fail(ErrorCode::ModelMismatch, s_->header.adapted
+                                       ? "learned geometry was coded with an adapted model: apply its WGHT delta first"
+                                       : "learned geometry was coded with the unadapted model; the decoder's is adapted");
   if (s_->header.point_count > max_points)
     fail(ErrorCode::LimitExceeded, "learned geometry: " + std::to_string(s_->header.point_count) +
                                        " points exceed the decoder limit of " + std::to_string(max_points));

@@ -64,6 +64,8 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   h.model_id = model.id();
   h.model_hash = model.hash();
   h.point_count = n;
+  h.adapted = model.adapted();
+  h.adapt_digest = model.adapt_digest();
   out.header = write_header(h);
   if (n == 0) return out;
 

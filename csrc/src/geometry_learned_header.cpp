@@ -8,20 +8,21 @@ namespace pcstream::learned {
 
 std::vector<uint8_t> write_header(const Header& h) {
   ByteWriter w;
-  w.u8(kHeaderVersion);
+  w.u8(h.adapted ? kHeaderVersionAdapted : kHeaderVersion);
   w.u8(static_cast<uint8_t>(h.depth));
   w.u8(static_cast<uint8_t>(h.learned_start));
   w.u8(static_cast<uint8_t>(h.model_id.size()));
   w.bytes(reinterpret_cast<const uint8_t*>(h.model_id.data()), h.model_id.size());
   w.bytes(h.model_hash.data(), h.model_hash.size());
   w.varint(h.point_count);
+  if (h.adapted) w.bytes(h.adapt_digest.data(), h.adapt_digest.size());
   return w.bytes();
 }
 
 Header parse_header(const uint8_t* data, size_t size) {
   ByteReader r(data, size);
   uint8_t version = r.u8("learned header version");
-  if (version != kHeaderVersion)
+  if (version != kHeaderVersion && version != kHeaderVersionAdapted)
     fail(ErrorCode::UnsupportedCodec, "learned geometry header version " + std::to_string(version) + " is not supported", 0);
   Header h;
   h.depth = r.u8("depth");
@@ -35,6 +36,10 @@ Header parse_header(const uint8_t* data, size_t size) {
   h.model_id.assign(reinterpret_cast<const char*>(id), id_len);
   std::memcpy(h.model_hash.data(), r.take(32, "model hash"), 32);
   h.point_count = r.varint("point count");
+  if (version == kHeaderVersionAdapted) {
+    h.adapted = true;
+    std::memcpy(h.adapt_digest.data(), r.take(32, "adaptation digest"), 32);
+  }
   if (r.remaining() != 0) fail(ErrorCode::BadLength, "learned geometry header: trailing bytes", r.offset());
   return h;
 }

@@ -44,6 +44,12 @@ OccupancyModel::OccupancyModel(nn::ModelFile file) : file_(std::move(file)) {
   }
 }
 
+OccupancyModel::OccupancyModel(nn::ModelFile file, const std::array<uint8_t, 32>& adapt_digest)
+    : OccupancyModel(std::move(file)) {
+  adapted_ = true;
+  adapt_digest_ = adapt_digest;
+}
+
 const float* OccupancyModel::table(const std::string& name, uint32_t rows) const {
   return file_.get(name, {rows, static_cast<uint32_t>(c_)}).data.data();
 }
@@ -115,6 +121,20 @@ nn::Matrix OccupancyModel::context(const std::vector<int32_t>& ctx, const std::v
   nn::Matrix z = conv(e, nbr, out_rows.size(), ctx_conv_, threads);
   nn::relu_inplace(z);
   return z;
+}
+
+void OccupancyModel::head_inputs(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads,
+                                 nn::Matrix* fc1_in, nn::Matrix* fc2_in) const {
+  if (step < 0 || step > 3 || feat.cols != static_cast<size_t>(c_))
+    fail(ErrorCode::InvalidArgument, "OccupancyModel::head_inputs: bad step or feature width");
+  if (step == 1 || step == 3) {
+    if (low.size() != feat.rows) fail(ErrorCode::InvalidArgument, "OccupancyModel::head_inputs: low nibbles missing");
+    nn::add_inplace(feat, lookup(emb_lo_[step == 1 ? 0 : 1], 16, static_cast<size_t>(c_), low));
+  }
+  nn::Matrix h = nn::linear(feat, head1_[step].w, head1_[step].b, static_cast<size_t>(c_), threads);
+  nn::relu_inplace(h);
+  *fc1_in = std::move(feat);
+  *fc2_in = std::move(h);
 }
 
 nn::Matrix OccupancyModel::logits(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads) const {

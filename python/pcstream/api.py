@@ -169,7 +169,8 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec="auto",
            attribute_options: dict | None = None, source: dict | None = None,
-           geometry_options: dict | None = None, codec: str | None = None, prefer: str = "speed") -> bytes:
+           geometry_options: dict | None = None, codec: str | None = None, prefer: str = "speed",
+           adapt: bool = False, adapt_steps: int | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
 
     xyz: (N,3) numbers. Integer coordinates are coded as they are; float coordinates are
@@ -188,6 +189,10 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     classic coder, with prefer="size" both (when a learned model is installed and the
     encode is lossless) and the smaller stream is kept. geometry_codec is the older
     spelling of the same choice (a name or a codec id).
+    adapt=True (learned codec only): fine-tune the model's heads on this input and store
+    the weight delta in a WGHT chunk before the geometry, when that makes the file smaller
+    (``adapt_steps`` optimizer steps; see pcstream.learned_adapt); metadata
+    "learned_adapt" reports weight and geometry sizes with and without it.
     """
     q = quantize(xyz, precision, origin=origin)
     n = q.q.shape[0]
@@ -203,13 +208,22 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         raise InvalidArgumentError("level= is for lossy encoding (lossy=True); decode(level=N) reads a prefix")
     candidates = _geometry_candidates(codec, geometry_codec, prefer, bool(lossy and level < q.depth))
     keep = level if lossy and level < q.depth else None
+    if adapt and 7 not in candidates:
+        raise InvalidArgumentError("adapt=True needs the learned geometry codec (codec='learned', or 'auto' "
+                                   "with prefer='size') and a lossless encode")
     gid = eg = None
+
+    def coded_size(e) -> int:
+        return sum(len(c.payload) for c in e.chunks) + len(e.header) + len(getattr(e, "weights", None) or b"")
+
     for cid in candidates:
         if len(candidates) > 1 and cid == 7 and n == 0:
             continue
-        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
-        if eg is None or sum(len(c.payload) for c in e.chunks) + len(e.header) < \
-                sum(len(c.payload) for c in eg.chunks) + len(eg.header):
+        opts = dict(geometry_options or {})
+        if adapt and cid == 7:
+            opts.update(adapt=True, adapt_steps=adapt_steps)
+        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **opts)
+        if eg is None or coded_size(e) < coded_size(eg):
             gid, eg = cid, e
     gmod = _geometry_module(gid)
     cont = _container()
@@ -232,6 +246,11 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     xf = np.asarray(xyz, dtype=np.float64)
     bbox = [float(v) for v in (np.concatenate([xf.min(axis=0), xf.max(axis=0)]) if n else np.zeros(6))]
     chunks = []
+    if getattr(eg, "weights", None):        # adapted learned model: its delta precedes the geometry
+        wmod = importlib.import_module("pcstream.weights")
+        chunks.append(cont.Chunk(type=wmod.CHUNK_TYPE, codec_id=wmod.CODEC_ID, codec_version=wmod.CODEC_VERSION,
+                                 payload=bytes(eg.weights), critical=True, level_lo=0, level_hi=0,
+                                 point_count=0, decoded_size=0, bounds=tuple(bbox), stream_id=0))
     for gc in eg.chunks:
         chunks.append(cont.Chunk(type=b"GEOM", codec_id=gid, codec_version=_codec_version(gmod),
                                  payload=bytes(gc.payload), critical=True, level_lo=int(gc.level_lo),
@@ -273,6 +292,8 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     }
     if source:
         metadata["source"] = source
+    if getattr(eg, "report", None) is not None:
+        metadata["learned_adapt"] = eg.report.metadata()
     return cont.write_pcs(metadata, chunks)
 
 
@@ -371,6 +392,12 @@ class _Assembler:
     def level(self) -> int:
         return int(self.geom.level)
 
+    def feed_weights(self, payload: bytes) -> None:
+        """A WGHT chunk before the geometry: the delta of an adapted learned model."""
+        feed = getattr(self.geom, "feed_weights", None)
+        if feed is not None and not self.fed:
+            feed(payload)
+
     def feed_geometry(self, payload: bytes) -> None:
         self.geom.feed(payload)
         self.fed += 1
@@ -439,7 +466,9 @@ class Reader:
         entries = self.chunks
         for i, e in enumerate(entries):
             t = _entry_type(e)
-            if t == b"GEOM":
+            if t == b"WGHT":
+                asm.feed_weights(self._r.read_payload(i))
+            elif t == b"GEOM":
                 if asm.geom.done or (level is not None and asm.fed and asm.level >= level):
                     continue
                 asm.feed_geometry(self._r.read_payload(i))
@@ -585,7 +614,9 @@ class ProgressiveDecoder:
             end = self._chunk_end()
             t = _entry_type(obj)
             asm = self._asm
-            if t == b"GEOM" and not asm.geom.done:
+            if t == b"WGHT":
+                asm.feed_weights(obj.payload)
+            elif t == b"GEOM" and not asm.geom.done:
                 if self.max_level is None or not asm.fed or asm.level < self.max_level:
                     asm.feed_geometry(obj.payload)
                     if not asm.attributes_ready():  # else announced below with the attributes

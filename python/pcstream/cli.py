@@ -1,6 +1,6 @@
 """The ``pcstream`` command line.
 
-    pcstream pack IN OUT.pcs [--precision P] [--lossy --level N] [--codec classic|learned|auto [--prefer speed|size]]
+    pcstream pack IN OUT.pcs [--precision P] [--lossy --level N] [--codec classic|learned|auto [--prefer speed|size]] [--adapt [--adapt-steps N]]
     pcstream pack scene.{ply,spz,splat} OUT.pcs [--quality Q | --preset spz] [--lod] [--max-sh N]   (3DGS splats)
     pcstream unpack IN.pcs OUT.{ply,npy,bin} [--level N]
     pcstream unpack scene.pcs OUT.{ply,spz,splat} [--lod-level K] [--max-sh N]              (3DGS splats)
@@ -187,7 +187,7 @@ def cmd_pack_splats(a) -> int:
     given = [opt for opt, on in (("--lossy", a.lossy), ("--level", a.level is not None),
                                  ("--drop", a.drop), ("--lossy-attr", a.lossy_attr), ("--keep-order", a.keep_order),
                                  ("--attribute-codec", a.attribute_codec != "auto"),
-                                 ("--codec", a.codec not in ("classic", "auto"))) if on]
+                                 ("--codec", a.codec not in ("classic", "auto")), ("--adapt", a.adapt)) if on]
     if given:
         raise CliError(f"{a.input} is a 3D Gaussian splat scene: {', '.join(given)} do not apply "
                        "(use --quality/--preset, --lod, --max-sh, --precision)", EXIT_USAGE)
@@ -245,7 +245,8 @@ def cmd_pack(a) -> int:
     try:
         blob = pcstream.encode(data.xyz, attributes, precision=precision, origin=origin,
                                lossy=a.lossy, level=a.level, units=a.units, codec=a.codec, prefer=a.prefer,
-                               attribute_codec=codec, attribute_options=options, source=data.source)
+                               attribute_codec=codec, attribute_options=options, source=data.source,
+                               **({"adapt": True, "adapt_steps": a.adapt_steps} if a.adapt else {}))
     except errors.InvalidArgumentError as exc:
         raise CliError(_with_file(a.input, exc), EXIT_ERROR) from None
     Path(a.output).write_bytes(blob)
@@ -399,6 +400,9 @@ def cmd_info(a) -> int:
         print(f"splats      {splats.get('n')} Gaussian splats, SH degree {splats.get('sh')}, quality "
               f"{splats.get('quality')}, position step {splats.get('pos_step')}, "
               f"LoD levels {list(lod) if lod else 'none'}")
+    ad = md.get("learned_adapt")
+    if isinstance(ad, dict):
+        print(_adapt_line(ad, n))
     print(f"chunks      {len(entries)}")
     print(f"  {'#':>3} {'type':<5} {'codec':>5} {'levels':>7} {'points':>10} {'offset':>10} {'size':>10}  content")
     for i, d in enumerate(entries):
@@ -407,6 +411,19 @@ def cmd_info(a) -> int:
         print(f"  {i:>3} {d.get('type', '?'):<5} {d.get('codec_id', ''):>5} {lv:>7} {d.get('point_count', ''):>10} "
               f"{d.get('offset', ''):>10} {'' if sz is None else sz:>10}  {_chunk_content(d, md)}")
     return EXIT_OK
+
+
+def _adapt_line(ad: dict, n: int) -> str:
+    """The learned codec's instance adaptation in words (weight and geometry sizes)."""
+    try:
+        w, g, g0 = (8 * int(ad.get(k, 0)) for k in ("weight_bytes", "geometry_bytes", "geometry_bytes_unadapted"))
+    except (TypeError, ValueError):
+        return "adaptation  (unreadable metadata)"
+    per = (lambda b: f"{b / n:.3f} bpp") if n else (lambda b: f"{b} bits")
+    saved = g0 - g
+    state = "kept" if ad.get("kept") else "not kept (saving did not exceed the weights)"
+    return (f"adaptation  model {ad.get('model')}, {state}: weights {w} bits ({per(w)}), geometry {g} bits "
+            f"({per(g)}) vs {g0} bits unadapted ({per(g0)}), saving {saved} bits, net {saved - w} bits")
 
 
 def _chunk_content(d: dict, md: dict) -> str:
@@ -424,6 +441,8 @@ def _chunk_content(d: dict, md: dict) -> str:
         if sid == 2:
             return "splat scale + rotation"
         return f"splat SH band {sid - 2}" if isinstance(sid, int) else "splat attributes"
+    if t == "WGHT" and isinstance(md.get("learned_adapt"), dict):
+        return f"adapted weights of learned model {md['learned_adapt'].get('model')} (delta)"
     if t == "ATTR":
         schema = md.get("attributes", [])
         if isinstance(sid, int) and 0 <= sid < len(schema) and isinstance(schema[sid], dict):
@@ -563,6 +582,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "torch), auto (chosen by --prefer)")
     s.add_argument("--prefer", default="speed", choices=["speed", "size"],
                    help="for --codec auto: speed (default) = classic; size = encode with both, keep the smaller")
+    s.add_argument("--adapt", action="store_true",
+                   help="learned codec: fine-tune the model's heads on this input and send the weight delta "
+                        "when it makes the file smaller (progress bar on stderr)")
+    s.add_argument("--adapt-steps", type=int, default=None, metavar="N",
+                   help="optimizer steps of --adapt (default: pcstream.learned_adapt.DEFAULT_STEPS)")
     s.add_argument("--attribute-codec", default="auto", choices=["raw", "predictive", "auto", "raht"],
                    help="auto (default: predictive lossless codec 3 where it applies, else 2), raw (codec 2), "
                         "predictive (codec 3), raht (lossy colour codec 4 for rgb, auto for the other attributes)")

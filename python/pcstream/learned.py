@@ -69,12 +69,17 @@ def parse_header(header: bytes) -> dict:
 
 
 def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int | None = None,
-                    min_learned_voxels: int | None = None) -> EncodedGeometry:
+                    min_learned_voxels: int | None = None, adapt: bool = False, adapt_steps: int | None = None,
+                    progress=None) -> EncodedGeometry:
     """Lossless learned coding of integer points (N,3) in [0, 2**depth).
 
     ``min_learned_voxels`` (testing/benchmarks): levels with fewer voxels use the
     adaptive binary coder instead of the model (default 64; a huge value codes
     everything without the model).
+    ``adapt=True`` fine-tunes the heads on this input (``pcstream.learned_adapt``,
+    ``adapt_steps`` optimizer steps, tqdm bar on stderr when ``progress``): the result is
+    an ``AdaptedGeometry`` whose ``weights`` (a WGHT payload, or None when adaptation did
+    not pay) must be stored before the GEOM chunks, and ``report`` says what it saved.
     """
     if levels is not None and levels != depth:
         raise InvalidArgumentError("the learned codec is lossless only (levels must equal depth)")
@@ -82,6 +87,12 @@ def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int
     m = load_model(model)
     t = DEFAULT_THREADS if threads is None else int(threads)
     mlv = _core.learned_default_min_voxels if min_learned_voxels is None else int(min_learned_voxels)
+    if adapt:
+        from .learned_adapt import encode_geometry_adapted
+        if m.adapted:
+            raise InvalidArgumentError("adapt=True needs a base model, not an adapted one")
+        return encode_geometry_adapted(pts, int(depth), m, threads=t, min_learned_voxels=mlv, steps=adapt_steps,
+                                       progress=progress)
     header, chunks, order = _core.learned_encode(m, pts, int(depth), t, mlv)
     return EncodedGeometry(
         header=header,
@@ -92,7 +103,14 @@ def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int
 
 
 class LearnedGeometryDecoder(_CoreDecoderView):
-    """Progressive decoder: feed GEOM payloads in order; ``points()`` at the current level."""
+    """Progressive decoder: feed GEOM payloads in order; ``points()`` at the current level.
+
+    A stream coded with an adapted model (header version 2) needs its WGHT payload
+    first: ``feed_weights(payload)`` checks it against the header's SHA-256
+    (ChecksumError otherwise) and applies the delta (CorruptPayloadError for a bad
+    one); GEOM payloads fed before raise CorruptPayloadError. Other streams ignore
+    ``feed_weights``.
+    """
 
     def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, model=None,
                  threads: int | None = None):
@@ -106,17 +124,63 @@ class LearnedGeometryDecoder(_CoreDecoderView):
                 f"(sha256 {info['model_hash'].hex()[:16]}...), the decoder has {m.id!r} "
                 f"(sha256 {m.hash.hex()[:16]}...)")
         t = DEFAULT_THREADS if threads is None else int(threads)
-        self._d = _core.LearnedDecoder(bytes(header), m, int(max_points), t)
+        self._header, self._model, self._max_points, self._threads = bytes(header), m, int(max_points), t
+        self.adapted = bool(info.get("adapted"))
+        self._digest = info.get("adapt_digest", b"")
+        self._d = None if self.adapted else _core.LearnedDecoder(self._header, m, self._max_points, t)
+        self._depth = int(info["depth"])
+        self._expected = 0 if info["point_count"] == 0 else 1 + self._depth - int(info["learned_start"])
+
+    def feed_weights(self, payload: bytes) -> None:
+        """The WGHT payload of an adapted stream (before any GEOM payload)."""
+        if not self.adapted:
+            return
+        if self._d is not None:
+            from .errors import CorruptPayloadError
+            raise CorruptPayloadError("adapted learned geometry: a second WGHT payload")
+        import hashlib
+        payload = bytes(payload)
+        if hashlib.sha256(payload).digest() != self._digest:
+            from .errors import ChecksumError
+            raise ChecksumError("adapted learned geometry: the WGHT payload does not match the header's SHA-256")
+        adapted = _core.learned_adapt_model(self._model, payload)
+        self._d = _core.LearnedDecoder(self._header, adapted, self._max_points, self._threads)
+
+    def feed(self, payload: bytes) -> None:
+        if self._d is None:
+            from .errors import CorruptPayloadError
+            raise CorruptPayloadError("adapted learned geometry: its WGHT chunk must come before the GEOM chunks")
+        self._d.feed(bytes(payload))
+
+    @property
+    def level(self) -> int:
+        return 0 if self._d is None else self._d.level
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def done(self) -> bool:
+        return self._expected == 0 if self._d is None else self._d.done
+
+    def points(self):
+        if self._d is None:
+            return np.zeros((1 if self._expected else 0, 3), np.uint32)
+        return self._d.points()
 
     @property
     def chunks_expected(self) -> int:
-        return self._d.chunks_expected
+        return self._expected
 
 
 def decode_geometry(header: bytes, payloads, *, model=None, threads: int | None = None,
-                    max_points: int = DEFAULT_MAX_POINTS) -> np.ndarray:
-    """All points (M,3) uint32 in Morton order, duplicates adjacent."""
+                    max_points: int = DEFAULT_MAX_POINTS, weights: bytes | None = None) -> np.ndarray:
+    """All points (M,3) uint32 in Morton order, duplicates adjacent. ``weights``: the
+    WGHT payload of an adapted stream (``AdaptedGeometry.weights``)."""
     d = LearnedGeometryDecoder(header, model=model, threads=threads, max_points=max_points)
+    if weights is not None:
+        d.feed_weights(weights)
     payloads = list(payloads)
     if len(payloads) != d.chunks_expected:
         from .errors import TruncatedError

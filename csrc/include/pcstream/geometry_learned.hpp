@@ -27,6 +27,9 @@
 namespace pcstream::learned {
 
 constexpr uint8_t kHeaderVersion = 1;
+// Header of a stream coded with an input-adapted model (formats/learned-geometry.md):
+// version 1's fields plus the SHA-256 of the WGHT payload carrying the delta.
+constexpr uint8_t kHeaderVersionAdapted = 2;
 constexpr int kMaxDepth = 21;
 constexpr size_t kLearnedMinVoxels = 64;
 
@@ -36,6 +39,8 @@ struct Header {
   std::string model_id;
   std::array<uint8_t, 32> model_hash{};
   uint64_t point_count = 0;  // points incl. duplicates
+  bool adapted = false;      // version 2: the model was adapted by a WGHT delta
+  std::array<uint8_t, 32> adapt_digest{};  // SHA-256 of that WGHT payload
 };
 std::vector<uint8_t> write_header(const Header& h);
 Header parse_header(const uint8_t* data, size_t size);

@@ -38,6 +38,10 @@ struct Layer {
 class OccupancyModel {
  public:
   explicit OccupancyModel(nn::ModelFile file);
+  // A model adapted to one input (geometry_learned_adapt.hpp): `file` holds the
+  // base weights plus the decoded delta, keeps the base id and hash, and
+  // `adapt_digest` is the SHA-256 of the WGHT payload that carried the delta.
+  OccupancyModel(nn::ModelFile file, const std::array<uint8_t, 32>& adapt_digest);
   OccupancyModel(const OccupancyModel&) = delete;
   OccupancyModel& operator=(const OccupancyModel&) = delete;
 
@@ -45,6 +49,9 @@ class OccupancyModel {
   const std::array<uint8_t, 32>& hash() const { return file_.hash; }
   int channels() const { return c_; }
   int kernel() const { return k_; }
+  const nn::ModelFile& file() const { return file_; }
+  bool adapted() const { return adapted_; }
+  const std::array<uint8_t, 32>& adapt_digest() const { return adapt_digest_; }
 
   // Self neighbour table (rows × k^3) of a voxel set, for trunk() and context().
   std::vector<int32_t> neighbors(const std::vector<int32_t>& xyz, int threads) const;
@@ -60,6 +67,10 @@ class OccupancyModel {
   // 16 logits per row for coding step 0..3; `feat` rows are X (plus Z for
   // steps 2, 3); `low` (steps 1, 3) holds the decoded low nibbles.
   nn::Matrix logits(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads) const;
+  // The inputs of head `step`'s two linear layers for the same arguments as
+  // logits(): fc1_in = feat (+ low-nibble embedding), fc2_in = relu(fc1(fc1_in)).
+  void head_inputs(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads, nn::Matrix* fc1_in,
+                   nn::Matrix* fc2_in) const;
 
  private:
   Layer layer(const std::string& name, uint32_t in, uint32_t out, bool conv) const;
@@ -67,6 +78,8 @@ class OccupancyModel {
   nn::Matrix conv(const nn::Matrix& x, const std::vector<int32_t>& nbr, size_t n_out, Layer l, int threads) const;
 
   nn::ModelFile file_;
+  bool adapted_ = false;
+  std::array<uint8_t, 32> adapt_digest_{};
   int c_ = 0, k_ = 0;
   size_t kk_ = 0;
   const float* emb_code_ = nullptr;
