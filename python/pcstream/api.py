@@ -292,7 +292,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     }
     if source:
         metadata["source"] = source
-    if getattr(eg, "report", None) is not None:
+    if getattr(eg, "weights", None):        # only when kept: else the file equals the unadapted one
         metadata["learned_adapt"] = eg.report.metadata()
     return cont.write_pcs(metadata, chunks)
 

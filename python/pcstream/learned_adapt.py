@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import msgpack
 import numpy as np
 
 from . import _core, weights
@@ -33,16 +34,16 @@ from .geometry import EncodedGeometry, GeometryChunk
 #: Optimizer steps of the default encode (a few seconds per frame of ~100-300k points).
 DEFAULT_STEPS = 150
 #: Head-input rows kept for the fit (all steps together); a fixed stride subsamples past it.
-DEFAULT_MAX_ROWS = 48_000
+DEFAULT_MAX_ROWS = 100_000
 #: Layers tuned in every head ("fc2" = the final linear layer, "fc1" = the one before).
 DEFAULT_LAYERS = ("fc1", "fc2")
 #: Adam learning rate and the L1 penalty in bits per quantization step of |delta|.
 LEARNING_RATE = 0.01
-L1_BITS = 0.05
+L1_BITS = 0.5
 #: Bytes charged to an adapted stream beyond its payloads when deciding whether to keep it:
-#: the WGHT chunk's framing and index entry in the container (196 bytes) and the
-#: "learned_adapt" metadata entry, rounded up.
-OVERHEAD_BYTES = 512
+#: the WGHT chunk's framing and index entry in the container (196 bytes measured, rounded
+#: up); the "learned_adapt" metadata entry (only written when kept) is added to it.
+CHUNK_OVERHEAD_BYTES = 256
 
 QP = int(_core.learned_adapt_qp)
 STEP = 2.0 ** (QP / 4)
@@ -131,9 +132,11 @@ def _head_cost(base: dict, delta: dict, a, h, y, scale, layers, want_grad: bool)
 
 
 def fit_delta(model, samples: dict, *, steps: int = DEFAULT_STEPS, layers=DEFAULT_LAYERS,
-              lr: float = LEARNING_RATE, l1_bits: float = L1_BITS, progress=None) -> dict:
+              lr: float | None = None, l1_bits: float | None = None, progress=None) -> dict:
     """Quantized delta {tensor name: int64 array} fitted to ``samples`` (from
     ``_core.learned_head_samples``); all-zero tensors are left out."""
+    lr = LEARNING_RATE if lr is None else float(lr)
+    l1_bits = L1_BITS if l1_bits is None else float(l1_bits)
     layers = tuple(sorted(set(layers)))
     if not layers or any(x not in ("fc1", "fc2") for x in layers):
         raise ValueError(f"layers must be a subset of ('fc1', 'fc2'), got {layers!r}")
@@ -192,12 +195,14 @@ def _size(header: bytes, chunks) -> int:
 
 
 def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: int, min_learned_voxels: int,
-                            steps: int | None = None, layers=DEFAULT_LAYERS, max_rows: int = DEFAULT_MAX_ROWS,
-                            progress=None) -> AdaptedGeometry:
+                            steps: int | None = None, layers=None, max_rows: int | None = None,
+                            l1_bits: float | None = None, progress=None) -> AdaptedGeometry:
     """Encode with adaptation; keeps the adapted stream only if it is smaller (see module doc).
     ``points``: (N,3) uint32, already validated."""
     t0 = time.perf_counter()
     steps = DEFAULT_STEPS if steps is None else int(steps)
+    layers = DEFAULT_LAYERS if layers is None else tuple(layers)
+    max_rows = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
     if steps < 0:
         raise ValueError("adapt steps must be >= 0")
     plain = _core.learned_encode(model, points, int(depth), threads, min_learned_voxels)
@@ -207,7 +212,8 @@ def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: i
     if steps > 0 and len(points):
         samples = _core.learned_head_samples(model, points, int(depth), threads, min_learned_voxels, int(max_rows))
         report.rows = int(samples["step"].shape[0])
-        delta = fit_delta(model, samples, steps=steps, layers=layers, progress=progress) if report.rows else {}
+        delta = fit_delta(model, samples, steps=steps, layers=layers, l1_bits=l1_bits,
+                                                         progress=progress) if report.rows else {}
         if delta:
             payload = delta_payload(delta)
             adapted = _core.learned_adapt_model(model, payload)
@@ -215,7 +221,11 @@ def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: i
             report.tensors = list(delta)
             report.weight_bytes = len(payload)
             report.geometry_bytes = _size(enc[0], enc[1])
-            if report.geometry_bytes + report.weight_bytes + OVERHEAD_BYTES < report.geometry_bytes_unadapted:
+            report.kept = True               # as the metadata entry would then read
+            overhead = CHUNK_OVERHEAD_BYTES + len(msgpack.packb({"learned_adapt": report.metadata()},
+                                                                use_bin_type=True))
+            report.kept = False
+            if report.geometry_bytes + report.weight_bytes + overhead < report.geometry_bytes_unadapted:
                 best, report.kept = enc, True
     if not report.kept:
         payload = None
