@@ -32,13 +32,13 @@ from . import _core, weights
 from .geometry import EncodedGeometry, GeometryChunk
 
 #: Optimizer steps of the default encode (a few seconds per frame of ~100-300k points).
-DEFAULT_STEPS = 150
+DEFAULT_STEPS = 100
 #: Head-input rows kept for the fit (all steps together); a fixed stride subsamples past it.
-DEFAULT_MAX_ROWS = 100_000
+DEFAULT_MAX_ROWS = 40_000
 #: Layers tuned in every head ("fc2" = the final linear layer, "fc1" = the one before).
 DEFAULT_LAYERS = ("fc1", "fc2")
 #: Adam learning rate and the L1 penalty in bits per quantization step of |delta|.
-LEARNING_RATE = 0.01
+LEARNING_RATE = 0.02
 L1_BITS = 0.5
 #: Bytes charged to an adapted stream beyond its payloads when deciding whether to keep it:
 #: the WGHT chunk's framing and index entry in the container (196 bytes measured, rounded
