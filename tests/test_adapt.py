@@ -174,6 +174,8 @@ def test_model_mismatch(adapted):
 def test_adapt_needs_the_learned_codec():
     with pytest.raises(errors.InvalidArgumentError):
         pcstream.encode(lattice(8), codec="classic", adapt=True)
+    with pytest.raises(errors.InvalidArgumentError):
+        learned.encode_geometry(lattice(8), 9, adapt=True, adapt_steps=-1)
 
 
 def test_fit_lowers_the_cost_it_optimises():

@@ -29,6 +29,7 @@ import msgpack
 import numpy as np
 
 from . import _core, weights
+from .errors import InvalidArgumentError
 from .geometry import EncodedGeometry, GeometryChunk
 
 #: Optimizer steps of the default encode (a few seconds per frame of ~100-300k points).
@@ -131,6 +132,28 @@ def _head_cost(base: dict, delta: dict, a, h, y, scale, layers, want_grad: bool)
     return float(bits), grads
 
 
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **kw) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(steps: int, show: bool):
+    """tqdm on stderr (an optional dependency: without it, no bar)."""
+    if not show:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=steps, desc="adapt", unit="step", file=sys.stderr, leave=False)
+
+
 def fit_delta(model, samples: dict, *, steps: int = DEFAULT_STEPS, layers=DEFAULT_LAYERS,
               lr: float | None = None, l1_bits: float | None = None, progress=None) -> dict:
     """Quantized delta {tensor name: int64 array} fitted to ``samples`` (from
@@ -139,7 +162,7 @@ def fit_delta(model, samples: dict, *, steps: int = DEFAULT_STEPS, layers=DEFAUL
     l1_bits = L1_BITS if l1_bits is None else float(l1_bits)
     layers = tuple(sorted(set(layers)))
     if not layers or any(x not in ("fc1", "fc2") for x in layers):
-        raise ValueError(f"layers must be a subset of ('fc1', 'fc2'), got {layers!r}")
+        raise InvalidArgumentError(f"layers must be a subset of ('fc1', 'fc2'), got {layers!r}")
     scale = float(samples["stride"])
     heads = []
     for s in range(4):
@@ -157,8 +180,7 @@ def fit_delta(model, samples: dict, *, steps: int = DEFAULT_STEPS, layers=DEFAUL
                           h=np.ascontiguousarray(samples["fc2_in"][sel]), y=y, n=n))
     if progress is None:
         progress = sys.stderr.isatty()
-    from tqdm import tqdm
-    bar = tqdm(total=steps, desc="adapt", unit="step", file=sys.stderr, disable=not progress, leave=False)
+    bar = _progress_bar(steps, bool(progress))
     lam = np.float32(l1_bits / STEP)
     for _ in range(steps):
         total = 0.0
@@ -186,7 +208,7 @@ def delta_payload(delta: dict) -> bytes:
     """The WGHT payload of a quantized delta (tensors in the format's order)."""
     order = [k for k in _core.learned_adaptable_tensors() if k in delta]
     if len(order) != len(delta):
-        raise ValueError(f"not adaptable: {sorted(set(delta) - set(order))}")
+        raise InvalidArgumentError(f"not adaptable: {sorted(set(delta) - set(order))}")
     return weights.encode_quantized({k: np.asarray(delta[k], np.int64) for k in order}, qp=QP, dtype=np.float32)
 
 
@@ -204,7 +226,7 @@ def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: i
     layers = DEFAULT_LAYERS if layers is None else tuple(layers)
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
     if steps < 0:
-        raise ValueError("adapt steps must be >= 0")
+        raise InvalidArgumentError(f"adapt steps must be >= 0, got {steps}")
     plain = _core.learned_encode(model, points, int(depth), threads, min_learned_voxels)
     report = AdaptReport(model_id=model.id, kept=False, steps=steps, layers=tuple(layers),
                          geometry_bytes_unadapted=_size(plain[0], plain[1]))
