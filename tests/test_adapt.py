@@ -217,3 +217,50 @@ def test_decode_without_torch(adapted, adapted_file, tmp_path):
                        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("ok")
+
+
+# ----------------------------------------------------------------- golden adapted stream
+
+GOLDEN_DELTA = ROOT / "formats" / "testvectors" / "learned-v2.0-adapt-delta.wght"
+GOLDEN_ADAPTED = ROOT / "formats" / "testvectors" / "learned-v2.0-adapt-sphere.bin"
+
+
+def golden_delta() -> dict:
+    """A fixed delta on the 4-channel golden model: both layers of heads 0 and 3."""
+    out = {}
+    for name in _core.learned_adaptable_tensors():
+        if name.startswith(("head0.", "head3.")):
+            shape = {"fc1.weight": (4, 4), "fc1.bias": (4,), "fc2.weight": (4, 16), "fc2.bias": (16,)}[name[6:]]
+            k = np.arange(int(np.prod(shape)), dtype=np.int64)
+            out[name] = ((k * 37 + len(name)) % 41 - 20).reshape(shape)
+    return out
+
+
+def test_golden_adapted_stream_decodes_and_reencodes():
+    from test_learned import GOLDEN_MODEL, GOLDEN_POINTS_SHA256, golden_points, pack_stream, unpack_stream
+    if not GOLDEN_ADAPTED.exists():
+        pytest.fail("golden vector missing: run `python tests/test_adapt.py regen`")
+    base = learned.load_model(GOLDEN_MODEL.read_bytes())
+    payload = GOLDEN_DELTA.read_bytes()
+    assert learned_adapt.delta_payload(golden_delta()) == payload
+    header, payloads = unpack_stream(GOLDEN_ADAPTED.read_bytes())
+    assert header[0] == 2 and header[-32:] == hashlib.sha256(payload).digest()
+    pts = learned.decode_geometry(header, payloads, model=base, weights=payload)
+    assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_POINTS_SHA256
+    adapted = _core.learned_adapt_model(base, payload)
+    enc = learned.encode_geometry(golden_points(), 7, model=adapted)
+    assert pack_stream(enc.header, [c.payload for c in enc.chunks]) == GOLDEN_ADAPTED.read_bytes()
+
+
+def _regen() -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_learned import GOLDEN_MODEL, golden_points, pack_stream
+    payload = learned_adapt.delta_payload(golden_delta())
+    GOLDEN_DELTA.write_bytes(payload)
+    adapted = _core.learned_adapt_model(learned.load_model(GOLDEN_MODEL.read_bytes()), payload)
+    enc = learned.encode_geometry(golden_points(), 7, model=adapted)
+    GOLDEN_ADAPTED.write_bytes(pack_stream(enc.header, [c.payload for c in enc.chunks]))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
+    _regen()
