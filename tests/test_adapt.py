@@ -150,6 +150,28 @@ def test_corrupt_or_missing_weights_give_typed_errors(adapted, adapted_file):
         pcstream.decode(bytes(blob))
 
 
+def test_random_delta_payloads_and_truncated_headers_give_typed_errors(adapted):
+    pts, e = adapted
+    plain = learned.encode_geometry(pts, 9)
+    rng = np.random.default_rng(5)
+    good = bytearray(e.weights)
+    for i in range(40):
+        if i % 2:
+            p = bytes(rng.integers(0, 256, int(rng.integers(0, 300)), dtype=np.uint8))
+        else:                                   # the real payload with a few bytes changed
+            p = bytearray(good)
+            for j in rng.integers(0, len(p), 3):
+                p[j] = int(rng.integers(0, 256))
+            p = bytes(p)
+        try:
+            learned.decode_geometry(_v2_header(plain.header, p), payloads(plain), weights=p)
+        except errors.PcsError as ex:
+            assert not isinstance(ex, errors.InternalError)
+    for cut in (1, 16, 31):
+        with pytest.raises(errors.TruncatedError):
+            learned.parse_header(e.header[:-cut])
+
+
 def test_model_mismatch(adapted):
     _, e = adapted
     other = random_model("occ16-v1", channels=16)               # same id, other weights
