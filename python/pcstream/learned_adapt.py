@@ -36,8 +36,10 @@ from .geometry import EncodedGeometry, GeometryChunk
 DEFAULT_STEPS = 100
 #: Head-input rows kept for the fit (all steps together); a fixed stride subsamples past it.
 DEFAULT_MAX_ROWS = 40_000
-#: Layers tuned in every head ("fc2" = the final linear layer, "fc1" = the one before).
+#: Layers tuned in every head ("fc2" = the final linear layer, "fc1" = the one before);
+#: when that does not pay, the encoder tries the final layer alone.
 DEFAULT_LAYERS = ("fc1", "fc2")
+FALLBACK_LAYERS = ("fc2",)
 #: Adam learning rate and the L1 penalty in bits per quantization step of |delta|.
 LEARNING_RATE = 0.02
 L1_BITS = 0.5
@@ -108,13 +110,26 @@ class _Adam:
             params[k] -= self.lr * (m / c1) / (np.sqrt(v / c2) + 1e-8)
 
 
+def _mm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x @ y in numpy's own single-threaded loops. These products are small (16 columns);
+    a multi-threaded BLAS spends far more time waiting for its threads than computing
+    (6x slower measured on a busy 2-core machine), and the fixed loops keep the fit
+    independent of the BLAS thread count."""
+    return np.einsum("ij,jk->ik", x, y, optimize=False)
+
+
+def _mm_t(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x.T @ y (see _mm)."""
+    return np.einsum("ji,jk->ik", x, y, optimize=False)
+
+
 def _head_cost(base: dict, delta: dict, a, h, y, scale, layers, want_grad: bool):
     """Bits of one head's symbols `y` (times `scale`) and the gradient w.r.t. the delta."""
     W2, b2 = base["fc2.weight"] + delta["fc2.weight"], base["fc2.bias"] + delta["fc2.bias"]
     if "fc1" in layers:
-        pre = a @ (base["fc1.weight"] + delta["fc1.weight"]) + (base["fc1.bias"] + delta["fc1.bias"])
+        pre = _mm(a, base["fc1.weight"] + delta["fc1.weight"]) + (base["fc1.bias"] + delta["fc1.bias"])
         h = np.maximum(pre, 0)
-    z = h @ W2 + b2
+    z = _mm(h, W2) + b2
     p = _softmax(z)
     rows = np.arange(y.shape[0])
     ln2 = np.float32(np.log(2.0))
@@ -124,10 +139,10 @@ def _head_cost(base: dict, delta: dict, a, h, y, scale, layers, want_grad: bool)
     p[rows, y] -= 1
     g = p
     g *= np.float32(scale / ln2)
-    grads = {"fc2.weight": h.T @ g, "fc2.bias": g.sum(axis=0)}
+    grads = {"fc2.weight": _mm_t(h, g), "fc2.bias": g.sum(axis=0)}
     if "fc1" in layers:
-        gh = (g @ W2.T) * (pre > 0)
-        grads["fc1.weight"] = a.T @ gh
+        gh = _mm(g, np.ascontiguousarray(W2.T)) * (pre > 0)
+        grads["fc1.weight"] = _mm_t(a, gh)
         grads["fc1.bias"] = gh.sum(axis=0)
     return float(bits), grads
 
@@ -220,38 +235,43 @@ def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: i
                             steps: int | None = None, layers=None, max_rows: int | None = None,
                             l1_bits: float | None = None, progress=None) -> AdaptedGeometry:
     """Encode with adaptation; keeps the adapted stream only if it is smaller (see module doc).
-    ``points``: (N,3) uint32, already validated."""
+    ``points``: (N,3) uint32, already validated. ``layers``: the layers to tune, or None
+    for the default: both layers of every head, then, if that does not pay, ``fc2`` alone
+    (half the weights: it pays on inputs whose gain is small)."""
     t0 = time.perf_counter()
     steps = DEFAULT_STEPS if steps is None else int(steps)
-    layers = DEFAULT_LAYERS if layers is None else tuple(layers)
+    candidates = [DEFAULT_LAYERS, FALLBACK_LAYERS] if layers is None else [tuple(layers)]
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
     if steps < 0:
         raise InvalidArgumentError(f"adapt steps must be >= 0, got {steps}")
     plain = _core.learned_encode(model, points, int(depth), threads, min_learned_voxels)
-    report = AdaptReport(model_id=model.id, kept=False, steps=steps, layers=tuple(layers),
+    report = AdaptReport(model_id=model.id, kept=False, steps=steps, layers=tuple(candidates[0]),
                          geometry_bytes_unadapted=_size(plain[0], plain[1]))
     best, payload = plain, None
+    samples = None
     if steps > 0 and len(points):
         samples = _core.learned_head_samples(model, points, int(depth), threads, min_learned_voxels, int(max_rows))
         report.rows = int(samples["step"].shape[0])
-        delta = fit_delta(model, samples, steps=steps, layers=layers, l1_bits=l1_bits,
-                                                         progress=progress) if report.rows else {}
-        if delta:
-            payload = delta_payload(delta)
-            adapted = _core.learned_adapt_model(model, payload)
-            enc = _core.learned_encode(adapted, points, int(depth), threads, min_learned_voxels)
-            report.tensors = list(delta)
-            report.weight_bytes = len(payload)
-            report.geometry_bytes = _size(enc[0], enc[1])
-            report.kept = True               # as the metadata entry would then read
-            overhead = CHUNK_OVERHEAD_BYTES + len(msgpack.packb({"learned_adapt": report.metadata()},
-                                                                use_bin_type=True))
-            report.kept = False
-            if report.geometry_bytes + report.weight_bytes + overhead < report.geometry_bytes_unadapted:
-                best, report.kept = enc, True
+    for lay in candidates if report.rows else []:
+        delta = fit_delta(model, samples, steps=steps, layers=lay, l1_bits=l1_bits, progress=progress)
+        if not delta:
+            continue
+        trial = _core.learned_adapt_model(model, delta_payload(delta))
+        enc = _core.learned_encode(trial, points, int(depth), threads, min_learned_voxels)
+        wbytes, gbytes = len(delta_payload(delta)), _size(enc[0], enc[1])
+        if report.weight_bytes and wbytes + gbytes >= report.weight_bytes + report.geometry_bytes:
+            continue                                  # an earlier candidate was smaller
+        report.layers, report.tensors = tuple(lay), list(delta)
+        report.weight_bytes, report.geometry_bytes = wbytes, gbytes
+        report.kept = True                            # as the metadata entry would then read
+        overhead = CHUNK_OVERHEAD_BYTES + len(msgpack.packb({"learned_adapt": report.metadata()}, use_bin_type=True))
+        report.kept = gbytes + wbytes + overhead < report.geometry_bytes_unadapted
+        if report.kept:
+            best, payload = enc, delta_payload(delta)
+            break
     if not report.kept:
         payload = None
-        report.geometry_bytes = report.geometry_bytes_unadapted if not report.geometry_bytes else report.geometry_bytes
+        report.geometry_bytes = report.geometry_bytes or report.geometry_bytes_unadapted
     report.seconds = time.perf_counter() - t0
     header, chunks, order = best
     return AdaptedGeometry(
