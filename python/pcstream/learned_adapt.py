@@ -15,7 +15,9 @@ it codes and sends the change as a delta:
    payload by the core (``_core.learned_adapt_model``), exactly as the decoder builds it,
    and the geometry is coded with it (header version 2 records the payload's SHA-256);
 4. the adapted stream is kept only when it is smaller, weight payload and container
-   overhead included, than the unadapted one.
+   overhead included, than the unadapted one; if tuning both layers of the heads does not
+   pay, the final layers alone are tried (half the weights), else the unadapted stream
+   is written unchanged.
 
 numpy only: no torch is needed to encode or decode. Format: ``formats/learned-geometry.md``.
 """
