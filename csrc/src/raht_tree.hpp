@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "pcstream/attr_common.hpp"
+#include "pcstream/byte_io.hpp"
+#include "pcstream/raht.hpp"
 #include "pcstream/range_coder.hpp"
 
 namespace pcstream {
@@ -369,6 +371,18 @@ bool code_levels(const Octree& t, const Params& P, TreeState& S, int d_to,
                  RangeDecoder* dec);
 
 void check_args(ValueType type, int components);
+
+// Shared by both payload versions (raht.cpp): options -> Params (InvalidArgument
+// when out of range), the parameter block of the payload header, the root DC,
+// the per-leaf attribute sums (Y'CbCr for colour) and the output conversion
+// (rounded, clamped, back to RGB) of one decoded mean to element `i` of `out`.
+Params params_from_options(const RahtOptions& opt, ValueType type, int components);
+void write_params(ByteWriter& w, const Params& P, const RahtOptions& opt);
+Params read_params(ByteReader& r, int components);
+void read_root_dc(ByteReader& r, int components, int64_t* root_q);
+std::vector<double> leaf_sums(const MortonOrder& order, const Octree& t, const uint8_t* values, ValueType type,
+                              const Params& P);
+void store_mean(const Params& P, ValueType type, const double* m, size_t i, uint8_t* out);
 inline double peak_of(ValueType t) { return t == ValueType::U8 ? 255.0 : 65535.0; }
 
 }  // namespace raht
