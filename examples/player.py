@@ -12,7 +12,8 @@
 3. it plans from the index (chunk sizes, levels, point counts, decoded sizes), fetches the
    file head (signature, header, metadata), then the chunks in file order (coarse levels
    first), feeding them to pcstream.ProgressiveDecoder, and prints each level's point count
-   and the bytes received so far. `--level N` stops after level N; `--budget BYTES` stops
+   and the bytes received so far, with the attributes available at that level (`rgb@5`:
+   colours from the level-5 ATTR chunk, see docs/attributes.md). `--level N` stops after level N; `--budget BYTES` stops
    before the chunk whose decoded scene (deepest level's points + attributes, from the
    index's decoded sizes) would exceed the memory budget.
 """
@@ -124,7 +125,10 @@ def play(url: str, *, level: int | None = None, budget: int | None = None, out=s
             attr_bytes += e.decoded_size
         _, body = http.get(e.offset, e.end - 1)
         for up in dec.feed(body):
-            extra = f", attributes {sorted(up.attributes)}" if up.attributes else ""
+            # Level-range ATTR chunks (e.g. RAHT colour) colour coarse levels too: each voxel
+            # then shows its ancestor's value at the attribute level named here.
+            extra = ", attributes " + ", ".join(
+                f"{k}@{up.attribute_levels.get(k, up.level)}" for k in sorted(up.attributes)) if up.attributes else ""
             print(f"level {up.level:>2}: {up.point_count:>9} points, {http.received:>9} bytes received{extra}",
                   file=out)
     if dec.result is None:

@@ -50,7 +50,125 @@ def _clouds():
         "c4v1-rgb": (shell, rgb, "lossy", {"quality": 40}, "codec 4 version 1 (one payload), rgb at quality 40"),
         "c4v1-grey16": (shell, grey16, "lossy", {"quality": 30},
                         "codec 4 version 1 (one payload), uint16 scalar at quality 30"),
+        "c4v2-rgb": (shell, rgb, "levels", {"quality": 40, "level_his": [3, 5, 7]},
+                     "codec 4 version 2: rgb at quality 40 in the level ranges 0-3, 4-5, 6-7"),
+        "c4v2-grey16": (shell, grey16, "levels", {"quality": 30, "level_his": [4, 7]},
+                        "codec 4 version 2: uint16 scalar at quality 30 in the level ranges 0-4, 5-7"),
     }
+
+
+PCS_NAME = "attr-v2-levels.pcs"
+
+
+def _coarse(points, shift):
+    """Distinct voxels `shift` levels up, in the order of first appearance."""
+    c = np.asarray(points, dtype=np.uint32) >> shift
+    _, first = np.unique(c, axis=0, return_index=True)
+    return c[np.sort(first)]
+
+
+def record_levels(name) -> dict:
+    """Version-2 chunk payloads; expected values after each chunk, for the full-resolution
+    points (``expected_k``) and for the voxels at the chunk's level_hi (``coarse_points_k``,
+    ``coarse_expected_k``), the latter decoded with the coarse geometry only."""
+    from pcstream.attributes import RahtLevelDecoder, encode_attribute_levels
+
+    pts, vals, _, opts, desc = _clouds()[name]
+    opts = dict(opts)
+    his = opts.pop("level_his")
+    depth = 7
+    chunks = encode_attribute_levels(pts, vals, depth, his, **opts)
+    comps = 1 if vals.ndim == 1 else int(vals.shape[1])
+    arrays = {"points": pts}
+    full = RahtLevelDecoder(vals.dtype, comps)
+    full.set_points(pts, depth)
+    files, payloads = {}, []
+    for k, (lo, hi, payload) in enumerate(chunks):
+        full.feed(payload)
+        arrays[f"expected_{k}"] = full.values()
+        cp = _coarse(pts, depth - hi) if hi < depth else pts
+        part = RahtLevelDecoder(vals.dtype, comps)
+        for lo2, hi2, p2 in chunks[:k + 1]:
+            part.set_points(cp, hi)
+            part.feed(p2)
+        arrays[f"coarse_points_{k}"] = cp
+        arrays[f"coarse_expected_{k}"] = part.values()
+        fname = f"attr-{name}-{k}.bin"
+        files[fname] = payload
+        payloads.append({"file": fname, "level_lo": lo, "level_hi": hi, "sha256": _sha(payload)})
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    files[f"attr-{name}.npz"] = buf.getvalue()
+    entry = {"name": name, "description": desc, "codec_id": 4, "codec_version": 2, "depth": depth,
+             "dtype": np.dtype(vals.dtype).newbyteorder("<").str, "components": comps, "payloads": payloads,
+             "npz": f"attr-{name}.npz",
+             "expected_sha256": _sha(np.ascontiguousarray(arrays[f"expected_{len(chunks) - 1}"]).tobytes())}
+    return files, entry
+
+
+def record_pcs() -> tuple:
+    """A whole .pcs file with interleaved GEOM and level-range ATTR chunks (rgb by RAHT in
+    every GEOM level range, plus a codec-3 scalar), the attributes decode(level=L) gives,
+    and broken variants (valid container, damaged ATTR payload) with their error codes."""
+    import pcstream
+    from pcstream import container
+
+    pts, rgb, *_ = _clouds()["c4v2-rgb"]
+    label = (pts[:, 2] % 5).astype(np.uint8)
+    data = pcstream.encode(pts.astype(np.int64), {"rgb": rgb, "label": label}, attribute_codec={"rgb": "raht"},
+                           attribute_options={"rgb": {"quality": 40, "levels": "geometry"}})
+    r = pcstream.open(data)
+    steps = []
+    for e in r.chunks:
+        if e.type == b"GEOM":
+            c = r.decode(level=int(e.level_hi))
+            steps.append({"level": c.level, "points": len(c),
+                          "attribute_levels": dict(c.attribute_levels),
+                          "rgb_sha256": _sha(np.ascontiguousarray(c.attributes["rgb"]).tobytes())
+                          if "rgb" in c.attributes else None})
+    full = pcstream.decode(data)
+    entry = {"file": PCS_NAME, "sha256": _sha(data), "steps": steps,
+             "label_sha256": _sha(np.ascontiguousarray(full.attributes["label"]).tobytes()),
+             "what": "pcstream.open(file).decode(level=L) for each GEOM level_hi L gives these points, "
+                     "attribute_levels and rgb bytes (uint8, decoded order)"}
+    md, chunks = container.read_pcs(data)
+    attr = [i for i, c in enumerate(chunks) if c.type == b"ATTR" and c.stream_id == 0]
+
+    def mutate(index, fn):
+        ch = [container.Chunk(**{k: getattr(c, k) for k in ("type", "codec_id", "codec_version", "payload",
+                                                             "critical", "level_lo", "level_hi", "point_count",
+                                                             "decoded_size", "bounds", "stream_id")})
+              for c in chunks]
+        ch[index].payload = fn(bytearray(ch[index].payload))
+        return container.write_pcs(md, ch)
+
+    def setb(off, v):
+        def f(b):
+            b[off] = v
+            return bytes(b)
+        return f
+
+    broken = [
+        ("attr-broken-version.pcs", "first RAHT chunk: payload version 9", mutate(attr[0], setb(0, 9)), 21),
+        ("attr-broken-flags.pcs", "first RAHT chunk: reserved chunk flag bit 7", mutate(attr[0], setb(3, 0x81)), 6),
+        ("attr-broken-order.pcs", "second RAHT chunk claims level_lo 0", mutate(attr[1], setb(1, 0)), 20),
+        ("attr-broken-count.pcs", "first RAHT chunk: voxel count off by one",
+         mutate(attr[0], lambda b: bytes(b[:4]) + bytes([b[4] ^ 1]) + bytes(b[5:])), 20),
+        ("attr-broken-depth.pcs", "first RAHT chunk: depth 40",
+         mutate(attr[0], lambda b: bytes(b[:4]) + bytes(b[4:]).replace(bytes([0, 3, 7]), bytes([0, 3, 40]), 1)), 20),
+        ("attr-broken-truncated-body.pcs", "first RAHT chunk: last 3 bytes of the range-coded body cut",
+         mutate(attr[0], lambda b: bytes(b[:-3])), 20),
+        ("attr-broken-truncated-header.pcs", "second RAHT chunk: only 3 bytes", mutate(attr[1], lambda b: bytes(b[:3])),
+         1),
+        ("attr-broken-lossless.pcs", "codec-3 chunk: payload version 7",
+         mutate([i for i, c in enumerate(chunks) if c.type == b"ATTR" and c.stream_id == 1][0], setb(0, 7)), 21),
+    ]
+    files = {PCS_NAME: data}
+    bentries = []
+    for fname, desc, blob, code in broken:
+        files[fname] = blob
+        bentries.append({"file": fname, "description": desc, "decode_code": code})
+    return files, entry, bentries
 
 
 def record(names) -> dict:
@@ -65,7 +183,15 @@ def record(names) -> dict:
     vectors = {v["name"]: v for v in man["vectors"]}
     clouds = _clouds()
     for name in names:
+        if name == "pcs":
+            f, man["pcs"], man["broken"] = record_pcs()
+            files.update(f)
+            continue
         pts, vals, mode, opts, desc = clouds[name]
+        if mode == "levels":
+            f, vectors[name] = record_levels(name)
+            files.update(f)
+            continue
         cid, payload = encode_attribute(pts, vals, mode=mode, **opts)
         out = decode_attribute(pts, cid, payload, vals.dtype, 1 if vals.ndim == 1 else vals.shape[1])
         buf = io.BytesIO()
@@ -87,7 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--record", nargs="+", metavar="NAME", help="record these vectors (overwrites them)")
     args = ap.parse_args(argv)
     if not args.record:
-        print("vectors:", ", ".join(_clouds()))
+        print("vectors:", ", ".join(list(_clouds()) + ["pcs"]))
         return 0
     for rel, data in sorted(record(args.record).items()):
         (HERE / rel).write_bytes(data)

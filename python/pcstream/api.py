@@ -379,7 +379,7 @@ class _Assembler:
             lvl = level
         full = bool(self.geom.done) and lvl == self.level
         attrs, alevels = {}, {}
-        if with_attributes and (not full or self.attributes_ready()):
+        if with_attributes and (not full or (self.geom.done and self.streams.present())):
             # Full resolution: every stream; coarser: the level-range streams decoded so far.
             attrs, alevels = self.streams.values(pts, lvl, full)
         complete = full and self.attributes_ready()

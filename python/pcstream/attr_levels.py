@@ -116,6 +116,10 @@ class AttributeStreams:
         codec = self._codec(sid)
         return codec.level_decoder is not None and self.chunks[sid][0][1] >= codec.levels_version > 0
 
+    def present(self) -> bool:
+        """Every stream of the schema has at least one chunk."""
+        return all(sid in self.chunks for sid in range(len(self.schema)))
+
     def ready(self, final_level: int) -> bool:
         """Every stream of the schema is complete at `final_level`."""
         for sid in range(len(self.schema)):
