@@ -40,8 +40,9 @@ class PointCloud:
     """A decoded point set.
 
     ``xyz``: (N,3) float64 in original units (voxel centres below full resolution);
-    ``attributes``: name -> (N,) or (N,k) array (empty for partial levels of a lossless
-    stream); ``level``: octree levels decoded (``depth`` = full resolution);
+    ``attributes``: name -> (N,) or (N,k) array (at partial levels only the streams coded
+    in level ranges, e.g. RAHT colour, each point having its ancestor voxel's value at
+    ``attribute_levels[name]``); ``level``: octree levels decoded (``depth`` = full resolution);
     ``complete``: every chunk of the stream was decoded; ``metadata``: the file's metadata.
     """
 
@@ -480,8 +481,8 @@ def open(source, *, limits=None) -> Reader:  # noqa: A001  (pcstream.open mirror
 def decode(data, level: int | None = None, *, limits=None) -> PointCloud:
     """Decode ``.pcs`` bytes (or a path) to a :class:`PointCloud`.
 
-    ``level=N`` decodes only the first N octree levels (voxel centres, no attributes
-    unless N reaches the stored resolution).
+    ``level=N`` decodes only the first N octree levels (voxel centres; attributes only
+    at the stored resolution, except streams coded in level ranges such as RAHT colour).
     """
     return Reader(data, limits=limits).decode(level)
 
@@ -492,7 +493,9 @@ class ProgressiveDecoder:
     """Decode a ``.pcs`` stream from bytes as they arrive (network, pipe).
 
     ``feed(data)`` returns the list of :class:`Update` that the new bytes made possible:
-    one per completed geometry chunk (coarse to fine) and a final one with attributes.
+    one per completed geometry chunk (coarse to fine), one more when a level-range ATTR
+    chunk (RAHT colour, docs/attributes.md) adds values at the level on screen
+    (``Update.attributes`` / ``attribute_levels``), and a final one with all attributes.
     ``close()`` returns the final :class:`PointCloud`, or raises TruncatedError (with
     ``.partial`` = the best point cloud so far and ``.last_good_offset``) if the stream
     ended before its end marker.
