@@ -380,9 +380,10 @@ class _Assembler:
             lvl = level
         full = bool(self.geom.done) and lvl == self.level
         attrs, alevels = {}, {}
-        if with_attributes and (not full or (self.geom.done and self.streams.present())):
-            # Full resolution: every stream; coarser: the level-range streams decoded so far.
-            attrs, alevels = self.streams.values(pts, lvl, full)
+        if with_attributes:
+            # Full resolution with every stream present: all of them; else the level-range
+            # streams decoded so far (their values at the finest level range received).
+            attrs, alevels = self.streams.values(pts, lvl, full and self.streams.present())
         complete = full and self.attributes_ready()
         return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete,
                           alevels)
