@@ -108,21 +108,26 @@ def play(url: str, *, level: int | None = None, budget: int | None = None, out=s
     print(f"metadata: {meta.get('point_count')} points, depth {meta.get('depth')}, "
           f"attributes {[a['name'] for a in meta.get('attributes', [])]}", file=out)
     geom_bytes = attr_bytes = 0
+    attr_sizes: dict = {}        # (type, stream) -> decoded size of its latest (finest) chunk
     for e in entries:
         if level is not None and e.type == b"GEOM" and e.level_lo > level:
             break
         if level is not None and e.type != b"GEOM" and e.level_hi > level:
             continue
         # Memory of the decoded scene: the point set of the deepest level (each geometry
-        # chunk's decoded_size replaces the previous one) plus every attribute stream.
-        need = (e.decoded_size + attr_bytes) if e.type == b"GEOM" else (geom_bytes + attr_bytes + e.decoded_size)
+        # chunk's decoded_size replaces the previous one) plus every attribute stream (a
+        # finer level-range chunk of a stream replaces its coarser one).
+        key = (e.type, e.stream_id)
+        need = (e.decoded_size + attr_bytes) if e.type == b"GEOM" else \
+            (geom_bytes + attr_bytes - attr_sizes.get(key, 0) + e.decoded_size)
         if budget is not None and need > budget:
             print(f"stopping: the next chunk needs {need} decoded bytes, over the budget of {budget}", file=out)
             break
         if e.type == b"GEOM":
             geom_bytes = e.decoded_size
         else:
-            attr_bytes += e.decoded_size
+            attr_bytes += e.decoded_size - attr_sizes.get(key, 0)
+            attr_sizes[key] = e.decoded_size
         _, body = http.get(e.offset, e.end - 1)
         for up in dec.feed(body):
             # Level-range ATTR chunks (e.g. RAHT colour) colour coarse levels too: each voxel

@@ -208,9 +208,13 @@ int RahtLevelDecoder::feed(const uint8_t* payload, size_t size) {
     if (count) read_root_dc(r, I.comps, root_q);
   }
   if (hi > depth) fail(ErrorCode::CorruptPayload, "RAHT: chunk level_hi beyond the stream depth", 2);
+  if (I.tree_level < 0) fail(ErrorCode::InvalidArgument, "RAHT levels: set_points() before feed()");
+  // The geometry the caller has must reach the chunk's levels (and be the full
+  // resolution for the last chunk): else the chunk does not belong to it.
   if (I.tree_level < hi || (hi == depth && I.tree_level != depth) || I.tree_level > depth)
-    fail(ErrorCode::InvalidArgument, "RAHT levels: set_points() with the geometry of level " + std::to_string(hi) +
-                                         " before feeding this chunk");
+    fail(ErrorCode::CorruptPayload, "RAHT chunk of levels up to " + std::to_string(hi) + " (depth " +
+                                        std::to_string(depth) + ") does not fit the geometry of level " +
+                                        std::to_string(I.tree_level), 2);
   const bool empty = I.tree.levels.empty();
   const size_t have = empty ? 0 : count_at(I.tree, hi, depth);
   if (count != have)

@@ -70,7 +70,7 @@ TEST_CASE("raht_levels/coarse_geometry_and_order") {
   coarse.set_points(vox.data(), vox.size() / 3, 3);
   CHECK_THROWS_CODE(coarse.feed(chunks[1].data(), chunks[1].size()), ErrorCode::CorruptPayload);  // out of order
   CHECK(coarse.feed(chunks[0].data(), chunks[0].size()) == 3);
-  CHECK_THROWS_CODE(coarse.feed(chunks[1].data(), chunks[1].size()), ErrorCode::InvalidArgument);  // geometry too coarse
+  CHECK_THROWS_CODE(coarse.feed(chunks[1].data(), chunks[1].size()), ErrorCode::CorruptPayload);  // geometry too coarse
   std::vector<uint8_t> cv(vox.size());
   coarse.values(cv.data());
   // The full-resolution decoder after chunk 0 gives every point its level-3 voxel colour.

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import attr_codecs
-from .errors import InvalidArgumentError, TruncatedError, UnsupportedError
+from .errors import CorruptPayloadError, InvalidArgumentError, TruncatedError, UnsupportedError
 
 LEVEL_POLICIES = ("coarse", "geometry", "single")
 
@@ -142,7 +142,10 @@ class AttributeStreams:
         dec.set_points(points, level)
         try:
             for c in todo:
-                dec.feed(c[2])
+                got = dec.feed(c[2])
+                if c[4] is not None and got != int(c[4]):
+                    raise CorruptPayloadError(f"attribute {a['name']!r}: ATTR chunk of levels up to {c[4]} "
+                                              f"holds levels up to {got}")
                 fed += 1
         finally:
             self._dec[sid] = (dec, fed)

@@ -94,7 +94,8 @@ class RahtLevelDecoder {
   // `m` points (integer voxel coordinates at octree `level`, any order, unique
   // unless level is the full depth). InvalidArgument if level < level().
   void set_points(const uint32_t* xyz, size_t m, int level);
-  // Decodes the next chunk; returns its level_hi.
+  // Decodes the next chunk; returns its level_hi. InvalidArgument before any
+  // set_points(); CorruptPayload when the chunk's levels exceed the points' level.
   int feed(const uint8_t* payload, size_t size);
   // m * components values (element type of the constructor) for the points of
   // the last set_points(); InvalidArgument before the first chunk.
