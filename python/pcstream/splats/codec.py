@@ -131,6 +131,7 @@ _ANISO_NATS = np.array([1.227947, 0.693147, 0.436265, 0.287682, 0.194528, 0.1335
                         0.0452, 0.031749, 0.022345, 0.015748, 0.01111, 0.007843, 0.00554, 0.003914])[::-1].copy()
 _INV_LN2 = 1.4426950408889634
 ROT_IMPORTANCE_PERCENTILE = 95.0
+MAX_IMPORTANCE_ROT_STEP = 1.0   # largest per-splat rotation step the shifts may reach
 MAX_ROT_SHIFT = 24
 
 
@@ -165,7 +166,7 @@ def rotation_importance(op_q, scale_q, nlev: int, scale_step: float, rot_step: f
         return None
     t = _rotation_t(op_q, scale_q, nlev, scale_step)
     ref = float(np.floor(np.percentile(t, 100.0 - ROT_IMPORTANCE_PERCENTILE) * 4.0) / 4.0)
-    kmax = int(max(0, min(MAX_ROT_SHIFT, math.floor(math.log2(1.0 / rot_step)))))
+    kmax = int(max(0, min(MAX_ROT_SHIFT, math.floor(math.log2(MAX_IMPORTANCE_ROT_STEP / rot_step)))))
     return {"ref": ref, "kmax": kmax} if kmax > 0 else None
 
 
@@ -339,7 +340,7 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     s = scene.subset(order)
     nlev = int(round(1.0 / steps["opacity"]))
     imp = None
-    if opts.importance:
+    if opts.importance and FORMAT_VERSION >= 2:
         imp = rotation_importance(np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev),
                                   _qround(s.log_scales, steps["scale"]), nlev, steps["scale"], steps["rotation"],
                                   opts.quality)
