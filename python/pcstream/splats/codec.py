@@ -33,6 +33,7 @@ MAX_DEPTH = 21
 # Orthonormal colour decorrelation (luma-like mean, two chroma differences).
 _T = np.array([[1, 1, 1], [1, -1, 0], [1, 1, -2]], np.float64)
 _T /= np.linalg.norm(_T, axis=1, keepdims=True)
+_T32 = np.ascontiguousarray(_T, np.float32)
 
 # Quantisation steps at quality 0.5: about SPZ v4's fidelity on every attribute measure
 # (position max error <= 1/8192 at the default grid, log-scale max error 1/32, rotation
@@ -50,7 +51,7 @@ MIN_POSITION_LEVELS = 2048
 # How fast each step grows below quality 0.5 (log2 of the step per unit of 6*(0.5-q)):
 # measured render-PSNR cost per byte saved (bench/splats.py --rd): rotations matter
 # least for the rendered image, then opacity, scale and positions; DC colour and SH most.
-STEP_SLOPES_LOW = {"opacity": 1.67, "dc": 0.33, "scale": 0.98, "rotation": 3.0, "sh": 0.33, "position": 1.1}
+STEP_SLOPES_LOW = {"opacity": 1.67, "dc": 0.33, "scale": 0.98, "rotation": 3.0, "sh": 0.2, "position": 1.1}
 # Above 0.5 every step halves per 1/6 of quality (positions stay at the grid the user set).
 STEP_SLOPES_HIGH = {"opacity": 1.0, "dc": 1.0, "scale": 1.0, "rotation": 1.0, "sh": 1.0, "position": 0.0}
 PRESETS = {"high": 0.65, "spz": 0.5, "small": 0.2}
@@ -96,7 +97,10 @@ def _qround(x, step):
 def _deadzone(x, step, theta):
     """Rounding towards zero by `theta` steps (more zeros for near-Laplacian SH coefficients;
     the decoder reconstructs q * step as usual)."""
-    a = np.abs(np.asarray(x, np.float64)) / step + (0.5 - theta)
+    x = np.asarray(x, np.float64) / step
+    if theta <= 0.5:  # |x| + (0.5 - theta) >= 0: truncation of x +- (0.5 - theta) is the same rounding, faster
+        return np.trunc(x + np.copysign(0.5 - theta, x)).astype(np.int64)
+    a = np.abs(x) + (0.5 - theta)
     return (np.sign(x) * np.floor(np.maximum(a, 0.0))).astype(np.int64)
 
 
@@ -131,7 +135,7 @@ _ANISO_NATS = np.array([1.227947, 0.693147, 0.436265, 0.287682, 0.194528, 0.1335
                         0.0452, 0.031749, 0.022345, 0.015748, 0.01111, 0.007843, 0.00554, 0.003914])[::-1].copy()
 _INV_LN2 = 1.4426950408889634
 ROT_IMPORTANCE_PERCENTILE = 95.0
-MAX_IMPORTANCE_ROT_STEP = 1.0   # largest per-splat rotation step the shifts may reach
+MAX_IMPORTANCE_ROT_STEP = 0.25  # largest per-splat rotation step the shifts may reach
 MAX_ROT_SHIFT = 24
 
 
@@ -208,21 +212,21 @@ def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene, im
         if n and (op.min() < 0 or op.max() > nlev):
             raise CorruptPayloadError("splat stream: opacity level out of range")
         scene.opacity = logit(np.arange(nlev + 1) / nlev).astype(np.float32)[op]
-        scene.f_dc = g1[:, 1:4].astype(np.float32) @ (_T * float(steps["dc"])).astype(np.float32)
+        scene.f_dc = _core().splat_dequantise_colour(np.ascontiguousarray(g1[:, 1:4]), 1, float(steps["dc"]),
+                                                      _T32).reshape(n, 3)
     if len(mats) >= 2:
         g2 = mats[1]
         scene.log_scales = g2[:, 0:3].astype(np.float32) * np.float32(steps["scale"])
-        idx = g2[:, 3]
-        if n and (idx.min() < 0 or idx.max() > 3):
-            raise CorruptPayloadError("splat stream: rotation index out of range")
-        kr = _rotation_shift(mats[0][:, 0], g2[:, 0:3], nlev, float(steps["scale"]), imp)
-        rstep = (float(steps["rotation"]) * np.ldexp(1.0, kr)).astype(np.float32)[:, None]
-        scene.rotations = from_smallest_three(idx, g2[:, 4:7].astype(np.float32) * rstep)
+        rsteps = None
+        if imp:
+            kr = _rotation_shift(mats[0][:, 0], g2[:, 0:3], nlev, float(steps["scale"]), imp)
+            rsteps = (float(steps["rotation"]) * np.ldexp(1.0, kr)).astype(np.float32)
+        scene.rotations = _core().splat_rotations_from_smallest_three(np.ascontiguousarray(g2[:, 3:7]), rsteps,
+                                                                      float(steps["rotation"]))
     bands = []
     for b in range(1, len(mats) - 1):
         a, e = BAND_SLICES[b]
-        m = mats[1 + b].reshape(n * (e - a), 3).astype(np.float32)
-        bands.append((m @ (_T * float(steps["sh"])).astype(np.float32)).reshape(n, e - a, 3))
+        bands.append(_core().splat_dequantise_colour(mats[1 + b], e - a, float(steps["sh"]), _T32))
     scene.sh_rest = np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3), np.float32)
     return scene
 
