@@ -20,15 +20,26 @@ constexpr int kExpBins = 20;   // adaptive exponent bins; larger exponents escap
 constexpr int kMagBuckets = 5;
 constexpr uint64_t kMaxDecisionsPerBit = 1500;  // see BinContext::p1 clamping
 
-// Binary contexts for one residual distribution.
-struct ResidualContexts {
+// Binary contexts of one residual distribution, split hot/cold: most values need only
+// the zero flag, so the flags of all context sets sit together in a small array
+// (the exponent/mantissa bins of the SH groups would otherwise spread them over MBs).
+struct HeadContexts {
   BinContext zero{4, 7};
   BinContext sign{4, 7};
+};
+struct TailContexts {
   BinContext expo[kExpBins];
   BinContext mant[kExpBins];
 };
+struct ResidualContexts {
+  std::vector<HeadContexts> head;
+  std::vector<TailContexts> tail;
+  explicit ResidualContexts(size_t n) : head(n), tail(n) {}
+};
 
-inline int bucket(uint32_t m) { return m == 0 ? 0 : m == 1 ? 1 : m <= 3 ? 2 : m <= 8 ? 3 : 4; }
+// 0, 1, 2 (<= 3), 3 (<= 8), 4: a table lookup (the branches were mispredicted on every other value).
+constexpr uint8_t kBucketOf[9] = {0, 1, 2, 2, 3, 3, 3, 3, 3};
+inline int bucket(uint32_t m) { return m < 9 ? kBucketOf[m] : 4; }
 
 inline int bit_length(uint32_t v) {
   int b = 0;
@@ -62,10 +73,12 @@ inline uint32_t get_raw(RangeDecoder& dec, int nbits) {
   return (hi << 16) | lo;
 }
 
-inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
-  enc.encode_bit(c.zero, r == 0);
+inline void put_residual(RangeEncoder& enc, ResidualContexts& cs, size_t k, int64_t r) {
+  HeadContexts& h = cs.head[k];
+  enc.encode_bit(h.zero, r == 0);
   if (r == 0) return;
-  enc.encode_bit(c.sign, r < 0);
+  enc.encode_bit(h.sign, r < 0);
+  TailContexts& c = cs.tail[k];
   uint32_t m = static_cast<uint32_t>(r < 0 ? -r : r);
   int e = bit_length(m) - 1;  // m in [2^e, 2^(e+1)), e <= 31
   int ue = std::min(e, kExpBins - 1);
@@ -78,9 +91,11 @@ inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
   }
 }
 
-inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
-  if (dec.decode_bit(c.zero)) return 0;
-  int neg = dec.decode_bit(c.sign);
+inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& cs, size_t k) {
+  HeadContexts& h = cs.head[k];
+  if (dec.decode_bit(h.zero)) return 0;
+  int neg = dec.decode_bit(h.sign);
+  TailContexts& c = cs.tail[k];
   int e = 0;
   while (e < kExpBins - 1 && dec.decode_bit(c.expo[e])) ++e;
   int ue = e;
@@ -109,7 +124,7 @@ size_t ctx_index(int col, int s, int a, int b, int nside) {
 // Codes rows [0, n) of one slice with fresh contexts (row 0 has no previous row).
 void encode_rows(RangeEncoder& enc, const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
                  const int32_t* ext, const std::vector<ColumnPlan>& plan) {
-  std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
+  ResidualContexts ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
   std::vector<uint32_t> prev_mag(cols, 0);
   for (size_t i = 0; i < n; ++i) {
     const int32_t* row = data + i * cols;
@@ -118,8 +133,7 @@ void encode_rows(RangeEncoder& enc, const int32_t* data, size_t n, int cols, con
     for (int c = 0; c < cols; ++c) {
       int64_t pred = predict(plan[c], data, i, c, cols, ext);
       int64_t r = static_cast<int64_t>(row[c]) - pred;
-      auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
-      put_residual(enc, cx, r);
+      put_residual(enc, ctx, ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside), r);
       uint32_t m = static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30));
       prev_mag[c] = m;
       left = m;
@@ -129,15 +143,14 @@ void encode_rows(RangeEncoder& enc, const int32_t* data, size_t n, int cols, con
 
 void decode_rows(RangeDecoder& dec, int32_t* out, size_t n, int cols, const uint8_t* side, int nside,
                  const int32_t* ext, const std::vector<ColumnPlan>& plan) {
-  std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
+  ResidualContexts ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
   std::vector<uint32_t> prev_mag(cols, 0);
   for (size_t i = 0; i < n; ++i) {
     int s = side ? side[i] : 0;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c) {
       int64_t pred = predict(plan[c], out, i, c, cols, ext);
-      auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
-      int64_t r = get_residual(dec, cx);
+      int64_t r = get_residual(dec, ctx, ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside));
       int64_t v = pred + r;
       if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: value out of range");
       out[i * cols + c] = static_cast<int32_t>(v);
