@@ -120,3 +120,26 @@ def test_importance_knob_stays_monotone():
         rot.append(fidelity(s.subset(order), decode(blob), match="order")["rotation_mean_deg"])
     assert sizes == sorted(sizes)
     assert rot == sorted(rot, reverse=True)
+
+
+def test_mutated_v2_streams_give_typed_errors():
+    """Bit flips, truncations and header bytes of a v2 stream with rotation importance and LoD:
+    a PcsError or a finite scene (long runs: the same loop for minutes by hand)."""
+    import random
+    blob = encode(synthetic(300, 2, seed=3), 0.2, lod=True)
+    rng = random.Random(7)
+    for _ in range(60):
+        b = bytearray(blob)
+        k = rng.random()
+        if k < 0.6:
+            i = rng.randrange(len(b))
+            b[i] ^= 1 << rng.randrange(8)
+        elif k < 0.8:
+            b = b[:rng.randrange(len(b))]
+        else:
+            b[rng.randrange(12, 100)] = rng.randrange(256)
+        try:
+            d = decode(bytes(b))
+            d.validate()
+        except errors.PcsError:
+            pass
