@@ -373,47 +373,85 @@ def d1_psnr(ref, rec, peak: float) -> float:
     return 10.0 * math.log10(3.0 * float(peak) ** 2 / mse)
 
 
-def ladder(depth: int, max_shift: int | None = None) -> list:
-    """Rate points (step, omit), finest first: power-of-two steps 1..2^max_shift, each
-    with 0..min(2, log2 step) omitted scales."""
-    top = min(depth - 1, 8) if max_shift is None else int(max_shift)
-    out = []
-    for s in range(0, top + 1):
-        for m in range(0, min(MAX_OMIT, s) + 1):
-            out.append((float(1 << s), m))
-    return out
+def _steps(depth: int) -> list:
+    """Power-of-two steps of the ladder, finest first (coarse grid of at least 2 bits)."""
+    return [float(1 << s) for s in range(0, max(1, depth - 1))]
 
 
 def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None = None, peak: float | None = None,
-           inner="auto", model=None, threads=None, candidates=None) -> tuple:
-    """The rate point for a target: ``bpp`` (bits per input point; the best D1 PSNR at or
-    below it) or ``psnr`` (D1 dB; the smallest stream reaching it). Returns
+           inner="auto", model=None, threads=None, steps=None) -> tuple:
+    """The rate point for a target: ``bpp`` (bits per input point: the finest step whose
+    stream fits, with the omitted-scale count of best D1) or ``psnr`` (D1 dB: the coarsest
+    step, and the fewest bits, reaching it; binary search over the steps). Returns
     (LossyEncoded, table) with table rows (step, omit, bpp, psnr)."""
     if (bpp is None) == (psnr is None):
         raise InvalidArgumentError("give exactly one of bpp= or psnr=")
     q = np.asarray(points, dtype=np.int64)
     n = q.shape[0]
-    if peak is None:
-        peak = float((1 << depth) - 1)
-    cands = candidates or ladder(depth)
-    rows, best = [], None
-    for step, omit in cands:
-        e = encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads)
-        r = 8.0 * e.nbytes / n
-        if bpp is not None and r > bpp:
-            rows.append((step, omit, r, None))
-            continue
-        p = d1_psnr(q, e.xyz(), peak)
-        rows.append((step, omit, r, p))
-        if bpp is not None:
-            if best is None or p > best[1] or (p == best[1] and r < best[0]):
-                best = (r, p, e)
-        elif p >= psnr and (best is None or r < best[0]):
-            best = (r, p, e)
-    if best is None:
-        if bpp is not None:
-            raise InvalidArgumentError(f"no rate point at or below {bpp} bpp (smallest: {min(x[2] for x in rows):.4f})")
-        # The target is above every point: the finest one.
-        fin = max((x for x in rows if x[3] is not None), key=lambda x: x[3])
-        return encode_geometry(q, depth, step=fin[0], omit=fin[1], inner=inner, model=model, threads=threads), rows
-    return best[2], rows
+    if n == 0:
+        raise InvalidArgumentError("lossy coding needs at least one point")
+    peak = float((1 << depth) - 1) if peak is None else float(peak)
+    steps = sorted(steps or _steps(depth))
+    rows: list = []
+    cache: dict = {}
+
+    def at_step(step):
+        """Best (by D1, then size) encoding at one step over its omitted-scale counts."""
+        if step in cache:
+            return cache[step]
+        best = None
+        for omit in range(0, min(MAX_OMIT, int(step).bit_length() - 1 if step == int(step) else 0) + 1):
+            e = encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads)
+            p = d1_psnr(q, e.xyz(), peak)
+            rows.append((step, omit, 8.0 * e.nbytes / n, p))
+            if best is None or p > best[1]:
+                best = (e, p)
+        cache[step] = best
+        return best
+
+    if bpp is not None:
+        # Rate depends on the step only (the counts cost a few bytes): finest fitting step.
+        lo, hi = 0, len(steps) - 1
+        fit = None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            e = encode_geometry(q, depth, step=steps[mid], omit=0, inner=inner, model=model, threads=threads)
+            if 8.0 * (e.nbytes + 32) / n <= bpp:
+                fit, hi = mid, mid - 1
+            else:
+                lo = mid + 1
+        if fit is None:
+            raise InvalidArgumentError(f"no rate point at or below {bpp} bpp (the coarsest step gives more)")
+        e, _ = at_step(steps[fit])
+        if 8.0 * e.nbytes / n > bpp:                     # the counts tipped it over: plain quantization
+            e = encode_geometry(q, depth, step=steps[fit], omit=0, inner=inner, model=model, threads=threads)
+        return e, rows
+    lo, hi = 0, len(steps) - 1
+    found = None
+    while lo <= hi:                                      # coarsest step whose best D1 reaches psnr
+        mid = (lo + hi) // 2
+        e, p = at_step(steps[mid])
+        if p >= psnr:
+            found, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    if found is None:
+        return at_step(steps[0])[0], rows                # unreachable target: the finest point
+    step = steps[found]
+    reach = [r for r in rows if r[0] == step and r[3] >= psnr]
+    omit = min(reach, key=lambda r: r[2])[1]
+    return encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads), rows
+
+
+def encode_for_api(q, depth: int, *, bpp=None, psnr=None, rate=None, peak=None, inner="auto", model=None,
+                   threads=None) -> LossyEncoded:
+    """The encoding behind ``pcstream.encode(lossy=True, bpp=|psnr=|rate=)``."""
+    if sum(v is not None for v in (bpp, psnr, rate)) != 1:
+        raise InvalidArgumentError("give exactly one of bpp=, psnr= or rate=(step, omit)")
+    if rate is not None:
+        try:
+            step, omit = rate
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"rate must be (step, omit), got {rate!r}") from None
+        return encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads)
+    return choose(q, depth, bpp=bpp, psnr=psnr, peak=peak, inner=inner, model=model, threads=threads)[0]
