@@ -39,9 +39,15 @@ TARGET = {"ply": -30.0, "kitti": -10.0}
 
 
 def ladder(kind: str) -> list:
-    """(step, omit) rate points: dense steps 2..32, LiDAR the G-PCC steps 2^(18-k), k = 9..16."""
-    steps = [2, 4, 8, 16, 32] if kind == "ply" else [1 << (18 - k) for k in range(9, 17)]
-    return [(float(s), m) for s in steps for m in range(0, min(2, int(s).bit_length() - 1) + 1)]
+    """(step, omit) rate points, omit = 0..2 while step / 2^omit >= 1. Dense: steps 2..64.
+    LiDAR: the G-PCC steps 2^(18-k) for k = 7..16 plus the non-power-of-two steps
+    2^(18-k) * sqrt(2) for k = 8..12 (where the omitted scales pay off)."""
+    if kind == "ply":
+        steps = [2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+    else:
+        steps = sorted([float(1 << (18 - k)) for k in range(7, 17)] +
+                       [round((1 << (18 - k)) * math.sqrt(2.0), 3) for k in range(8, 13)], reverse=True)
+    return [(s, m) for s in steps for m in range(0, 3) if s / (1 << m) >= 1.0]
 
 
 def pareto(points: list) -> list:
