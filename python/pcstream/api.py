@@ -301,6 +301,9 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         "lossy": bool(learned_lossy or (lossy and level < q.depth)),
         "attributes": schema,
     }
+    if learned_lossy:
+        metadata["learned_lossy"] = {"step": float(le.step), "omit": int(le.omit), "inner_codec": int(le.inner_codec),
+                                     "geometry_bytes": int(le.nbytes)}
     if source:
         metadata["source"] = source
     return cont.write_pcs(metadata, chunks)

@@ -265,6 +265,12 @@ def cmd_pack(a) -> int:
                 gid = int(r.metadata.get("geometry_codec", 1))
             from .api import GEOMETRY_CODECS
             gname = f" (geometry codec {GEOMETRY_CODECS[gid][0]})"
+        if rate:
+            from . import container
+            with container.PcsReader(blob) as r:
+                ll = r.metadata.get("learned_lossy", {})
+            gname = (f" (learned lossy geometry: step {ll.get('step', 0):g}, {ll.get('omit', 0)} omitted scales, "
+                     f"{8.0 * ll.get('geometry_bytes', 0) / n if n else 0.0:.4f} geometry bits/point)")
         print(f"{a.input} -> {a.output}: {n} points, {len(blob)} bytes, {bpp:.3f} bits/point{gname}")
     return EXIT_OK
 
@@ -389,7 +395,8 @@ def cmd_info(a) -> int:
         print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
     if version is not None:
         print(f"container   version {'.'.join(map(str, version)) if isinstance(version, (tuple, list)) else version}")
-    for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
+    for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes",
+              "geometry_codec", "learned_lossy"):
         if k in md:
             print(f"{k:<11} {md[k]}")
     tr = md.get("transform", {})

@@ -211,8 +211,14 @@ def _morton_rows(c: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def _count_distinct(c: np.ndarray) -> int:
+    """Distinct rows of non-negative integer points (N,3) (1-D keys: much faster than unique(axis=0))."""
+    key = (c[:, 0].astype(np.int64) << 42) | (c[:, 1].astype(np.int64) << 21) | c[:, 2].astype(np.int64)
+    return int(np.unique(key).shape[0])
+
+
 def encode_geometry(points, depth: int | None = None, *, step: float = 1.0, omit: int = 0, inner="auto",
-                    model=None, threads=None, ks=None) -> LossyEncoded:
+                    model=None, threads=None, ks=None, _inner_cache: dict | None = None) -> LossyEncoded:
     """Lossy coding of integer points (N,3) >= 0 at rate point (step, omit).
 
     ``inner``: "classic", "learned" or "auto" (both, keep the smaller); ``ks`` overrides the
@@ -243,22 +249,27 @@ def encode_geometry(points, depth: int | None = None, *, step: float = 1.0, omit
     if ks is None:
         ks = []
         for i in range(1, omit + 1):
-            fine = coarse_voxels(q, step / (1 << i))
-            ks.append(int(np.unique(fine, axis=0).shape[0]))
+            ks.append(_count_distinct(coarse_voxels(q, step / (1 << i))))
     ks = [int(k) for k in ks]
     if len(ks) != omit:
         raise InvalidArgumentError("ks must give one count per omitted scale")
     cands = {"classic": [1], "learned": [7], "auto": [1, 7]}.get(inner)
     if cands is None:
         raise InvalidArgumentError(f"inner must be classic, learned or auto, got {inner!r}")
-    best = None
-    for cid in cands:
-        kw = {} if cid == 1 else {"model": model, "threads": threads}
-        e = _inner_module(cid).encode_geometry(coarse.astype(np.uint32), d, **kw)
-        size = len(e.header) + sum(len(x.payload) for x in e.chunks)
-        if best is None or size < best[0]:
-            best = (size, cid, e)
-    _, cid, e = best
+    cache_key = (step, inner)
+    if _inner_cache is not None and cache_key in _inner_cache:
+        cid, e = _inner_cache[cache_key]
+    else:
+        best = None
+        for cid in cands:
+            kw = {} if cid == 1 else {"model": model, "threads": threads}
+            e = _inner_module(cid).encode_geometry(coarse.astype(np.uint32), d, **kw)
+            size = len(e.header) + sum(len(x.payload) for x in e.chunks)
+            if best is None or size < best[0]:
+                best = (size, cid, e)
+        _, cid, e = best
+        if _inner_cache is not None:
+            _inner_cache[cache_key] = (cid, e)
     mid, mhash = "", b""
     if omit:
         m = _load_model(model)
@@ -394,6 +405,8 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
     steps = sorted(steps or _steps(depth))
     rows: list = []
     cache: dict = {}
+    inner_cache: dict = {}
+    encs: dict = {}
 
     def at_step(step):
         """Best (by D1, then size) encoding at one step over its omitted-scale counts."""
@@ -401,9 +414,11 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
             return cache[step]
         best = None
         for omit in range(0, min(MAX_OMIT, int(step).bit_length() - 1 if step == int(step) else 0) + 1):
-            e = encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads)
+            e = encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads,
+                                _inner_cache=inner_cache)
             p = d1_psnr(q, e.xyz(), peak)
             rows.append((step, omit, 8.0 * e.nbytes / n, p))
+            encs[(step, omit)] = e
             if best is None or p > best[1]:
                 best = (e, p)
         cache[step] = best
@@ -415,7 +430,8 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
         fit = None
         while lo <= hi:
             mid = (lo + hi) // 2
-            e = encode_geometry(q, depth, step=steps[mid], omit=0, inner=inner, model=model, threads=threads)
+            e = encode_geometry(q, depth, step=steps[mid], omit=0, inner=inner, model=model, threads=threads,
+                                _inner_cache=inner_cache)
             if 8.0 * (e.nbytes + 32) / n <= bpp:
                 fit, hi = mid, mid - 1
             else:
@@ -424,7 +440,8 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
             raise InvalidArgumentError(f"no rate point at or below {bpp} bpp (the coarsest step gives more)")
         e, _ = at_step(steps[fit])
         if 8.0 * e.nbytes / n > bpp:                     # the counts tipped it over: plain quantization
-            e = encode_geometry(q, depth, step=steps[fit], omit=0, inner=inner, model=model, threads=threads)
+            e = encode_geometry(q, depth, step=steps[fit], omit=0, inner=inner, model=model, threads=threads,
+                                _inner_cache=inner_cache)
         return e, rows
     lo, hi = 0, len(steps) - 1
     found = None
@@ -440,7 +457,7 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
     step = steps[found]
     reach = [r for r in rows if r[0] == step and r[3] >= psnr]
     omit = min(reach, key=lambda r: r[2])[1]
-    return encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads), rows
+    return encs[(step, omit)], rows
 
 
 def encode_for_api(q, depth: int, *, bpp=None, psnr=None, rate=None, peak=None, inner="auto", model=None,
