@@ -142,7 +142,7 @@ def run_draco(q: np.ndarray, peak: float, bits_list) -> list:
     return out
 
 
-def run_file(name: str, root: Path, threads: int | None) -> dict:
+def run_file(name: str, root: Path, threads: int | None, tune_k: bool = True) -> dict:
     rel, kind, depth = FILES[name]
     q = load_points(root / rel, kind, depth)
     n = len(q)
@@ -153,14 +153,16 @@ def run_file(name: str, root: Path, threads: int | None) -> dict:
         # Both inner codecs at omit 0; the omitted scales reuse the smaller (same coarse stream).
         for inner in (("classic", "learned") if omit == 0 else (inner_of[step],)):
             t0 = time.perf_counter()
-            e = lossy.encode_geometry(q, depth, step=step, omit=omit, inner=inner, threads=threads)
+            e = lossy.encode_geometry(q, depth, step=step, omit=omit, inner=inner, threads=threads,
+                                      tune_k=tune_k and omit > 0)
             t1 = time.perf_counter()
             dec = lossy.decode_geometry(e.header, [c.payload for c in e.chunks], threads=threads)
             t2 = time.perf_counter()
             if not np.array_equal(dec, e.points):
                 raise AssertionError(f"{name}: encoder and decoder disagree at step {step} omit {omit}")
             psnr = lossy.d1_psnr(q, e.xyz(), peak)
-            rows.append({"step": step, "omit": omit, "inner": inner, "bytes": e.nbytes, "bpp": 8.0 * e.nbytes / n,
+            rows.append({"step": step, "omit": omit, "inner": inner, "ks": lossy.parse_header(e.header).ks,
+                         "bytes": e.nbytes, "bpp": 8.0 * e.nbytes / n,
                          "psnr": psnr, "points_out": int(len(e.points)), "enc_s": t1 - t0, "dec_s": t2 - t1})
             if omit == 0 and (step not in inner_of or e.nbytes < min(
                     r["bytes"] for r in rows if r["step"] == step and r["omit"] == 0 and r["inner"] == inner_of[step])):
@@ -187,6 +189,7 @@ def run_file(name: str, root: Path, threads: int | None) -> dict:
         "bd_rate_quant_only_vs_gpcc_pct": bd_rate(gp, ours_q),
         "bd_rate_draco_vs_gpcc_pct": bd_rate(gp, [(d["bpp"], d["psnr"]) for d in draco]) if draco else None,
         "target_pct": TARGET[kind],
+        "tune_k": tune_k,
     }
     return res
 
@@ -224,6 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--files", default="loot,redandblack,kitti11,kitti14")
     ap.add_argument("--data", default=None)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--true-k", action="store_true",
+                    help="send the true occupied-voxel counts (default: the encoder's D1-tuned counts, tune_k)")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "rd.json"))
     ap.add_argument("--png", default=str(ROOT / "bench" / "results" / "rd.png"))
     a = ap.parse_args(argv)
@@ -233,7 +238,7 @@ def main(argv=None) -> int:
         if not (root / FILES[name][0]).exists():
             print(f"skip {name}: {root / FILES[name][0]} not found")
             continue
-        results[name] = run_file(name, root, a.threads)
+        results[name] = run_file(name, root, a.threads, tune_k=not a.true_k)
     print()
     print(f"{'file':14s} {'BD-rate vs G-PCC':>17s} {'(cubic fit)':>12s} {'quant only':>11s} {'Draco vs G-PCC':>15s} "
           f"{'target':>7s}")

@@ -31,6 +31,8 @@ CODEC_VERSION = 1
 HEADER_VERSION = 1
 INNER_CODECS = {1: "classic", 7: "learned"}
 MAX_OMIT = 2
+#: Scalings of the true counts tried by ``tune_k`` (1.0 first: it wins ties).
+K_FACTORS = (1.0, 0.9, 1.1, 0.8, 1.25)
 DEFAULT_MAX_POINTS = 1 << 27
 
 
@@ -218,11 +220,14 @@ def _count_distinct(c: np.ndarray) -> int:
 
 
 def encode_geometry(points, depth: int | None = None, *, step: float = 1.0, omit: int = 0, inner="auto",
-                    model=None, threads=None, ks=None, _inner_cache: dict | None = None) -> LossyEncoded:
+                    model=None, threads=None, ks=None, tune_k: bool = False,
+                    _inner_cache: dict | None = None) -> LossyEncoded:
     """Lossy coding of integer points (N,3) >= 0 at rate point (step, omit).
 
     ``inner``: "classic", "learned" or "auto" (both, keep the smaller); ``ks`` overrides the
-    sent counts (default: the true occupied-voxel counts of the omitted scales).
+    sent counts (default: the true occupied-voxel counts of the omitted scales);
+    ``tune_k`` (needs scipy): send the counts, among the true ones scaled by
+    ``K_FACTORS``, whose decoded points have the smallest D1 error.
     """
     q = np.asarray(points)
     if q.ndim != 2 or q.shape[1] != 3 or (q.size and q.min() < 0):
@@ -274,13 +279,24 @@ def encode_geometry(points, depth: int | None = None, *, step: float = 1.0, omit
     if omit:
         m = _load_model(model)
         mid, mhash = m.id, bytes(m.hash)
-    header = write_header(LossyHeader(cid, d, ks, mid, mhash, bytes(e.header)))
     if omit:
-        pts = upsample(model, coarse, d, ks, threads)
+        scale, offset = reconstruction(step, omit)
+        best = None
+        for f in (K_FACTORS if tune_k else (1.0,)):
+            kf, prev = [], coarse.shape[0]
+            for k in ks:
+                kf.append(int(min(8 * prev, max(prev, round(k * f)))))
+                prev = kf[-1]
+            pts_f = upsample(model, coarse, d, kf, threads)
+            err = d1_mse(q, pts_f.astype(np.float64) * scale + offset) if tune_k else 0.0
+            if best is None or err < best[0]:
+                best = (err, kf, pts_f)
+        _, ks, pts = best
         parent = _parent_rows(coarse, pts.astype(np.int64) >> omit)
     else:
         pts = coarse.astype(np.uint32)
         parent = np.arange(coarse.shape[0], dtype=np.int64)
+    header = write_header(LossyHeader(cid, d, ks, mid, mhash, bytes(e.header)))
     scale, offset = reconstruction(step, omit)
     return LossyEncoded(header, list(e.chunks), pts, d + omit, scale, offset, vop, parent, step, omit, cid)
 
@@ -370,6 +386,14 @@ def decode_geometry(header: bytes, payloads, *, model=None, threads=None,
 def d1_psnr(ref, rec, peak: float) -> float:
     """MPEG D1 (point-to-point) PSNR: 10*log10(3*peak^2 / MSE), MSE the larger of the two
     directions' mean squared nearest-neighbour distances. Needs scipy."""
+    mse = d1_mse(ref, rec)
+    if mse == 0.0:
+        return float("inf")
+    return 10.0 * math.log10(3.0 * float(peak) ** 2 / mse)
+
+
+def d1_mse(ref, rec) -> float:
+    """The D1 MSE: the larger of the two directions' mean squared nearest-neighbour distances."""
     try:
         from scipy.spatial import cKDTree
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -378,10 +402,7 @@ def d1_psnr(ref, rec, peak: float) -> float:
     b = np.asarray(rec, dtype=np.float64)
     dab, _ = cKDTree(b).query(a, k=1, workers=-1)
     dba, _ = cKDTree(a).query(b, k=1, workers=-1)
-    mse = max(float(np.mean(dab ** 2)), float(np.mean(dba ** 2)))
-    if mse == 0.0:
-        return float("inf")
-    return 10.0 * math.log10(3.0 * float(peak) ** 2 / mse)
+    return max(float(np.mean(dab ** 2)), float(np.mean(dba ** 2)))
 
 
 def _steps(depth: int) -> list:
@@ -390,7 +411,7 @@ def _steps(depth: int) -> list:
 
 
 def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None = None, peak: float | None = None,
-           inner="auto", model=None, threads=None, steps=None) -> tuple:
+           inner="auto", model=None, threads=None, steps=None, tune_k: bool = False) -> tuple:
     """The rate point for a target: ``bpp`` (bits per input point: the finest step whose
     stream fits, with the omitted-scale count of best D1) or ``psnr`` (D1 dB: the coarsest
     step, and the fewest bits, reaching it; binary search over the steps). Returns
@@ -415,7 +436,7 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
         best = None
         for omit in range(0, min(MAX_OMIT, int(step).bit_length() - 1 if step == int(step) else 0) + 1):
             e = encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads,
-                                _inner_cache=inner_cache)
+                                tune_k=tune_k, _inner_cache=inner_cache)
             p = d1_psnr(q, e.xyz(), peak)
             rows.append((step, omit, 8.0 * e.nbytes / n, p))
             encs[(step, omit)] = e
@@ -461,7 +482,7 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
 
 
 def encode_for_api(q, depth: int, *, bpp=None, psnr=None, rate=None, peak=None, inner="auto", model=None,
-                   threads=None) -> LossyEncoded:
+                   threads=None, tune_k: bool = False) -> LossyEncoded:
     """The encoding behind ``pcstream.encode(lossy=True, bpp=|psnr=|rate=)``."""
     if sum(v is not None for v in (bpp, psnr, rate)) != 1:
         raise InvalidArgumentError("give exactly one of bpp=, psnr= or rate=(step, omit)")
@@ -470,5 +491,7 @@ def encode_for_api(q, depth: int, *, bpp=None, psnr=None, rate=None, peak=None, 
             step, omit = rate
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"rate must be (step, omit), got {rate!r}") from None
-        return encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads)
-    return choose(q, depth, bpp=bpp, psnr=psnr, peak=peak, inner=inner, model=model, threads=threads)[0]
+        return encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads,
+                               tune_k=tune_k)
+    return choose(q, depth, bpp=bpp, psnr=psnr, peak=peak, inner=inner, model=model, threads=threads,
+                  tune_k=tune_k)[0]
