@@ -161,3 +161,10 @@ print("ok")
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+
+
+def test_tune_k_never_worse_and_decodes(shell):
+    plain = lossy.encode_geometry(shell, 7, step=4, omit=2, inner="classic")
+    tuned = lossy.encode_geometry(shell, 7, step=4, omit=2, inner="classic", tune_k=True)
+    assert lossy.d1_mse(shell, tuned.xyz()) <= lossy.d1_mse(shell, plain.xyz())
+    assert np.array_equal(lossy.decode_geometry(tuned.header, [c.payload for c in tuned.chunks]), tuned.points)
