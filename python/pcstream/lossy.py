@@ -97,7 +97,12 @@ def write_header(h: LossyHeader) -> bytes:
         out += _varint(int(k))
     if h.ks:
         mid = h.model_id.encode("ascii")
-        out += bytes([len(mid)]) + mid + bytes(h.model_hash)
+        same = False
+        if h.inner_codec == 7:          # the inner learned header already names the model: length 0
+            from . import learned
+            info = learned.parse_header(h.inner_header)
+            same = info["model_id"] == h.model_id and bytes(info["model_hash"]) == bytes(h.model_hash)
+        out += b"\0" if same else bytes([len(mid)]) + mid + bytes(h.model_hash)
     out += _varint(len(h.inner_header)) + bytes(h.inner_header)
     return bytes(out)
 
@@ -118,19 +123,26 @@ def parse_header(data: bytes) -> LossyHeader:
         raise CorruptPayloadError(f"learned lossy header: coded depth {depth} with {m} omitted scales", r.i)
     ks = [r.varint("k") for _ in range(m)]
     mid, mhash = "", b""
+    same_model = False
     if m:
         n = r.u8("model id length")
-        if not 1 <= n <= 64:
+        if n > 64 or (n == 0 and inner != 7):
             raise CorruptPayloadError("learned lossy header: model id length out of range", r.i)
-        try:
-            mid = r.raw(n, "model id").decode("ascii")
-        except UnicodeDecodeError:
-            raise CorruptPayloadError("learned lossy header: model id is not ASCII", r.i) from None
-        mhash = r.raw(32, "model hash")
+        same_model = n == 0
+        if n:
+            try:
+                mid = r.raw(n, "model id").decode("ascii")
+            except UnicodeDecodeError:
+                raise CorruptPayloadError("learned lossy header: model id is not ASCII", r.i) from None
+            mhash = r.raw(32, "model hash")
     ilen = r.varint("inner header length")
     inner_header = r.raw(ilen, "inner header")
     if r.i != len(r.d):
         raise CorruptPayloadError("learned lossy header: trailing bytes", r.i)
+    if same_model:                      # the inner learned stream names the model
+        from . import learned
+        info = learned.parse_header(inner_header)
+        mid, mhash = info["model_id"], bytes(info["model_hash"])
     return LossyHeader(inner, depth, ks, mid, mhash, inner_header)
 
 
