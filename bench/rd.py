@@ -222,6 +222,37 @@ def plot(results: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def markdown(results: dict) -> str:
+    """The README tables: BD-rates per file, then our Pareto points next to G-PCC's."""
+    f = lambda v: f"{v:+.1f} %" if v is not None else "n/a"  # noqa: E731
+    out = ["| file | points | BD-rate vs G-PCC (pchip) | (cubic fit) | quantization only | Draco vs G-PCC | target | met |",
+           "|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        bd = r["bd_rate_vs_gpcc_pct"]
+        out.append(f"| {name} | {r['points']:,} | **{f(bd)}** | {f(r.get('bd_rate_poly_vs_gpcc_pct'))} | "
+                   f"{f(r['bd_rate_quant_only_vs_gpcc_pct'])} | {f(r['bd_rate_draco_vs_gpcc_pct'])} | "
+                   f"{r['target_pct']:+.0f} % | {'yes' if bd is not None and bd <= r['target_pct'] else 'no'} |")
+    out += ["", "| file | step | omitted scales | inner codec | bpp | D1 dB | decoded points | dec s | "
+                "G-PCC bpp at this D1 | ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        front = {(round(b, 6), round(p, 4)) for b, p in r["pareto"]}
+        g = pareto([tuple(x) for x in r["gpcc"]])
+        fg = _pchip(np.array([p for _, p in g]), np.log(np.array([b for b, _ in g])))
+        lo = g[0][1] - 3.0
+        pts = [b for b in r["best"] if (round(b["bpp"], 6), round(b["psnr"], 4)) in front and b["psnr"] >= lo]
+        per_step: dict = {}
+        for b in pts:                                   # one row per step: its best D1
+            if b["step"] not in per_step or b["psnr"] > per_step[b["step"]]["psnr"]:
+                per_step[b["step"]] = b
+        for b in sorted(per_step.values(), key=lambda b: b["bpp"]):
+            inside = g[0][1] <= b["psnr"] <= g[-1][1]
+            gr = float(np.exp(fg(b["psnr"]))) if inside else None
+            gcol = f"{gr:.4f} | {b['bpp'] / gr:.2f}" if gr else "- | -"
+            out.append(f"| {name} | {b['step']:g} | {b['omit']} | {b['inner']} | {b['bpp']:.4f} | {b['psnr']:.2f} | "
+                       f"{b['points_out']:,} | {b['dec_s']:.2f} | {gcol} |")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", default="loot,redandblack,kitti11,kitti14")
@@ -231,7 +262,11 @@ def main(argv=None) -> int:
                     help="send the true occupied-voxel counts (default: the encoder's D1-tuned counts, tune_k)")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "rd.json"))
     ap.add_argument("--png", default=str(ROOT / "bench" / "results" / "rd.png"))
+    ap.add_argument("--markdown", action="store_true", help="print the tables of an existing --json and exit")
     a = ap.parse_args(argv)
+    if a.markdown:
+        print(markdown(json.loads(Path(a.json).read_text())))
+        return 0
     root = data_dir(a.data)
     results = {}
     for name in a.files.split(","):

@@ -294,13 +294,20 @@ def encode_geometry(points, depth: int | None = None, *, step: float = 1.0, omit
     if omit:
         scale, offset = reconstruction(step, omit)
         best = None
+        tree = None
+        if tune_k:
+            try:
+                from scipy.spatial import cKDTree
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise InvalidArgumentError("tune_k needs scipy (pip install scipy)") from exc
+            tree = cKDTree(np.asarray(q, dtype=np.float64))
         for f in (K_FACTORS if tune_k else (1.0,)):
             kf, prev = [], coarse.shape[0]
             for k in ks:
                 kf.append(int(min(8 * prev, max(prev, round(k * f)))))
                 prev = kf[-1]
             pts_f = upsample(model, coarse, d, kf, threads)
-            err = d1_mse(q, pts_f.astype(np.float64) * scale + offset) if tune_k else 0.0
+            err = d1_mse(q, pts_f.astype(np.float64) * scale + offset, tree) if tune_k else 0.0
             if best is None or err < best[0]:
                 best = (err, kf, pts_f)
         _, ks, pts = best
@@ -404,8 +411,9 @@ def d1_psnr(ref, rec, peak: float) -> float:
     return 10.0 * math.log10(3.0 * float(peak) ** 2 / mse)
 
 
-def d1_mse(ref, rec) -> float:
-    """The D1 MSE: the larger of the two directions' mean squared nearest-neighbour distances."""
+def d1_mse(ref, rec, ref_tree=None) -> float:
+    """The D1 MSE: the larger of the two directions' mean squared nearest-neighbour distances
+    (``ref_tree``: a cKDTree of ``ref`` to reuse)."""
     try:
         from scipy.spatial import cKDTree
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -413,7 +421,7 @@ def d1_mse(ref, rec) -> float:
     a = np.asarray(ref, dtype=np.float64)
     b = np.asarray(rec, dtype=np.float64)
     dab, _ = cKDTree(b).query(a, k=1, workers=-1)
-    dba, _ = cKDTree(a).query(b, k=1, workers=-1)
+    dba, _ = (ref_tree if ref_tree is not None else cKDTree(a)).query(b, k=1, workers=-1)
     return max(float(np.mean(dab ** 2)), float(np.mean(dba ** 2)))
 
 
