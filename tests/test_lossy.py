@@ -168,3 +168,44 @@ def test_tune_k_never_worse_and_decodes(shell):
     tuned = lossy.encode_geometry(shell, 7, step=4, omit=2, inner="classic", tune_k=True)
     assert lossy.d1_mse(shell, tuned.xyz()) <= lossy.d1_mse(shell, plain.xyz())
     assert np.array_equal(lossy.decode_geometry(tuned.header, [c.payload for c in tuned.chunks]), tuned.points)
+
+
+# ---------------------------------------------------------------- golden stream (format freeze)
+VECTORS = ROOT / "formats" / "testvectors"
+GOLDEN_MODEL = VECTORS / "learned-v1.0-model-rand4.pcsm"      # the learned codec's random-weight test model
+GOLDEN_LOSSY = VECTORS / "learned-lossy-v1.0-sphere.bin"
+# SHA-256 of the decoded golden points (uint32 little-endian, (N,3) row-major).
+GOLDEN_LOSSY_SHA256 = "d33e849c67ac3dbb74ec80bfc5bf6b6b6452b16cb7bec40eddc987b2ecea56d7"
+
+
+def _golden_input() -> np.ndarray:
+    return _shell(20000, 24.0, 32.0, seed=5)
+
+
+def _golden_encode():
+    return lossy.encode_geometry(_golden_input(), 6, step=4, omit=2, inner="classic",
+                                 model=GOLDEN_MODEL.read_bytes())
+
+
+def test_golden_lossy_stream():
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_learned import pack_stream, unpack_stream
+    header, payloads = unpack_stream(GOLDEN_LOSSY.read_bytes())
+    pts = lossy.decode_geometry(header, payloads, model=GOLDEN_MODEL.read_bytes())
+    import hashlib
+    assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_LOSSY_SHA256
+    e = _golden_encode()
+    assert pack_stream(e.header, [c.payload for c in e.chunks]) == GOLDEN_LOSSY.read_bytes()
+
+
+def _regen() -> None:
+    import hashlib
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_learned import pack_stream
+    e = _golden_encode()
+    GOLDEN_LOSSY.write_bytes(pack_stream(e.header, [c.payload for c in e.chunks]))
+    print("GOLDEN_LOSSY_SHA256 =", hashlib.sha256(e.points.astype("<u4").tobytes()).hexdigest(), len(e.points))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
+    _regen()
