@@ -15,6 +15,13 @@ from pcstream import _core, errors, lossy
 
 ROOT = Path(__file__).resolve().parent.parent
 
+try:                                    # D1 (nearest neighbours) needs scipy: the encoder's rate search only
+    import scipy.spatial  # noqa: F401
+    HAVE_SCIPY = True
+except ImportError:  # pragma: no cover
+    HAVE_SCIPY = False
+needs_scipy = pytest.mark.skipif(not HAVE_SCIPY, reason="scipy not installed (pip install scipy)")
+
 
 def _shell(n=60000, r=40.0, c=64.0, seed=0) -> np.ndarray:
     """Integer points on a sphere shell: a small dense-surface stand-in (7-bit grid)."""
@@ -45,6 +52,7 @@ def test_topk_exact_counts_and_deterministic(shell):
     assert len(np.unique(out1, axis=0)) == k2
 
 
+@needs_scipy
 def test_topk_beats_centre_reconstruction(shell):
     e0 = lossy.encode_geometry(shell, 7, step=4, omit=0)
     e2 = lossy.encode_geometry(shell, 7, step=4, omit=2)
@@ -63,6 +71,7 @@ def test_encoder_and_decoder_agree(shell, step, omit, inner):
     assert h.depth == e.depth and len(h.ks) == omit
 
 
+@needs_scipy
 def test_api_round_trip_with_attributes(shell):
     rgb = (shell * 2 % 256).astype(np.uint8)
     blob = pcstream.encode(shell, {"rgb": rgb}, lossy=True, rate=(4, 2))
@@ -75,6 +84,7 @@ def test_api_round_trip_with_attributes(shell):
     assert 0 < len(coarse) < len(cloud)
 
 
+@needs_scipy
 def test_bpp_and_psnr_choose_valid_points(shell):
     n = len(shell)
     for target in (0.5, 2.0, 6.0):
@@ -92,6 +102,7 @@ def test_bpp_and_psnr_choose_valid_points(shell):
         lossy.choose(shell, 7, bpp=1e-6)
 
 
+@needs_scipy
 def test_cli_pack_lossy(tmp_path, shell):
     src = tmp_path / "s.npy"
     np.save(src, shell.astype(np.int32))
@@ -152,17 +163,23 @@ import sys
 sys.path.insert(0, {str(ROOT / 'tests')!r})
 from torchless import block_torch
 block_torch()
+class _NoScipy:                         # decoding needs neither torch nor scipy
+    def find_spec(self, name, path=None, target=None):
+        if name == "scipy" or name.startswith("scipy."):
+            raise ImportError("scipy blocked")
+sys.meta_path.insert(0, _NoScipy())
 sys.path.insert(0, {str(ROOT / 'python')!r})
 import numpy as np, pcstream
 c = pcstream.decode(open({str(f)!r}, 'rb').read())
 assert np.array_equal(c.xyz, np.load({str(tmp_path / 'expect.npy')!r}))
-assert "torch" not in sys.modules
+assert "torch" not in sys.modules and "scipy" not in sys.modules
 print("ok")
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
 
 
+@needs_scipy
 def test_tune_k_never_worse_and_decodes(shell):
     plain = lossy.encode_geometry(shell, 7, step=4, omit=2, inner="classic")
     tuned = lossy.encode_geometry(shell, 7, step=4, omit=2, inner="classic", tune_k=True)
