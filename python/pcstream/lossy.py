@@ -426,14 +426,17 @@ def d1_mse(ref, rec, ref_tree=None) -> float:
 
 
 def _steps(depth: int) -> list:
-    """Power-of-two steps of the ladder, finest first (coarse grid of at least 2 bits)."""
-    return [float(1 << s) for s in range(0, max(1, depth - 1))]
+    """Steps of the rate search: powers of two and the sqrt(2) steps between them (rounded to
+    1/1000), up to a coarse grid of about 2 bits."""
+    top = max(1, depth - 1)
+    return [1.0] + [round(2.0 ** (j / 2.0), 3) for j in range(1, 2 * top - 1)]
 
 
 def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None = None, peak: float | None = None,
            inner="auto", model=None, threads=None, steps=None, tune_k: bool = False) -> tuple:
-    """The rate point for a target: ``bpp`` (bits per input point: the finest step whose
-    stream fits, with the omitted-scale count of best D1) or ``psnr`` (D1 dB: the coarsest
+    """The rate point for a target: ``bpp`` (bits per input point: the finest step of the
+    ladder (powers of two and sqrt(2) steps) whose stream fits, with the omitted-scale count
+    of best D1) or ``psnr`` (D1 dB: the coarsest
     step, and the fewest bits, reaching it; binary search over the steps). Returns
     (LossyEncoded, table) with table rows (step, omit, bpp, psnr)."""
     if (bpp is None) == (psnr is None):
@@ -454,7 +457,7 @@ def choose(points, depth: int, *, bpp: float | None = None, psnr: float | None =
         if step in cache:
             return cache[step]
         best = None
-        for omit in range(0, min(MAX_OMIT, int(step).bit_length() - 1 if step == int(step) else 0) + 1):
+        for omit in [m for m in range(0, MAX_OMIT + 1) if step / (1 << m) >= 1.0]:
             e = encode_geometry(q, depth, step=step, omit=omit, inner=inner, model=model, threads=threads,
                                 tune_k=tune_k, _inner_cache=inner_cache)
             p = d1_psnr(q, e.xyz(), peak)
