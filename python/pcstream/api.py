@@ -16,7 +16,7 @@ import importlib
 from dataclasses import dataclass, field
 import numpy as np
 
-from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw registers codec 2)
+from . import __version__, attr_codecs, attr_levels, attr_raw  # noqa: F401  (attr_raw registers codec 2)
 from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
 from .quantize import MAX_BITS, dequantize, quantize
 
@@ -41,8 +41,9 @@ class PointCloud:
     """A decoded point set.
 
     ``xyz``: (N,3) float64 in original units (voxel centres below full resolution);
-    ``attributes``: name -> (N,) or (N,k) array (empty for partial levels of a lossless
-    stream); ``level``: octree levels decoded (``depth`` = full resolution);
+    ``attributes``: name -> (N,) or (N,k) array (at partial levels only the streams coded
+    in level ranges, e.g. RAHT colour, each point having its ancestor voxel's value at
+    ``attribute_levels[name]``); ``level``: octree levels decoded (``depth`` = full resolution);
     ``complete``: every chunk of the stream was decoded; ``metadata``: the file's metadata.
     """
 
@@ -52,6 +53,9 @@ class PointCloud:
     depth: int = 0
     metadata: dict = field(default_factory=dict)
     complete: bool = False
+    #: name -> octree level the values come from (< level: each point has the value of
+    #: its ancestor voxel at that level, from level-range ATTR chunks).
+    attribute_levels: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])
@@ -72,6 +76,7 @@ class Update:
     point_count: int
     attributes: dict = field(default_factory=dict)
     complete: bool = False
+    attribute_levels: dict = field(default_factory=dict)   # as PointCloud.attribute_levels
 
 
 def _geometry_module(codec_id: int):
@@ -267,25 +272,28 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
                                  payload=bytes(gc.payload), critical=True, level_lo=int(gc.level_lo),
                                  level_hi=int(gc.level_hi), point_count=int(gc.point_count),
                                  decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
-    schema = []
+    schema, attr_chunks = [], []
+    geometry_his = [int(gc.level_hi) for gc in eg.chunks]
     for i, (name, a) in enumerate(stream.items()):
         cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         comps = 1 if a.ndim == 1 else int(a.shape[1])
         best = None
         for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            payload, params = codec.encode(a, points=points, params=opts)
-            if best is None or len(payload) < len(best[1]):
-                best = (codec, payload, params)
-        codec, payload, params = best
+            pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            size = sum(len(p[2]) for p in pieces)
+            if best is None or size < best[0]:
+                best = (size, codec, pieces, params)
+        _, codec, pieces, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
-        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=codec.version,
-                                 payload=bytes(payload),
-                                 critical=True, level_lo=int(final_level), level_hi=int(final_level),
-                                 point_count=count, decoded_size=count * comps * a.dtype.itemsize,
-                                 bounds=tuple(bbox), stream_id=i))
+        for lo, hi, payload, version, pc in pieces:     # one ATTR chunk per level range
+            attr_chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=version,
+                                          payload=payload, critical=True, level_lo=lo, level_hi=hi,
+                                          point_count=pc, decoded_size=pc * comps * a.dtype.itemsize,
+                                          bounds=tuple(bbox), stream_id=i))
+    chunks = attr_levels.interleave(chunks, attr_chunks)
     metadata = {
         "producer": f"pcstream {__version__}",
         "point_count": int(count),
@@ -366,27 +374,6 @@ def _coarsen(pts: np.ndarray, shift: int) -> np.ndarray:
     return c[keep]
 
 
-def _decode_attributes(md: dict, payloads: dict, points: np.ndarray) -> dict:
-    out = {}
-    count = points.shape[0]
-    for i, a in enumerate(md.get("attributes", [])):
-        if i not in payloads:
-            raise TruncatedError(f"attribute stream {a['name']!r} is missing")
-        codec_id, version, payload = payloads[i]
-        codec = attr_codecs.get(codec_id)
-        if version > codec.version:
-            raise UnsupportedError(f"attribute {a['name']!r}: codec {codec_id} version {version} is newer than "
-                                   f"this build supports ({codec.version})")
-        comps = int(a["components"])
-        vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
-                            points=points, params=a.get("params") or {})
-        vals = np.asarray(vals).reshape(count, comps)
-        if a.get("shape", "scalar" if comps == 1 else "vector") == "scalar" and comps == 1:
-            vals = vals.reshape(count)
-        out[a["name"]] = vals
-    return out
-
-
 class _Assembler:
     """Turns GEOM/ATTR chunks, fed in file order, into point clouds (shared by the
     random-access Reader and the ProgressiveDecoder)."""
@@ -397,7 +384,7 @@ class _Assembler:
         decoder = _geometry_decoder(int(metadata.get("geometry_codec", 1)))
         kw = {} if limits is None else {"max_points": int(limits.max_points)}
         self.geom = decoder(bytes(metadata["geometry_header"]), **kw)
-        self.attr_payloads: dict = {}
+        self.streams = attr_levels.AttributeStreams(self.md.get("attributes", []))
         self.fed = 0
 
     @property
@@ -408,11 +395,12 @@ class _Assembler:
         self.geom.feed(payload)
         self.fed += 1
 
-    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1) -> None:
-        self.attr_payloads[int(stream_id)] = (int(codec_id), int(version), payload)
+    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1,
+                       level_lo: int | None = None, level_hi: int | None = None) -> None:
+        self.streams.add(stream_id, codec_id, payload, version, level_lo, level_hi)
 
     def attributes_ready(self) -> bool:
-        return bool(self.geom.done) and len(self.attr_payloads) >= len(self.md.get("attributes", []))
+        return bool(self.geom.done) and self.streams.ready(self.level)
 
     def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
         """The point set at the decoded level, or coarsened to `level` if that is lower."""
@@ -424,11 +412,14 @@ class _Assembler:
             pts = _coarsen(pts.astype(np.int64), lvl - level)
             lvl = level
         full = bool(self.geom.done) and lvl == self.level
-        attrs = {}
-        if full and with_attributes and self.attributes_ready():
-            attrs = _decode_attributes(self.md, self.attr_payloads, pts)
+        attrs, alevels = {}, {}
+        if with_attributes:
+            # Full resolution with every stream present: all of them; else the level-range
+            # streams decoded so far (their values at the finest level range received).
+            attrs, alevels = self.streams.values(pts, lvl, full and self.streams.present())
         complete = full and self.attributes_ready()
-        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete)
+        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete,
+                          alevels)
 
 
 def _entry_type(e) -> bytes:
@@ -476,19 +467,23 @@ class Reader:
                 if asm.geom.done or (level is not None and asm.fed and asm.level >= level):
                     continue
                 asm.feed_geometry(self._r.read_payload(i))
-        if asm.geom.done and (level is None or level >= asm.level):
-            nth = 0
-            schema = self.metadata.get("attributes", [])
-            for i, e in enumerate(entries):
-                if _entry_type(e) == b"ATTR":
-                    # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
-                    sid = getattr(e, "stream_id", None)
-                    sid = nth if sid is None else int(sid)
-                    cid = getattr(e, "codec_id", None)
-                    if cid is None:
-                        cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
-                    asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1))
-                    nth += 1
+        nth = 0
+        schema = self.metadata.get("attributes", [])
+        for i, e in enumerate(entries):
+            if _entry_type(e) != b"ATTR":
+                continue
+            # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
+            sid = getattr(e, "stream_id", None)
+            sid = nth if sid is None else int(sid)
+            nth += 1
+            cid = getattr(e, "codec_id", None)
+            if cid is None:
+                cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
+            hi = getattr(e, "level_hi", None)
+            want = level if level is not None and level < asm.level else asm.level
+            if asm.geom.done or (asm.fed and hi is not None and int(hi) <= want):
+                asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1),
+                                   getattr(e, "level_lo", None), hi)
         return asm.cloud(level)
 
     def verify(self):
@@ -520,8 +515,8 @@ def open(source, *, limits=None) -> Reader:  # noqa: A001  (pcstream.open mirror
 def decode(data, level: int | None = None, *, limits=None) -> PointCloud:
     """Decode ``.pcs`` bytes (or a path) to a :class:`PointCloud`.
 
-    ``level=N`` decodes only the first N octree levels (voxel centres, no attributes
-    unless N reaches the stored resolution).
+    ``level=N`` decodes only the first N octree levels (voxel centres; attributes only
+    at the stored resolution, except streams coded in level ranges such as RAHT colour).
     """
     return Reader(data, limits=limits).decode(level)
 
@@ -532,7 +527,9 @@ class ProgressiveDecoder:
     """Decode a ``.pcs`` stream from bytes as they arrive (network, pipe).
 
     ``feed(data)`` returns the list of :class:`Update` that the new bytes made possible:
-    one per completed geometry chunk (coarse to fine) and a final one with attributes.
+    one per completed geometry chunk (coarse to fine), one more when a level-range ATTR
+    chunk (RAHT colour, docs/attributes.md) adds values at the level on screen
+    (``Update.attributes`` / ``attribute_levels``), and a final one with all attributes.
     ``close()`` returns the final :class:`PointCloud`, or raises TruncatedError (with
     ``.partial`` = the best point cloud so far and ``.last_good_offset``) if the stream
     ended before its end marker.
@@ -602,7 +599,8 @@ class ProgressiveDecoder:
     def _update(self, cloud: PointCloud, end: int) -> Update:
         self._latest = cloud
         self._latest_end = end
-        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete)
+        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete,
+                      cloud.attribute_levels)
 
     def _apply(self, events, updates: list) -> None:
         for kind, obj in events:
@@ -624,7 +622,12 @@ class ProgressiveDecoder:
                     if not asm.attributes_ready():  # else announced below with the attributes
                         updates.append(self._update(asm.cloud(self.max_level), end))
             elif t == b"ATTR":
-                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version)
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version,
+                                   obj.level_lo, obj.level_hi)
+                lvl = asm.level if self.max_level is None else min(asm.level, self.max_level)
+                if asm.fed and not asm.geom.done and obj.level_hi <= lvl:
+                    # A level-range ATTR chunk (e.g. colours) for the level on screen: one more update.
+                    updates.append(self._update(asm.cloud(self.max_level), end))
             if asm.attributes_ready() and not self._final_sent:
                 self._final_sent = True
                 updates.append(self._update(asm.cloud(self.max_level), end))
