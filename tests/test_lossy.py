@@ -72,9 +72,10 @@ def test_encoder_and_decoder_agree(shell, step, omit, inner):
 
 
 @needs_scipy
-def test_api_round_trip_with_attributes(shell):
+@pytest.mark.parametrize("attr_codec", ["auto", "raht"])
+def test_api_round_trip_with_attributes(shell, attr_codec):
     rgb = (shell * 2 % 256).astype(np.uint8)
-    blob = pcstream.encode(shell, {"rgb": rgb}, lossy=True, rate=(4, 2))
+    blob = pcstream.encode(shell, {"rgb": rgb}, lossy=True, rate=(4, 2), attribute_codec=attr_codec)
     cloud = pcstream.decode(blob)
     assert cloud.metadata["geometry_codec"] == lossy.CODEC_ID
     assert cloud.complete and cloud.attributes["rgb"].shape == (len(cloud), 3)

@@ -171,6 +171,15 @@ def _options_for(name: str, attribute_options: dict | None) -> dict:
     return opts
 
 
+def _plain_version(codec) -> int:
+    """Codec version of a full-resolution payload (codec.encode) of a codec that also has
+    level-range payloads (those carry levels_version)."""
+    if not getattr(codec, "levels_version", 0):
+        return int(codec.version)
+    from . import attributes as attr_mod
+    return int(getattr(attr_mod, "CODEC_VERSION", {}).get(codec.codec_id, 1))
+
+
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec="auto",
@@ -280,7 +289,12 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         best = None
         for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            if learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
+                o = {k: v for k, v in opts.items() if k != "levels"}
+                payload, params = codec.encode(a, points=points, params=o)
+                pieces = [(int(final_level), int(final_level), bytes(payload), _plain_version(codec), count)]
+            else:
+                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
             size = sum(len(p[2]) for p in pieces)
             if best is None or size < best[0]:
                 best = (size, codec, pieces, params)
