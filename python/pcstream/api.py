@@ -22,7 +22,8 @@ from .quantize import MAX_BITS, dequantize, quantize
 
 #: Geometry codec id -> (name, module implementing encode_geometry, its progressive decoder class).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
-                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder")}
+                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder"),
+                   10: ("learned-lossy", "pcstream.lossy", "LossyGeometryDecoder")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
 #: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
 #: "size" encodes with both and keeps the smaller stream.
@@ -170,11 +171,21 @@ def _options_for(name: str, attribute_options: dict | None) -> dict:
     return opts
 
 
+def _plain_version(codec) -> int:
+    """Codec version of a full-resolution payload (codec.encode) of a codec that also has
+    level-range payloads (those carry levels_version)."""
+    if not getattr(codec, "levels_version", 0):
+        return int(codec.version)
+    from . import attributes as attr_mod
+    return int(getattr(attr_mod, "CODEC_VERSION", {}).get(codec.codec_id, 1))
+
+
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec="auto",
            attribute_options: dict | None = None, source: dict | None = None,
-           geometry_options: dict | None = None, codec: str | None = None, prefer: str = "speed") -> bytes:
+           geometry_options: dict | None = None, codec: str | None = None, prefer: str = "speed",
+           bpp: float | None = None, psnr: float | None = None, rate=None, peak: float | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
 
     xyz: (N,3) numbers. Integer coordinates are coded as they are; float coordinates are
@@ -193,11 +204,34 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     classic coder, with prefer="size" both (when a learned model is installed and the
     encode is lossless) and the smaller stream is kept. geometry_codec is the older
     spelling of the same choice (a name or a codec id).
+    Learned lossy geometry (codec 10, ``pcstream.lossy``): lossy=True with ``bpp=`` (bits
+    per input point), ``psnr=`` (D1 dB against ``peak``, default 2**depth - 1 grid units;
+    needs scipy) or ``rate=(step, omit)`` quantizes with a power-of-two step, codes the
+    coarse voxels losslessly and lets the decoder upsample ``omit`` scales with the model.
     """
     q = quantize(xyz, precision, origin=origin)
     n = q.q.shape[0]
     attrs = _prepare_attributes(attributes, n)
-    if lossy:
+    learned_lossy = bpp is not None or psnr is not None or rate is not None
+    if learned_lossy and (not lossy or level is not None):
+        raise InvalidArgumentError("bpp=/psnr=/rate= need lossy=True and no level=")
+    if learned_lossy:
+        lmod = _geometry_module(10)
+        le = lmod.encode_for_api(q.q, q.depth, bpp=bpp, psnr=psnr, rate=rate, peak=peak,
+                                 **(geometry_options or {}))
+        gid, gmod = 10, lmod
+        ncoarse = int(le.voxel_of_point.max()) + 1
+        points = le.points.astype(np.int64)
+        stream = {k: _per_voxel(k, a, le.voxel_of_point, ncoarse)[le.parent_of_point] for k, a in attrs.items()}
+        count = int(points.shape[0])
+        depth_out = int(le.depth)
+        # ATTR chunks sit at the last coded GEOM level (the container's order rule).
+        final_level = int(le.chunks[-1].level_hi) if le.chunks else depth_out
+        scale = q.scale * le.scale
+        transform = {"scale": [float(v) for v in scale],
+                     "offset": [float(v) for v in q.offset + q.scale * le.offset]}
+        eg = le
+    elif lossy:
         if level is None:
             raise InvalidArgumentError("lossy=True needs level= (the number of octree levels to keep)")
         level = int(level)
@@ -206,10 +240,12 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         level = min(level, q.depth)
     elif level is not None:
         raise InvalidArgumentError("level= is for lossy encoding (lossy=True); decode(level=N) reads a prefix")
-    candidates = _geometry_candidates(codec, geometry_codec, prefer, bool(lossy and level < q.depth))
-    keep = level if lossy and level < q.depth else None
-    gid = eg = None
-    for cid in candidates:
+    if not learned_lossy:
+        candidates = _geometry_candidates(codec, geometry_codec, prefer, bool(lossy and level < q.depth))
+        keep = level if lossy and level < q.depth else None
+        gid = eg = None
+        depth_out, transform = q.depth, q.transform()
+    for cid in ([] if learned_lossy else candidates):
         if len(candidates) > 1 and cid == 7 and n == 0:
             continue
         e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
@@ -218,8 +254,9 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
             gid, eg = cid, e
     gmod = _geometry_module(gid)
     cont = _container()
-    final_level = eg.chunks[-1].level_hi if eg.chunks else (keep or q.depth)
-    if lossy and level < q.depth:
+    if learned_lossy:
+        pass
+    elif lossy and level < q.depth:
         vop = np.asarray(eg.voxel_of_point, dtype=np.int64)
         m = int(eg.chunks[-1].point_count) if eg.chunks else 0
         vox = q.q >> (q.depth - level)
@@ -228,7 +265,9 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         points = vox[first] if m else np.zeros((0, 3), np.int64)
         stream = {k: _per_voxel(k, a, vop, m) for k, a in attrs.items()}
         count = m
+        final_level = eg.chunks[-1].level_hi if eg.chunks else keep
     else:
+        final_level = eg.chunks[-1].level_hi if eg.chunks else q.depth
         order = np.asarray(eg.order, dtype=np.int64)
         points = q.q[order]
         stream = {k: a[order] for k, a in attrs.items()}
@@ -250,7 +289,12 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         best = None
         for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            if learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
+                o = {k: v for k, v in opts.items() if k != "levels"}
+                payload, params = codec.encode(a, points=points, params=o)
+                pieces = [(int(final_level), int(final_level), bytes(payload), _plain_version(codec), count)]
+            else:
+                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
             size = sum(len(p[2]) for p in pieces)
             if best is None or size < best[0]:
                 best = (size, codec, pieces, params)
@@ -268,17 +312,20 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         "producer": f"pcstream {__version__}",
         "point_count": int(count),
         "input_point_count": int(n),
-        "depth": int(q.depth),
-        "transform": q.transform(),
+        "depth": int(depth_out),
+        "transform": transform,
         "units": str(units),
         "axes": str(axes),
         "bbox": bbox,
         "geometry_codec": int(gid),
         "geometry_header": bytes(eg.header),
-        "levels": int(final_level),
-        "lossy": bool(lossy and level < q.depth),
+        "levels": int(depth_out if learned_lossy else final_level),
+        "lossy": bool(learned_lossy or (lossy and level < q.depth)),
         "attributes": schema,
     }
+    if learned_lossy:
+        metadata["learned_lossy"] = {"step": float(le.step), "omit": int(le.omit), "inner_codec": int(le.inner_codec),
+                                     "geometry_bytes": int(le.nbytes)}
     if source:
         metadata["source"] = source
     return cont.write_pcs(metadata, chunks)
