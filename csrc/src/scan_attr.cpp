@@ -20,7 +20,7 @@ constexpr int kCache = 16;       // time model: recently used deltas
 constexpr int kEscape = kCache;  // time model: symbol of a delta not in the cache
 constexpr uint32_t kMaxCell = 1u << 21;
 constexpr int kPredictors = 4;
-constexpr int kSymbolVariants = 3;
+constexpr int kSymbolVariants = 4;
 
 inline int pulse_class(const AttrGeometry& g, size_t i) {
   if (!g.pulse) return 0;
@@ -153,7 +153,7 @@ Plan read_header(ByteReader& r, const AttrGeometry& g, int comps) {
       p.predictor = r.u8("scan-order attribute predictor");
       p.inter = r.u8("scan-order attribute flags");
       if (p.predictor >= kPredictors) fail(ErrorCode::CorruptPayload, "scan-order attribute: unknown predictor", r.offset());
-      if (p.inter > 1) fail(ErrorCode::ReservedBitsSet, "scan-order attribute: reserved flag bits set", r.offset());
+      if (p.inter > 3) fail(ErrorCode::ReservedBitsSet, "scan-order attribute: reserved flag bits set", r.offset());
       break;
     case AttrModel::Time:
       if (p.comps != 1) fail(ErrorCode::CorruptPayload, "scan-order attribute: time model needs one component", r.offset());
@@ -168,7 +168,8 @@ template <bool kEncode, class Coder>
 void code_symbols(Coder& coder, const Plan& p, const PointContext& pc, size_t n, uint64_t* v) {
   for (int c = 0; c < p.comps; ++c) {
     const int bits = p.bits[c];
-    const int contexts = p.variant == 2 ? 16 * 16 * kM : 256 * kM;
+    const int contexts = p.variant >= 2 ? 16 * 16 * kM : 256 * kM;
+    const int sh = bits > 4 ? bits - 4 : 0;  // variant 3: top 4 bits of the previous and neighbour symbols
     SymbolModel model(contexts, bits);
     const uint32_t maxsym = (1u << bits) - 1;
     auto sym_of = [&](size_t j) -> uint32_t {
@@ -181,7 +182,8 @@ void code_symbols(Coder& coder, const Plan& p, const PointContext& pc, size_t n,
       int ctx;
       if (p.variant == 0) ctx = static_cast<int>(prev) * kM + pc.m[i];
       else if (p.variant == 1) ctx = static_cast<int>(nbs) * kM + pc.m[i];
-      else ctx = (static_cast<int>(prev) * 16 + static_cast<int>(nbs)) * kM + pc.m[i];
+      else if (p.variant == 2) ctx = (static_cast<int>(prev) * 16 + static_cast<int>(nbs)) * kM + pc.m[i];
+      else ctx = (static_cast<int>(prev >> sh) * 16 + static_cast<int>(nbs >> sh)) * kM + pc.m[i];
       uint32_t s;
       if constexpr (kEncode) {
         s = static_cast<uint32_t>(v[i * p.comps + c] - p.base[c]);
@@ -221,16 +223,17 @@ void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t 
         case 2: pred = nb; break;
         default: pred = static_cast<uint64_t>(mean_floor(static_cast<int64_t>(same), static_cast<int64_t>(nb))); break;
       }
-      const int aux = (c > 0 && p.inter) ? kbucket(r0) : std::min<int>(pc.band[i], kKb - 1);
+      const int aux = (c > 0 && (p.inter & 1)) ? kbucket(r0)
+                      : (p.inter & 2) ? kbucket(static_cast<int64_t>(same - nb)) : std::min<int>(pc.band[i], kKb - 1);
       const int ctx = ((c * kM + m) * kKb + kprev[c]) * kKb + aux;
       int64_t res;
       if constexpr (kEncode) {
         res = static_cast<int64_t>(v[i * C + c] - pred);
-        const int64_t coded = (c > 0 && p.inter) ? static_cast<int64_t>(static_cast<uint64_t>(res) - static_cast<uint64_t>(r0)) : res;
+        const int64_t coded = (c > 0 && (p.inter & 1)) ? static_cast<int64_t>(static_cast<uint64_t>(res) - static_cast<uint64_t>(r0)) : res;
         model.encode(coder, ctx, coded);
       } else {
         const int64_t coded = model.decode(coder, ctx);
-        res = (c > 0 && p.inter) ? static_cast<int64_t>(static_cast<uint64_t>(coded) + static_cast<uint64_t>(r0)) : coded;
+        res = (c > 0 && (p.inter & 1)) ? static_cast<int64_t>(static_cast<uint64_t>(coded) + static_cast<uint64_t>(r0)) : coded;
         v[i * C + c] = pred + static_cast<uint64_t>(res);
       }
       if (c == 0) r0 = res;
@@ -371,7 +374,8 @@ std::vector<uint8_t> encode_attr(const AttrGeometry& g, const uint64_t* values, 
     p.model = AttrModel::Residual;
     for (int pr = 0; pr < kPredictors; ++pr) {
       if (opt.predictor >= 0 && pr != opt.predictor) continue;
-      for (int inter = 0; inter <= (comps > 1 ? 1 : 0); ++inter) {
+      for (int inter = 0; inter < 4; ++inter) {
+        if ((inter & 1) && comps == 1) continue;
         p.predictor = static_cast<uint8_t>(pr);
         p.inter = static_cast<uint8_t>(inter);
         consider(p);

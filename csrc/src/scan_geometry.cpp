@@ -17,7 +17,8 @@ namespace {
 constexpr int kM = 16;        // pulse contexts
 constexpr int kK = 22;        // residual bit-length classes (coordinates < 2^21 => k <= 22)
 constexpr int kBands = 12;    // z prediction bands (0: last z, 1: same pulse, 2..: neighbour distance)
-constexpr int kZK = 12;       // z context: mean x/y residual bit length classes
+constexpr int kZK = 12;
+constexpr int kA = 3;         // x/y activity: previous residual bit length classes       // z context: mean x/y residual bit length classes
 constexpr uint32_t kMaxCell = 1u << 21;
 
 inline int pulse_ctx(int r, int n) { return std::min(r, 3) * 4 + std::min(n, 3); }
@@ -26,7 +27,7 @@ inline int clampk(int k) { return k < kK ? k : kK - 1; }
 // Everything the encoder and the decoder update identically.
 struct State {
   explicit State(const uint32_t* xyz, uint32_t cell)
-      : grid(xyz, cell), pn(256, 8), pr(512, 8), rx(kM), ry(kM * kK), rz(kM * kZK * kBands) {}
+      : grid(xyz, cell), pn(256, 8), pr(512, 8), rx(kM * kA), ry(kM * kK * kA), rz(kM * kZK * kBands) {}
   NeighborGrid grid;
   SymbolModel pn, pr;
   ResidualModel rx, ry, rz;
@@ -34,6 +35,7 @@ struct State {
   int64_t zlast[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t px = 0, py = 0, pz = 0;
   int prev_r = 1, prev_n = 1;
+  int ax = 0, ay = 0;  // bit lengths of the previous x / y residuals (clamped)
 };
 
 // Codes (kEncode) or decodes every point; the one body keeps both sides in step.
@@ -80,9 +82,9 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
       return res;
     };
     // x, then y (context: x residual size), then z.
-    const int64_t rxv = code(s.rx, m, s.px + s.mx[m].median(), 0);
+    const int64_t rxv = code(s.rx, m * kA + s.ax, s.px + s.mx[m].median(), 0);
     const int kx = bit_length(rxv < 0 ? 0 - static_cast<uint64_t>(rxv) : static_cast<uint64_t>(rxv));
-    const int64_t ryv = code(s.ry, m * kK + clampk(kx), s.py + s.my[m].median(), 1);
+    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + 0, s.py + s.my[m].median(), 1);
     const int ky = bit_length(ryv < 0 ? 0 - static_cast<uint64_t>(ryv) : static_cast<uint64_t>(ryv));
     const int kxy = std::min((kx + ky + 1) / 2, kZK - 1);
     int64_t zpred;
@@ -110,6 +112,8 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
     s.px = p[0]; s.py = p[1]; s.pz = p[2];
     s.zlast[l] = p[2];
     s.prev_r = r; s.prev_n = nr;
+    s.ax = kx <= 4 ? 0 : (kx <= 7 ? 1 : 2);
+    s.ay = ky <= 4 ? 0 : (ky <= 7 ? 1 : 2);
     s.grid.insert(static_cast<uint32_t>(i));
   }
 }
