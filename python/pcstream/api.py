@@ -22,7 +22,8 @@ from .quantize import MAX_BITS, dequantize, quantize
 
 #: Geometry codec id -> (name, module implementing encode_geometry, its progressive decoder class).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
-                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder")}
+                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder"),
+                   8: ("scan", "pcstream.scan_order", "ScanOrderGeometryDecoder")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
 #: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
 #: "size" encodes with both and keeps the smaller stream.
@@ -98,8 +99,10 @@ def _geometry_candidates(codec, geometry_codec, prefer: str, lossy: bool) -> lis
             has_model = bool(_geometry_module(7).available_models())
         except ImportError:
             has_model = False
-        return [1, 7] if has_model else [1]
+        return ([1, 7] if has_model else [1]) + [8]
     gid = GEOMETRY_NAMES.get(name, name)
+    if gid == 8 and lossy:
+        raise InvalidArgumentError("the scan-order geometry codec is lossless only (no lossy=True / level=)")
     if gid not in GEOMETRY_CODECS:
         raise InvalidArgumentError(f"unknown geometry codec {name!r} (known: {', '.join(GEOMETRY_NAMES)}, auto)")
     return [gid]
@@ -207,7 +210,10 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     for cid in candidates:
         if len(candidates) > 1 and cid == 7 and n == 0:
             continue
-        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
+        gopts = dict(geometry_options or {})
+        if cid == 8 and "pulse" not in gopts:   # scan order: LAS return fields become the pulse channel
+            gopts["pulse"] = _geometry_module(8).pulse_from_attributes(attrs)
+        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **gopts)
         if eg is None or sum(len(c.payload) for c in e.chunks) + len(e.header) < \
                 sum(len(c.payload) for c in eg.chunks) + len(eg.header):
             gid, eg = cid, e
@@ -242,15 +248,24 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         comps = 1 if a.ndim == 1 else int(a.shape[1])
         best = None
-        for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
+        cands = attr_codecs.candidates(cid, a)
+        if gid == 8 and cid == "auto" and _geometry_module(8).attribute_applies(a):
+            cands = [attr_codecs.get(9), attr_codecs.get(DEFAULT_ATTRIBUTE_CODEC)]   # scan order: codec 9 or raw
+        for codec in cands:     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            payload, params = codec.encode(a, points=points, params=opts)
+            kw = {"context": getattr(eg, "pulse", None)} if getattr(codec.encode, "needs_context", False) else {}
+            payload, params = codec.encode(a, points=points, params=opts, **kw)
             if best is None or len(payload) < len(best[1]):
                 best = (codec, payload, params)
         codec, payload, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
+        inline = codec.codec_id == 9 and _geometry_module(8).inline_payload(payload)
+        if inline:   # a constant or a pulse-channel field: its few bytes go in the metadata, no chunk
+            params = dict(params or {}, inline=bytes(payload))
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
+        if inline:
+            continue
         chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=codec.version,
                                  payload=bytes(payload),
                                  critical=True, level_lo=int(final_level), level_hi=int(final_level),
@@ -333,20 +348,28 @@ def _coarsen(pts: np.ndarray, shift: int) -> np.ndarray:
     return c[keep]
 
 
-def _decode_attributes(md: dict, payloads: dict, points: np.ndarray) -> dict:
+def _inline_payload(a: dict):
+    """The payload of an attribute carried in the metadata (scan-order codec 9 constants and
+    pulse-channel fields have no ATTR chunk), or None."""
+    inl = (a.get("params") or {}).get("inline") if isinstance(a.get("params"), dict) else None
+    return bytes(inl) if isinstance(inl, (bytes, bytearray)) and int(a.get("codec", 0)) == 9 else None
+
+
+def _decode_attributes(md: dict, payloads: dict, points: np.ndarray, context=None) -> dict:
     out = {}
     count = points.shape[0]
     for i, a in enumerate(md.get("attributes", [])):
-        if i not in payloads:
+        if i not in payloads and _inline_payload(a) is None:
             raise TruncatedError(f"attribute stream {a['name']!r} is missing")
-        codec_id, version, payload = payloads[i]
+        codec_id, version, payload = payloads[i] if i in payloads else (int(a["codec"]), 1, _inline_payload(a))
         codec = attr_codecs.get(codec_id)
         if version > codec.version:
             raise UnsupportedError(f"attribute {a['name']!r}: codec {codec_id} version {version} is newer than "
                                    f"this build supports ({codec.version})")
         comps = int(a["components"])
+        kw = {"context": context} if getattr(codec.decode, "needs_context", False) else {}
         vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
-                            points=points, params=a.get("params") or {})
+                            points=points, params=a.get("params") or {}, **kw)
         vals = np.asarray(vals).reshape(count, comps)
         if a.get("shape", "scalar" if comps == 1 else "vector") == "scalar" and comps == 1:
             vals = vals.reshape(count)
@@ -379,7 +402,9 @@ class _Assembler:
         self.attr_payloads[int(stream_id)] = (int(codec_id), int(version), payload)
 
     def attributes_ready(self) -> bool:
-        return bool(self.geom.done) and len(self.attr_payloads) >= len(self.md.get("attributes", []))
+        schema = self.md.get("attributes", [])
+        missing = [i for i, a in enumerate(schema) if i not in self.attr_payloads and _inline_payload(a) is None]
+        return bool(self.geom.done) and not missing
 
     def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
         """The point set at the decoded level, or coarsened to `level` if that is lower."""
@@ -393,7 +418,7 @@ class _Assembler:
         full = bool(self.geom.done) and lvl == self.level
         attrs = {}
         if full and with_attributes and self.attributes_ready():
-            attrs = _decode_attributes(self.md, self.attr_payloads, pts)
+            attrs = _decode_attributes(self.md, self.attr_payloads, pts, getattr(self.geom, "pulse", None))
         complete = full and self.attributes_ready()
         return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete)
 
