@@ -86,7 +86,7 @@ struct Plan {
   uint8_t which = 0;                                  // pulse-ref: 0 return number, 1 number of returns
   uint64_t base[kMaxAttrComponents] = {0, 0, 0, 0};   // symbol: value offset
   uint8_t bits[kMaxAttrComponents] = {1, 1, 1, 1};    // symbol: bits per symbol
-  uint8_t variant = 0;                                // symbol: context variant
+  uint8_t variant = 0;                                // symbol / time: context variant
   uint8_t predictor = 0;                              // residual
   uint8_t inter = 0;                                  // residual: components > 0 code r_c - r_0
 };
@@ -107,7 +107,7 @@ void write_header(ByteWriter& w, const Plan& p, size_t n) {
       for (int c = 0; c < p.comps; ++c) { w.u64(p.base[c]); w.u8(p.bits[c]); }
       break;
     case AttrModel::Residual: w.u8(p.predictor); w.u8(p.inter); break;
-    case AttrModel::Time: break;
+    case AttrModel::Time: w.u8(p.variant); break;
   }
 }
 
@@ -156,6 +156,8 @@ Plan read_header(ByteReader& r, const AttrGeometry& g, int comps) {
       if (p.inter > 3) fail(ErrorCode::ReservedBitsSet, "scan-order attribute: reserved flag bits set", r.offset());
       break;
     case AttrModel::Time:
+      p.variant = r.u8("scan-order attribute time variant");
+      if (p.variant > 1) fail(ErrorCode::CorruptPayload, "scan-order attribute: unknown time variant", r.offset());
       if (p.comps != 1) fail(ErrorCode::CorruptPayload, "scan-order attribute: time model needs one component", r.offset());
       break;
   }
@@ -245,15 +247,20 @@ void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t 
 }
 
 template <bool kEncode, class Coder>
-void code_time(Coder& coder, const PointContext& pc, size_t n, uint64_t* v) {
-  SymbolModel sym(kM * (kCache + 2), 5);
+void code_time(Coder& coder, int variant, const PointContext& pc, size_t n, uint64_t* v) {
+  SymbolModel sym(kM * (kCache + 2) * (kCache + 2), 5);
   ResidualModel esc(kM);
   uint64_t cache[kCache];
   std::fill(cache, cache + kCache, 0);
   uint64_t prev = 0;
-  int prev_sym = 0;
+  int prev_sym = 0, prev2_sym = 0;
   for (size_t i = 0; i < n; ++i) {
-    const int ctx = pc.m[i] * (kCache + 2) + prev_sym;
+    const int ctx = (pc.m[i] * (kCache + 2) + prev_sym) * (kCache + 2) + (variant ? prev2_sym : 0);
+    // Escapes are coded against the most recent non-zero delta (zero deltas are the
+    // later returns of a pulse, not the pulse rate).
+    uint64_t ref = 0;
+    for (int k = 0; k < kCache; ++k)
+      if (cache[k]) { ref = cache[k]; break; }
     uint64_t delta;
     int s;
     if constexpr (kEncode) {
@@ -262,11 +269,11 @@ void code_time(Coder& coder, const PointContext& pc, size_t n, uint64_t* v) {
       for (int k = 0; k < kCache; ++k)
         if (cache[k] == delta) { s = k; break; }
       sym.encode(coder, ctx, static_cast<uint32_t>(s));
-      if (s == kEscape) esc.encode(coder, pc.m[i], static_cast<int64_t>(delta - cache[0]));
+      if (s == kEscape) esc.encode(coder, pc.m[i], static_cast<int64_t>(delta - ref));
     } else {
       s = static_cast<int>(sym.decode(coder, ctx));
       if (s > kEscape) fail(ErrorCode::CorruptPayload, "scan-order attribute: invalid time symbol at point " + std::to_string(i));
-      delta = s == kEscape ? cache[0] + static_cast<uint64_t>(esc.decode(coder, pc.m[i])) : cache[s];
+      delta = s == kEscape ? ref + static_cast<uint64_t>(esc.decode(coder, pc.m[i])) : cache[s];
       v[i] = prev + delta;
     }
     // Move to front (a hit) or insert at the front (an escape).
@@ -274,6 +281,7 @@ void code_time(Coder& coder, const PointContext& pc, size_t n, uint64_t* v) {
     for (int k = from; k > 0; --k) cache[k] = cache[k - 1];
     cache[0] = delta;
     prev = v[i];
+    prev2_sym = prev_sym;
     prev_sym = s;
   }
 }
@@ -283,7 +291,7 @@ void code_body(Coder& coder, const Plan& p, const PointContext& pc, size_t n, ui
   switch (p.model) {
     case AttrModel::Symbol: code_symbols<kEncode>(coder, p, pc, n, v); break;
     case AttrModel::Residual: code_residuals<kEncode>(coder, p, pc, n, v); break;
-    case AttrModel::Time: code_time<kEncode>(coder, pc, n, v); break;
+    case AttrModel::Time: code_time<kEncode>(coder, p.variant, pc, n, v); break;
     default: break;
   }
 }
@@ -385,7 +393,10 @@ std::vector<uint8_t> encode_attr(const AttrGeometry& g, const uint64_t* values, 
   if (comps == 1 && allowed(AttrModel::Time)) {
     Plan p = base;
     p.model = AttrModel::Time;
-    consider(p);
+    for (int var = 0; var < 2; ++var) {
+      p.variant = static_cast<uint8_t>(var);
+      consider(p);
+    }
   }
   return best;
 }

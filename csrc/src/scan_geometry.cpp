@@ -20,6 +20,7 @@ constexpr int kBands = 12;    // z prediction bands (0: last z, 1: same pulse, 2
 constexpr int kZK = 12;
 constexpr int kA = 3;         // x/y activity: previous residual bit length classes       // z context: mean x/y residual bit length classes
 constexpr uint32_t kMaxCell = 1u << 21;
+constexpr uint8_t kActivityFlag = 0x80;  // mode byte: x contexts include the previous x residual size
 
 inline int pulse_ctx(int r, int n) { return std::min(r, 3) * 4 + std::min(n, 3); }
 inline int clampk(int k) { return k < kK ? k : kK - 1; }
@@ -40,7 +41,8 @@ struct State {
 
 // Codes (kEncode) or decodes every point; the one body keeps both sides in step.
 template <bool kEncode, class Coder>
-void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int depth, int z_mode, uint32_t cell) {
+void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int depth, int z_mode, bool activity,
+                 uint32_t cell) {
   State s(xyz, cell);
   const int64_t limit = static_cast<int64_t>(1) << depth;
   for (size_t i = 0; i < n; ++i) {
@@ -82,7 +84,7 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
       return res;
     };
     // x, then y (context: x residual size), then z.
-    const int64_t rxv = code(s.rx, m * kA + s.ax, s.px + s.mx[m].median(), 0);
+    const int64_t rxv = code(s.rx, m * kA + (activity ? s.ax : 0), s.px + s.mx[m].median(), 0);
     const int kx = bit_length(rxv < 0 ? 0 - static_cast<uint64_t>(rxv) : static_cast<uint64_t>(rxv));
     const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + 0, s.py + s.my[m].median(), 1);
     const int ky = bit_length(ryv < 0 ? 0 - static_cast<uint64_t>(ryv) : static_cast<uint64_t>(ryv));
@@ -133,13 +135,13 @@ uint32_t default_cell(const uint32_t* xyz, size_t n) {
 }
 
 std::vector<uint8_t> encode_with(const uint32_t* xyz, const uint8_t* pulse, size_t n, int depth, int z_mode,
-                                 uint32_t cell) {
+                                 bool activity, uint32_t cell) {
   ByteWriter w;
-  w.u8(static_cast<uint8_t>(z_mode));
+  w.u8(static_cast<uint8_t>(z_mode | (activity ? kActivityFlag : 0)));
   w.varint(cell);
   RangeEncoder enc;
   // The coder only reads xyz/pulse when encoding.
-  code_points<true>(enc, const_cast<uint32_t*>(xyz), const_cast<uint8_t*>(pulse), n, depth, z_mode, cell);
+  code_points<true>(enc, const_cast<uint32_t*>(xyz), const_cast<uint8_t*>(pulse), n, depth, z_mode, activity, cell);
   w.bytes(enc.finish());
   return std::move(w.bytes());
 }
@@ -195,8 +197,10 @@ std::vector<uint8_t> encode_geometry(const uint32_t* xyz, const uint8_t* pulse, 
     if (opt.z_mode >= 0 && zm != opt.z_mode) continue;
     for (uint32_t c : cells) {
       if (zm == 0 && c != cells[0]) continue;  // mode 0 does not use the grid
-      auto out = encode_with(xyz, pulse, n, depth, zm, c);
-      if (best.empty() || out.size() < best.size()) best.swap(out);
+      for (int act = 0; act < 2; ++act) {
+        auto out = encode_with(xyz, pulse, n, depth, zm, act == 1, c);
+        if (best.empty() || out.size() < best.size()) best.swap(out);
+      }
     }
   }
   return best;
@@ -205,14 +209,15 @@ std::vector<uint8_t> encode_geometry(const uint32_t* xyz, const uint8_t* pulse, 
 void decode_geometry(const GeometryHeader& h, const uint8_t* payload, size_t size, uint32_t* xyz_out,
                      uint8_t* pulse_out) {
   ByteReader r(payload, size);
-  const uint8_t z_mode = r.u8("scan-order geometry z mode");
+  const uint8_t mode = r.u8("scan-order geometry mode");
+  const uint8_t z_mode = mode & 0x7F;
   if (z_mode >= kZModes) fail(ErrorCode::CorruptPayload, "scan-order geometry: unknown z mode " + std::to_string(z_mode), 0);
   const uint64_t cell = r.varint("scan-order geometry cell");
   if (cell < 1 || cell > kMaxCell) fail(ErrorCode::CorruptPayload, "scan-order geometry: cell outside 1..2^21", 1);
   if (h.n && r.remaining() == 0) fail(ErrorCode::Truncated, "scan-order geometry: payload ends before the points", r.offset());
   RangeDecoder dec(r.cursor(), r.remaining());
   code_points<false>(dec, xyz_out, h.pulse ? pulse_out : nullptr, static_cast<size_t>(h.n), h.depth, z_mode,
-                     static_cast<uint32_t>(cell));
+                     (mode & kActivityFlag) != 0, static_cast<uint32_t>(cell));
   dec.check_end("scan-order geometry");
   if (dec.position() != r.remaining())
     fail(ErrorCode::CorruptPayload, "scan-order geometry: trailing bytes after the coded points", r.offset() + dec.position());
