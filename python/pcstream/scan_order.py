@@ -163,7 +163,7 @@ def attribute_applies(values) -> bool:
 def _to_u64(values) -> np.ndarray:
     """Values as 64-bit patterns: integers sign/zero-extended, floats as IEEE bits."""
     v = np.asarray(values)
-    v2 = v.reshape(v.shape[0], -1)
+    v2 = v.reshape(v.shape[0], 1 if v.ndim == 1 else v.shape[1])
     if v.dtype.kind == "f":
         bits = {2: np.uint16, 4: np.uint32, 8: np.uint64}[v.dtype.itemsize]
         return np.ascontiguousarray(v2.astype(v.dtype.newbyteorder("=")).view(bits).astype(np.uint64))
