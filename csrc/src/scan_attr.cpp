@@ -20,7 +20,7 @@ constexpr int kCache = 16;       // time model: recently used deltas
 constexpr int kEscape = kCache;  // time model: symbol of a delta not in the cache
 constexpr uint32_t kMaxCell = 1u << 21;
 constexpr int kPredictors = 4;
-constexpr int kSymbolVariants = 4;
+constexpr int kSymbolVariants = 5;
 
 inline int pulse_class(const AttrGeometry& g, size_t i) {
   if (!g.pulse) return 0;
@@ -179,13 +179,17 @@ void code_symbols(Coder& coder, const Plan& p, const PointContext& pc, size_t n,
       return static_cast<uint32_t>(s > maxsym ? maxsym : s);
     };
     uint32_t prev = 0;
+    uint32_t last_m[kM];
+    bool seen[kM] = {};
     for (size_t i = 0; i < n; ++i) {
       const uint32_t nbs = pc.nn[i] >= 0 ? sym_of(static_cast<size_t>(pc.nn[i])) : prev;
+      const uint32_t same = seen[pc.m[i]] ? last_m[pc.m[i]] : prev;
       int ctx;
       if (p.variant == 0) ctx = static_cast<int>(prev) * kM + pc.m[i];
       else if (p.variant == 1) ctx = static_cast<int>(nbs) * kM + pc.m[i];
       else if (p.variant == 2) ctx = (static_cast<int>(prev) * 16 + static_cast<int>(nbs)) * kM + pc.m[i];
-      else ctx = (static_cast<int>(prev >> sh) * 16 + static_cast<int>(nbs >> sh)) * kM + pc.m[i];
+      else if (p.variant == 3) ctx = (static_cast<int>(prev >> sh) * 16 + static_cast<int>(nbs >> sh)) * kM + pc.m[i];
+      else ctx = (static_cast<int>(same >> sh) * 16 + static_cast<int>(nbs >> sh)) * kM + pc.m[i];
       uint32_t s;
       if constexpr (kEncode) {
         s = static_cast<uint32_t>(v[i * p.comps + c] - p.base[c]);
@@ -195,6 +199,8 @@ void code_symbols(Coder& coder, const Plan& p, const PointContext& pc, size_t n,
         v[i * p.comps + c] = p.base[c] + s;
       }
       prev = s;
+      last_m[pc.m[i]] = s;
+      seen[pc.m[i]] = true;
     }
   }
 }

@@ -218,9 +218,10 @@ def cmd_pack(a) -> int:
         raise CliError(f"{', '.join(splat_only)}: only for 3D Gaussian splat scenes (INRIA PLY, .spz, .splat); "
                        f"{a.input} is a point cloud", EXIT_USAGE)
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
-    if a.codec is None:   # LAS/LAZ: scan order (codec 8) unless lossy; see docs/attributes.md
+    if a.codec is None:   # LAS/LAZ, lossless, default codecs: scan order (codec 8); see docs/attributes.md
         las = (data.source or {}).get("format") == "las"
-        a.codec = "scan" if las and not a.lossy and a.precision is None else "classic"
+        plain = not (a.lossy or a.lossy_attr or a.precision is not None or a.attribute_codec != "auto")
+        a.codec = "scan" if las and plain else "classic"
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
     attributes = dict(data.attributes)
