@@ -28,7 +28,7 @@ inline int clampk(int k) { return k < kK ? k : kK - 1; }
 // Everything the encoder and the decoder update identically.
 struct State {
   explicit State(const uint32_t* xyz, uint32_t cell)
-      : grid(xyz, cell), pn(256, 8), pr(512, 8), rx(kM * kA), ry(kM * kK * kA), rz(kM * kZK * kBands) {}
+      : grid(xyz, cell), pn(256, 8), pr(512, 8), rx(kM * kA, kK * 2), ry(kM * kK * kA, kK * kK), rz(kM * kZK * kBands, kBands * kK) {}
   NeighborGrid grid;
   SymbolModel pn, pr;
   ResidualModel rx, ry, rz;
@@ -36,7 +36,9 @@ struct State {
   int64_t zlast[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t px = 0, py = 0, pz = 0;
   int prev_r = 1, prev_n = 1;
-  int ax = 0, ay = 0;  // bit lengths of the previous x / y residuals (clamped)
+  int ax = 0, ay = 0;
+  int kxp = 0, kyp = 0;                    // bit lengths of the previous x / y residuals
+  int kzp[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // bit length of the last z residual per return level
 };
 
 // Codes (kEncode) or decodes every point; the one body keeps both sides in step.
@@ -68,13 +70,13 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
     const int m = pulse ? pulse_ctx(r, nr) : 0;
     const int l = std::min(r, 7);
     uint32_t* p = xyz + 3 * i;
-    auto code = [&](ResidualModel& model, int ctx, int64_t pred, int axis) -> int64_t {
+    auto code = [&](ResidualModel& model, int ctx, int ctx2, int64_t pred, int axis) -> int64_t {
       int64_t res;
       if constexpr (kEncode) {
         res = static_cast<int64_t>(p[axis]) - pred;
-        model.encode(coder, ctx, res);
+        model.encode(coder, ctx, res, ctx2);
       } else {
-        res = model.decode(coder, ctx);
+        res = model.decode(coder, ctx, ctx2);
         const uint64_t v = static_cast<uint64_t>(pred) + static_cast<uint64_t>(res);
         if (v >= static_cast<uint64_t>(limit))
           fail(ErrorCode::CorruptPayload, "scan-order geometry: decoded coordinate outside 2^depth at point " +
@@ -84,9 +86,9 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
       return res;
     };
     // x, then y (context: x residual size), then z.
-    const int64_t rxv = code(s.rx, m * kA + (activity ? s.ax : 0), s.px + s.mx[m].median(), 0);
+    const int64_t rxv = code(s.rx, m * kA + (activity ? s.ax : 0), s.kxp * 2 + (r > 1), s.px + s.mx[m].median(), 0);
     const int kx = bit_length(rxv < 0 ? 0 - static_cast<uint64_t>(rxv) : static_cast<uint64_t>(rxv));
-    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + 0, s.py + s.my[m].median(), 1);
+    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + 0, s.kyp * kK + clampk(kx), s.py + s.my[m].median(), 1);
     const int ky = bit_length(ryv < 0 ? 0 - static_cast<uint64_t>(ryv) : static_cast<uint64_t>(ryv));
     const int kxy = std::min((kx + ky + 1) / 2, kZK - 1);
     int64_t zpred;
@@ -106,14 +108,16 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
         zpred = s.zlast[l];
       }
     }
-    const int64_t rzv = code(s.rz, (m * kZK + kxy) * kBands + band, zpred, 2);
-    (void)rzv;
+    const int64_t rzv = code(s.rz, (m * kZK + kxy) * kBands + band, band * kK + s.kzp[l], zpred, 2);
+    s.kzp[l] = clampk(bit_length(rzv < 0 ? 0 - static_cast<uint64_t>(rzv) : static_cast<uint64_t>(rzv)));
     s.mx[m].push(static_cast<int64_t>(p[0]) - s.px);
     s.my[m].push(static_cast<int64_t>(p[1]) - s.py);
     s.mz[m].push(static_cast<int64_t>(p[2]) - s.pz);
     s.px = p[0]; s.py = p[1]; s.pz = p[2];
     s.zlast[l] = p[2];
     s.prev_r = r; s.prev_n = nr;
+    s.kxp = clampk(kx);
+    s.kyp = clampk(ky);
     s.ax = kx <= 4 ? 0 : (kx <= 7 ? 1 : 2);
     s.ay = ky <= 4 ? 0 : (ky <= 7 ? 1 : 2);
     s.grid.insert(static_cast<uint32_t>(i));
