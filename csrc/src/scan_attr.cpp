@@ -172,7 +172,7 @@ void code_symbols(Coder& coder, const Plan& p, const PointContext& pc, size_t n,
     const int bits = p.bits[c];
     const int contexts = p.variant >= 2 ? 16 * 16 * kM : 256 * kM;
     const int sh = bits > 4 ? bits - 4 : 0;  // variant 3: top 4 bits of the previous and neighbour symbols
-    SymbolModel model(contexts, bits);
+    MixedSymbolModel model(contexts, 256 * kM, bits);
     const uint32_t maxsym = (1u << bits) - 1;
     auto sym_of = [&](size_t j) -> uint32_t {
       const uint64_t s = v[j * p.comps + c] - p.base[c];
@@ -190,12 +190,14 @@ void code_symbols(Coder& coder, const Plan& p, const PointContext& pc, size_t n,
       else if (p.variant == 2) ctx = (static_cast<int>(prev) * 16 + static_cast<int>(nbs)) * kM + pc.m[i];
       else if (p.variant == 3) ctx = (static_cast<int>(prev >> sh) * 16 + static_cast<int>(nbs >> sh)) * kM + pc.m[i];
       else ctx = (static_cast<int>(same >> sh) * 16 + static_cast<int>(nbs >> sh)) * kM + pc.m[i];
+      // Second opinion: the neighbour's symbol (the previous one for variant 1).
+      const int ctx2 = static_cast<int>(p.variant == 1 ? prev : nbs) * kM + pc.m[i];
       uint32_t s;
       if constexpr (kEncode) {
         s = static_cast<uint32_t>(v[i * p.comps + c] - p.base[c]);
-        model.encode(coder, ctx, s);
+        model.encode(coder, ctx, ctx2, s);
       } else {
-        s = model.decode(coder, ctx);
+        s = model.decode(coder, ctx, ctx2);
         v[i * p.comps + c] = p.base[c] + s;
       }
       prev = s;
@@ -213,7 +215,7 @@ inline int64_t mean_floor(int64_t a, int64_t b) {
 template <bool kEncode, class Coder>
 void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t n, uint64_t* v) {
   const int C = p.comps;
-  ResidualModel model(C * kM * kKb * kKb);
+  ResidualModel model(C * kM * kKb * kKb, C * kKb * kKb);
   std::vector<uint64_t> last_m(static_cast<size_t>(C) * kM, 0);
   std::vector<uint8_t> seen_m(kM, 0);
   int kprev[kMaxAttrComponents] = {0, 0, 0, 0};
@@ -234,13 +236,14 @@ void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t 
       const int aux = (c > 0 && (p.inter & 1)) ? kbucket(r0)
                       : (p.inter & 2) ? kbucket(static_cast<int64_t>(same - nb)) : std::min<int>(pc.band[i], kKb - 1);
       const int ctx = ((c * kM + m) * kKb + kprev[c]) * kKb + aux;
+      const int ctx2 = (c * kKb + std::min<int>(pc.band[i], kKb - 1)) * kKb + kbucket(static_cast<int64_t>(same - nb));
       int64_t res;
       if constexpr (kEncode) {
         res = static_cast<int64_t>(v[i * C + c] - pred);
         const int64_t coded = (c > 0 && (p.inter & 1)) ? static_cast<int64_t>(static_cast<uint64_t>(res) - static_cast<uint64_t>(r0)) : res;
-        model.encode(coder, ctx, coded);
+        model.encode(coder, ctx, coded, ctx2);
       } else {
-        const int64_t coded = model.decode(coder, ctx);
+        const int64_t coded = model.decode(coder, ctx, ctx2);
         res = (c > 0 && (p.inter & 1)) ? static_cast<int64_t>(static_cast<uint64_t>(coded) + static_cast<uint64_t>(r0)) : coded;
         v[i * C + c] = pred + static_cast<uint64_t>(res);
       }
@@ -254,7 +257,7 @@ void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t 
 
 template <bool kEncode, class Coder>
 void code_time(Coder& coder, int variant, const PointContext& pc, size_t n, uint64_t* v) {
-  SymbolModel sym(kM * (kCache + 2) * (kCache + 2), 5);
+  MixedSymbolModel sym(kM * (kCache + 2) * (kCache + 2), (kCache + 2) * (kCache + 2), 5);
   ResidualModel esc(kM);
   uint64_t cache[kCache];
   std::fill(cache, cache + kCache, 0);
@@ -262,6 +265,7 @@ void code_time(Coder& coder, int variant, const PointContext& pc, size_t n, uint
   int prev_sym = 0, prev2_sym = 0;
   for (size_t i = 0; i < n; ++i) {
     const int ctx = (pc.m[i] * (kCache + 2) + prev_sym) * (kCache + 2) + (variant ? prev2_sym : 0);
+    const int ctx2 = prev_sym * (kCache + 2) + prev2_sym;
     // Escapes are coded against the most recent non-zero delta (zero deltas are the
     // later returns of a pulse, not the pulse rate).
     uint64_t ref = 0;
@@ -274,10 +278,10 @@ void code_time(Coder& coder, int variant, const PointContext& pc, size_t n, uint
       s = kEscape;
       for (int k = 0; k < kCache; ++k)
         if (cache[k] == delta) { s = k; break; }
-      sym.encode(coder, ctx, static_cast<uint32_t>(s));
+      sym.encode(coder, ctx, ctx2, static_cast<uint32_t>(s));
       if (s == kEscape) esc.encode(coder, pc.m[i], static_cast<int64_t>(delta - ref));
     } else {
-      s = static_cast<int>(sym.decode(coder, ctx));
+      s = static_cast<int>(sym.decode(coder, ctx, ctx2));
       if (s > kEscape) fail(ErrorCode::CorruptPayload, "scan-order attribute: invalid time symbol at point " + std::to_string(i));
       delta = s == kEscape ? ref + static_cast<uint64_t>(esc.decode(coder, pc.m[i])) : cache[s];
       v[i] = prev + delta;

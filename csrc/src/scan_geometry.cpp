@@ -36,7 +36,7 @@ struct State {
   int64_t zlast[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t px = 0, py = 0, pz = 0;
   int prev_r = 1, prev_n = 1;
-  int ax = 0, ay = 0;
+  int ax = 0, ay = 0;                      // activity classes of the previous x / y residuals
   int kxp = 0, kyp = 0;                    // bit lengths of the previous x / y residuals
   int kzp[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // bit length of the last z residual per return level
 };
