@@ -37,7 +37,7 @@ struct State {
   int64_t px = 0, py = 0, pz = 0;
   int prev_r = 1, prev_n = 1;
   int ax = 0, ay = 0;                      // activity classes of the previous x / y residuals
-  int kxp = 0, kyp = 0;                    // bit lengths of the previous x / y residuals
+  int kxp = 0;                             // bit length of the previous x residual
   int kzp[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // bit length of the last z residual per return level
 };
 
@@ -88,7 +88,7 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
     // x, then y (context: x residual size), then z.
     const int64_t rxv = code(s.rx, m * kA + (activity ? s.ax : 0), s.kxp * 2 + (r > 1), s.px + s.mx[m].median(), 0);
     const int kx = bit_length(rxv < 0 ? 0 - static_cast<uint64_t>(rxv) : static_cast<uint64_t>(rxv));
-    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + 0, s.kyp * kK + clampk(kx), s.py + s.my[m].median(), 1);
+    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + 0, clampk(bit_length(s.my[m].spread())) * kK + clampk(kx), s.py + s.my[m].median(), 1);
     const int ky = bit_length(ryv < 0 ? 0 - static_cast<uint64_t>(ryv) : static_cast<uint64_t>(ryv));
     const int kxy = std::min((kx + ky + 1) / 2, kZK - 1);
     int64_t zpred;
@@ -117,7 +117,6 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
     s.zlast[l] = p[2];
     s.prev_r = r; s.prev_n = nr;
     s.kxp = clampk(kx);
-    s.kyp = clampk(ky);
     s.ax = kx <= 4 ? 0 : (kx <= 7 ? 1 : 2);
     s.ay = ky <= 4 ? 0 : (ky <= 7 ? 1 : 2);
     s.grid.insert(static_cast<uint32_t>(i));

@@ -225,6 +225,12 @@ struct Median5 {
   int64_t v[5] = {0, 0, 0, 0, 0};
   int pos = 0;
   void push(int64_t x) { v[pos] = x; pos = pos == 4 ? 0 : pos + 1; }
+  // max - min of the 5 values: how steady the deltas are.
+  uint64_t spread() const {
+    int64_t lo = v[0], hi = v[0];
+    for (int i = 1; i < 5; ++i) { lo = v[i] < lo ? v[i] : lo; hi = v[i] > hi ? v[i] : hi; }
+    return static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  }
   int64_t median() const {
     int64_t s[5] = {v[0], v[1], v[2], v[3], v[4]};
     for (int i = 1; i < 5; ++i)
