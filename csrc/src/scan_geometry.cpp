@@ -199,6 +199,9 @@ std::vector<uint8_t> encode_geometry(const uint32_t* xyz, const uint8_t* pulse, 
   std::vector<uint8_t> best;
   for (int zm = 0; zm < kZModes; ++zm) {
     if (opt.z_mode >= 0 && zm != opt.z_mode) continue;
+    // Mode 2 differs from mode 1 only on later returns of a pulse, where it predicts
+    // better in practice: the automatic search skips mode 1.
+    if (opt.z_mode < 0 && zm == 1) continue;
     for (uint32_t c : cells) {
       if (zm == 0 && c != cells[0]) continue;  // mode 0 does not use the grid
       for (int act = 0; act < 2; ++act) {

@@ -159,6 +159,18 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
     return out.reshape((m,) + a.shape[1:])
 
 
+#: Bytes an ATTR chunk adds besides its payload (chunk header, CRC, index entry; formats/pcs-v1.md).
+_CHUNK_OVERHEAD = 188
+
+
+def _stored_size(codec, payload) -> int:
+    """Bytes an attribute payload costs in the file: scan-order (codec 9) constants and pulse
+    references live in the metadata (no chunk), every other payload in its own chunk."""
+    if codec.codec_id == 9 and _geometry_module(8).inline_payload(payload):
+        return len(payload)
+    return len(payload) + _CHUNK_OVERHEAD
+
+
 def _options_for(name: str, attribute_options: dict | None) -> dict:
     """Codec options of one attribute: attribute_options is either one dict for every
     attribute ({"quality": 40}) or a dict keyed by attribute name ({"rgb": {"quality": 40}})."""
@@ -255,7 +267,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
             kw = {"context": getattr(eg, "pulse", None)} if getattr(codec.encode, "needs_context", False) else {}
             payload, params = codec.encode(a, points=points, params=opts, **kw)
-            if best is None or len(payload) < len(best[1]):
+            if best is None or _stored_size(codec, payload) < _stored_size(*best[:2]):
                 best = (codec, payload, params)
         codec, payload, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype

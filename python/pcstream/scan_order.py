@@ -198,10 +198,16 @@ def _from_u64(u: np.ndarray, dtype) -> np.ndarray:
     return u.astype(dt)
 
 
+#: Codec 9 payloads up to this size go in the attribute's metadata entry, not in a chunk.
+INLINE_MAX_BYTES = 64
+
+
 def inline_payload(payload: bytes) -> bool:
-    """True for codec 9 payloads without a coded body (constant, pulse reference): the API
-    keeps these few bytes in the attribute's metadata entry instead of an ATTR chunk."""
-    return len(payload) >= 2 and payload[1] in (0, 1) and len(payload) <= 64
+    """True for codec 9 payloads of at most INLINE_MAX_BYTES (constants, pulse references,
+    near-constant fields): the API keeps them in the attribute's metadata entry
+    (``params["inline"]``) instead of an ATTR chunk, whose header and index entry would
+    cost ~190 bytes more."""
+    return 2 <= len(payload) <= INLINE_MAX_BYTES
 
 
 def _attr_encode(values, *, points, params, context=None):
