@@ -2,9 +2,6 @@
 synthetic point formats, API dispatch, corrupt and truncated payloads."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +10,7 @@ from hypothesis import strategies as st
 import pcstream
 from pcstream import _core, errors, scan_order
 
-from conftest import ROOT, data_file
+from conftest import data_file
 
 laspy = pytest.importorskip("laspy")
 
@@ -27,18 +24,16 @@ def _same_las(a, b):
 
 
 def _cli(*args):
-    r = subprocess.run([sys.executable, "-m", "pcstream", *map(str, args)], capture_output=True, text=True,
-                       cwd=ROOT, env={"PYTHONPATH": str(ROOT / "python"), "PATH": "/usr/bin:/bin"})
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+    from pcstream import cli
+    assert cli.main(["-q" if a == "-q" else str(a) for a in args]) == 0
 
 
 @pytest.mark.parametrize("name", ["lidar/4_6_crop.las", "lidar/autzen_trim.las"])
 def test_real_las_roundtrip_cli(name, tmp_path):
     src = data_file(name)
     out, back = tmp_path / "x.pcs", tmp_path / "y.las"
-    _cli("pack", src, out)
-    _cli("unpack", out, back)
+    _cli("pack", "-q", src, out)
+    _cli("unpack", "-q", out, back)
     with pcstream.open(out) as r:
         assert r.metadata["geometry_codec"] == 8
     _same_las(laspy.read(str(src)), laspy.read(str(back)))   # same order, every dimension
@@ -83,8 +78,8 @@ def _synthetic_las(path, fmt, n, seed):
 def test_synthetic_point_formats_roundtrip(tmp_path, fmt, n, seed):
     src, out, back = tmp_path / f"s{fmt}.las", tmp_path / "s.pcs", tmp_path / "b.las"
     a = _synthetic_las(src, fmt, n, seed)
-    _cli("pack", src, out)
-    _cli("unpack", out, back)
+    _cli("pack", "-q", src, out)
+    _cli("unpack", "-q", out, back)
     _same_las(a, laspy.read(str(back)))
 
 
@@ -229,3 +224,42 @@ def test_corrupt_chunk_in_a_file_gives_typed_error():
     blob[e.offset + 96 + 2] ^= 0x40   # inside the payload: the CRC catches it
     with pytest.raises(errors.PcsError):
         pcstream.decode(bytes(blob))
+
+
+# --------------------------------------------------------------------------- frozen format
+
+def _golden_scan():
+    """A small deterministic scan (integer arithmetic only): 3 pulses of 1-3 returns per step."""
+    pts, pulse, t = [], [], []
+    x, y, time = 100, 200, 1_000_000
+    for k in range(300):
+        nr = 1 + (k * 7) % 3
+        x += 37 + (k * 13) % 5
+        y += (k * 3) % 4
+        time += 9 + (k % 2)
+        for r in range(1, nr + 1):
+            pts.append((x % 4096 + r, y % 4096, 500 + (k * 11) % 40 - 30 * r))
+            pulse.append((r, nr))
+            t.append(time)
+    return (np.asarray(pts, np.uint32), np.asarray(pulse, np.uint8), np.asarray(t, np.uint64).reshape(-1, 1))
+
+
+def test_golden_payloads_are_frozen():
+    """Codec 8 / 9 version 1 payloads of a fixed input: a change here is a format change
+    (bump the codec version and update formats/scan-order.md)."""
+    import hashlib
+    q, pulse, t = _golden_scan()
+    header, geom = _core.scan_geometry_encode(q, 12, pulse)
+    intensity = ((q[:, 2].astype(np.uint64) * 3) % 200).reshape(-1, 1)
+    attr_t = _core.scan_attr_encode(q, pulse, t)
+    attr_i = _core.scan_attr_encode(q, pulse, intensity)
+    got = {k: hashlib.sha256(v).hexdigest()[:16] for k, v in
+           (("header", header), ("geometry", geom), ("time", attr_t), ("intensity", attr_i))}
+    assert got == GOLDEN, got
+    dq, dp = _core.scan_geometry_decode(header, geom, 1 << 20)
+    assert np.array_equal(dq, q) and np.array_equal(dp, pulse)
+    assert np.array_equal(_core.scan_attr_decode(q, pulse, attr_t, 1), t)
+
+
+GOLDEN = {'geometry': '6f5639b58264bdd9', 'header': 'a1708cf12a9197d2', 'intensity': 'f793ef3f4c1845c2',
+          'time': '202c5a95ccfd7821'}
