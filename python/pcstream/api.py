@@ -8,7 +8,8 @@
 
 Point order after decoding is canonical: Morton (z-order) order of the quantized
 coordinates, duplicates adjacent. It is *not* the input order; attributes follow their
-points. Lossless mode returns the exact multiset of quantized points.
+points. Lossless mode returns the exact multiset of quantized points. The scan-order
+codec (``codec="scan"``, GEOM 8, the CLI default for LAS) keeps the input order instead.
 """
 from __future__ import annotations
 
@@ -199,9 +200,11 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
     codec: the geometry codec, "classic" (codec 1, the default), "learned" (codec 7,
-    lossless only, decoded without torch) or "auto": with prefer="speed" (default) the
-    classic coder, with prefer="size" both (when a learned model is installed and the
-    encode is lossless) and the smaller stream is kept. geometry_codec is the older
+    lossless only, decoded without torch), "scan" (codec 8, lossless only: points in the
+    input order, attributes by codec 9; attributes named return_number/number_of_returns
+    become its pulse channel) or "auto": with prefer="speed" (default) the classic coder,
+    with prefer="size" every lossless candidate (learned when a model is installed, scan)
+    and the smallest stream is kept. geometry_codec is the older
     spelling of the same choice (a name or a codec id).
     """
     q = quantize(xyz, precision, origin=origin)
