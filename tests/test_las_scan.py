@@ -261,5 +261,5 @@ def test_golden_payloads_are_frozen():
     assert np.array_equal(_core.scan_attr_decode(q, pulse, attr_t, 1), t)
 
 
-GOLDEN = {'geometry': '6f5639b58264bdd9', 'header': 'a1708cf12a9197d2', 'intensity': 'f793ef3f4c1845c2',
+GOLDEN = {'geometry': 'd592a1da064c8390', 'header': 'a1708cf12a9197d2', 'intensity': 'f793ef3f4c1845c2',
           'time': '202c5a95ccfd7821'}

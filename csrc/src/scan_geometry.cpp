@@ -38,7 +38,6 @@ struct State {
   int prev_r = 1, prev_n = 1;
   int ax = 0, ay = 0;                      // activity classes of the previous x / y residuals
   int kxp = 0;                             // bit length of the previous x residual
-  int kzp[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // bit length of the last z residual per return level
 };
 
 // Codes (kEncode) or decodes every point; the one body keeps both sides in step.
@@ -109,8 +108,10 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
         zpred = s.zlast[l];
       }
     }
-    const int64_t rzv = code(s.rz, (m * kZK + kxy) * kBands + band, band * kK + s.kzp[l], zpred, 2);
-    s.kzp[l] = clampk(bit_length(rzv < 0 ? 0 - static_cast<uint64_t>(rzv) : static_cast<uint64_t>(rzv)));
+    const int64_t zdis = zpred - s.zlast[l];  // disagreement of the prediction with the last z of the level
+    const int kdis = clampk(bit_length(zdis < 0 ? 0 - static_cast<uint64_t>(zdis) : static_cast<uint64_t>(zdis)));
+    const int64_t rzv = code(s.rz, (m * kZK + kxy) * kBands + band, band * kK + kdis, zpred, 2);
+    (void)rzv;
     s.mx[m].push(static_cast<int64_t>(p[0]) - s.px);
     s.my[m].push(static_cast<int64_t>(p[1]) - s.py);
     s.mz[m].push(static_cast<int64_t>(p[2]) - s.pz);
