@@ -20,6 +20,7 @@ constexpr int kCache = 16;       // time model: recently used deltas
 constexpr int kEscape = kCache;  // time model: symbol of a delta not in the cache
 constexpr uint32_t kMaxCell = 1u << 21;
 constexpr int kPredictors = 4;
+constexpr size_t kTrialPoints = 32768;  // points the encoder codes to compare its options
 constexpr int kSymbolVariants = 5;
 
 inline int pulse_class(const AttrGeometry& g, size_t i) {
@@ -355,10 +356,19 @@ std::vector<uint8_t> encode_attr(const AttrGeometry& g, const uint64_t* values, 
     fail(ErrorCode::InvalidArgument, "scan-order attribute: the values do not fit the requested model");
   base.cell = default_cell(g);
   const PointContext pc = build_context(g, base.cell);
+  // Plans are compared on the first kTrialPoints points (coding is causal, so a
+  // prefix is a valid trial); the best one then codes every point.
+  const size_t trial_n = std::min(n, kTrialPoints);
   std::vector<uint8_t> best;
+  Plan best_plan = base;
+  size_t best_size = SIZE_MAX;
   auto consider = [&](const Plan& p) {
-    auto out = encode_plan(p, pc, n, values);
-    if (best.empty() || out.size() < best.size()) best.swap(out);
+    auto out = encode_plan(p, pc, trial_n, values);
+    if (out.size() < best_size) {
+      best_size = out.size();
+      best_plan = p;
+      best.swap(out);
+    }
   };
   // Symbols: every component spans fewer than 256 values.
   if (allowed(AttrModel::Symbol)) {
@@ -408,6 +418,7 @@ std::vector<uint8_t> encode_attr(const AttrGeometry& g, const uint64_t* values, 
       consider(p);
     }
   }
+  if (trial_n < n) best = encode_plan(best_plan, pc, n, values);
   return best;
 }
 

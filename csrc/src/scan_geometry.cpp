@@ -20,6 +20,7 @@ constexpr int kBands = 12;    // z prediction bands (0: last z, 1: same pulse, 2
 constexpr int kZK = 12;
 constexpr int kA = 3;         // x/y activity: previous residual bit length classes       // z context: mean x/y residual bit length classes
 constexpr uint32_t kMaxCell = 1u << 21;
+constexpr size_t kTrialPoints = 32768;  // points the encoder codes to compare its options
 constexpr uint8_t kActivityFlag = 0x80;  // mode byte: x contexts include the previous x residual size
 
 inline int pulse_ctx(int r, int n) { return std::min(r, 3) * 4 + std::min(n, 3); }
@@ -197,7 +198,12 @@ std::vector<uint8_t> encode_geometry(const uint32_t* xyz, const uint8_t* pulse, 
     const uint32_t c = default_cell(xyz, n);
     cells = {c, std::min<uint32_t>(2 * c, kMaxCell), std::min<uint32_t>(4 * c, kMaxCell)};
   }
+  // Options are compared on the first kTrialPoints points (coding is causal); the
+  // best one then codes every point.
+  const size_t trial_n = std::min(n, kTrialPoints);
   std::vector<uint8_t> best;
+  int best_zm = 0, best_act = 0;
+  uint32_t best_cell = cells[0];
   for (int zm = 0; zm < kZModes; ++zm) {
     if (opt.z_mode >= 0 && zm != opt.z_mode) continue;
     // Mode 2 differs from mode 1 only on later returns of a pulse, where it predicts
@@ -206,11 +212,17 @@ std::vector<uint8_t> encode_geometry(const uint32_t* xyz, const uint8_t* pulse, 
     for (uint32_t c : cells) {
       if (zm == 0 && c != cells[0]) continue;  // mode 0 does not use the grid
       for (int act = 0; act < 2; ++act) {
-        auto out = encode_with(xyz, pulse, n, depth, zm, act == 1, c);
-        if (best.empty() || out.size() < best.size()) best.swap(out);
+        auto out = encode_with(xyz, pulse, trial_n, depth, zm, act == 1, c);
+        if (best.empty() || out.size() < best.size()) {
+          best.swap(out);
+          best_zm = zm;
+          best_act = act;
+          best_cell = c;
+        }
       }
     }
   }
+  if (trial_n < n) best = encode_with(xyz, pulse, n, depth, best_zm, best_act == 1, best_cell);
   return best;
 }
 
