@@ -17,7 +17,7 @@ import importlib
 from dataclasses import dataclass, field
 import numpy as np
 
-from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw registers codec 2)
+from . import __version__, attr_codecs, attr_levels, attr_raw  # noqa: F401  (attr_raw registers codec 2)
 from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
 from .quantize import MAX_BITS, dequantize, quantize
 
@@ -42,8 +42,9 @@ class PointCloud:
     """A decoded point set.
 
     ``xyz``: (N,3) float64 in original units (voxel centres below full resolution);
-    ``attributes``: name -> (N,) or (N,k) array (empty for partial levels of a lossless
-    stream); ``level``: octree levels decoded (``depth`` = full resolution);
+    ``attributes``: name -> (N,) or (N,k) array (at partial levels only the streams coded
+    in level ranges, e.g. RAHT colour, each point having its ancestor voxel's value at
+    ``attribute_levels[name]``); ``level``: octree levels decoded (``depth`` = full resolution);
     ``complete``: every chunk of the stream was decoded; ``metadata``: the file's metadata.
     """
 
@@ -53,6 +54,9 @@ class PointCloud:
     depth: int = 0
     metadata: dict = field(default_factory=dict)
     complete: bool = False
+    #: name -> octree level the values come from (< level: each point has the value of
+    #: its ancestor voxel at that level, from level-range ATTR chunks).
+    attribute_levels: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])
@@ -73,6 +77,7 @@ class Update:
     point_count: int
     attributes: dict = field(default_factory=dict)
     complete: bool = False
+    attribute_levels: dict = field(default_factory=dict)   # as PointCloud.attribute_levels
 
 
 def _geometry_module(codec_id: int):
@@ -164,12 +169,12 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
 _CHUNK_OVERHEAD = 188
 
 
-def _stored_size(codec, payload) -> int:
-    """Bytes an attribute payload costs in the file: scan-order (codec 9) constants and pulse
-    references live in the metadata (no chunk), every other payload in its own chunk."""
-    if codec.codec_id == 9 and _geometry_module(8).inline_payload(payload):
-        return len(payload)
-    return len(payload) + _CHUNK_OVERHEAD
+def _stored_size(codec, pieces) -> int:
+    """Bytes an attribute's ATTR pieces cost in a scan-order file: a small codec 9 payload
+    lives in the metadata (no chunk), every other piece in its own chunk."""
+    if codec.codec_id == 9 and len(pieces) == 1 and _geometry_module(8).inline_payload(pieces[0][2]):
+        return len(pieces[0][2])
+    return sum(len(p[2]) + _CHUNK_OVERHEAD for p in pieces)
 
 
 def _options_for(name: str, attribute_options: dict | None) -> dict:
@@ -258,7 +263,8 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
                                  payload=bytes(gc.payload), critical=True, level_lo=int(gc.level_lo),
                                  level_hi=int(gc.level_hi), point_count=int(gc.point_count),
                                  decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
-    schema = []
+    schema, attr_chunks = [], []
+    geometry_his = [int(gc.level_hi) for gc in eg.chunks]
     for i, (name, a) in enumerate(stream.items()):
         cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         comps = 1 if a.ndim == 1 else int(a.shape[1])
@@ -268,24 +274,29 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
             cands = [attr_codecs.get(9), attr_codecs.get(DEFAULT_ATTRIBUTE_CODEC)]   # scan order: codec 9 or raw
         for codec in cands:     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            kw = {"context": getattr(eg, "pulse", None)} if getattr(codec.encode, "needs_context", False) else {}
-            payload, params = codec.encode(a, points=points, params=opts, **kw)
-            if best is None or _stored_size(codec, payload) < _stored_size(*best[:2]):
-                best = (codec, payload, params)
-        codec, payload, params = best
+            if getattr(codec.encode, "needs_context", False):   # scan order (codec 9): one chunk, pulse context
+                payload, params = codec.encode(a, points=points, params=opts, context=getattr(eg, "pulse", None))
+                pieces = [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))]
+            else:
+                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            size = _stored_size(codec, pieces) if gid == 8 else sum(len(p[2]) for p in pieces)
+            if best is None or size < best[0]:
+                best = (size, codec, pieces, params)
+        _, codec, pieces, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
-        inline = codec.codec_id == 9 and _geometry_module(8).inline_payload(payload)
-        if inline:   # a constant or a pulse-channel field: its few bytes go in the metadata, no chunk
-            params = dict(params or {}, inline=bytes(payload))
+        inline = codec.codec_id == 9 and len(pieces) == 1 and _geometry_module(8).inline_payload(pieces[0][2])
+        if inline:   # scan order: a payload of a few bytes goes in the metadata, no chunk
+            params = dict(params or {}, inline=bytes(pieces[0][2]))
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
         if inline:
             continue
-        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=codec.version,
-                                 payload=bytes(payload),
-                                 critical=True, level_lo=int(final_level), level_hi=int(final_level),
-                                 point_count=count, decoded_size=count * comps * a.dtype.itemsize,
-                                 bounds=tuple(bbox), stream_id=i))
+        for lo, hi, payload, version, pc in pieces:     # one ATTR chunk per level range
+            attr_chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=version,
+                                          payload=payload, critical=True, level_lo=lo, level_hi=hi,
+                                          point_count=pc, decoded_size=pc * comps * a.dtype.itemsize,
+                                          bounds=tuple(bbox), stream_id=i))
+    chunks = attr_levels.interleave(chunks, attr_chunks)
     metadata = {
         "producer": f"pcstream {__version__}",
         "point_count": int(count),
@@ -364,32 +375,10 @@ def _coarsen(pts: np.ndarray, shift: int) -> np.ndarray:
 
 
 def _inline_payload(a: dict):
-    """The payload of an attribute carried in the metadata (scan-order codec 9 constants and
-    pulse-channel fields have no ATTR chunk), or None."""
+    """The payload of an attribute carried in the metadata (small scan-order codec 9
+    payloads have no ATTR chunk), or None."""
     inl = (a.get("params") or {}).get("inline") if isinstance(a.get("params"), dict) else None
     return bytes(inl) if isinstance(inl, (bytes, bytearray)) and int(a.get("codec", 0)) == 9 else None
-
-
-def _decode_attributes(md: dict, payloads: dict, points: np.ndarray, context=None) -> dict:
-    out = {}
-    count = points.shape[0]
-    for i, a in enumerate(md.get("attributes", [])):
-        if i not in payloads and _inline_payload(a) is None:
-            raise TruncatedError(f"attribute stream {a['name']!r} is missing")
-        codec_id, version, payload = payloads[i] if i in payloads else (int(a["codec"]), 1, _inline_payload(a))
-        codec = attr_codecs.get(codec_id)
-        if version > codec.version:
-            raise UnsupportedError(f"attribute {a['name']!r}: codec {codec_id} version {version} is newer than "
-                                   f"this build supports ({codec.version})")
-        comps = int(a["components"])
-        kw = {"context": context} if getattr(codec.decode, "needs_context", False) else {}
-        vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
-                            points=points, params=a.get("params") or {}, **kw)
-        vals = np.asarray(vals).reshape(count, comps)
-        if a.get("shape", "scalar" if comps == 1 else "vector") == "scalar" and comps == 1:
-            vals = vals.reshape(count)
-        out[a["name"]] = vals
-    return out
 
 
 class _Assembler:
@@ -402,7 +391,10 @@ class _Assembler:
         decoder = _geometry_decoder(int(metadata.get("geometry_codec", 1)))
         kw = {} if limits is None else {"max_points": int(limits.max_points)}
         self.geom = decoder(bytes(metadata["geometry_header"]), **kw)
-        self.attr_payloads: dict = {}
+        self.streams = attr_levels.AttributeStreams(self.md.get("attributes", []))
+        for sid, a in enumerate(self.md.get("attributes", [])):   # scan order: payloads kept in the metadata
+            if _inline_payload(a) is not None:
+                self.streams.add(sid, 9, _inline_payload(a), 1)
         self.fed = 0
 
     @property
@@ -413,13 +405,12 @@ class _Assembler:
         self.geom.feed(payload)
         self.fed += 1
 
-    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1) -> None:
-        self.attr_payloads[int(stream_id)] = (int(codec_id), int(version), payload)
+    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1,
+                       level_lo: int | None = None, level_hi: int | None = None) -> None:
+        self.streams.add(stream_id, codec_id, payload, version, level_lo, level_hi)
 
     def attributes_ready(self) -> bool:
-        schema = self.md.get("attributes", [])
-        missing = [i for i, a in enumerate(schema) if i not in self.attr_payloads and _inline_payload(a) is None]
-        return bool(self.geom.done) and not missing
+        return bool(self.geom.done) and self.streams.ready(self.level)
 
     def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
         """The point set at the decoded level, or coarsened to `level` if that is lower."""
@@ -431,11 +422,15 @@ class _Assembler:
             pts = _coarsen(pts.astype(np.int64), lvl - level)
             lvl = level
         full = bool(self.geom.done) and lvl == self.level
-        attrs = {}
-        if full and with_attributes and self.attributes_ready():
-            attrs = _decode_attributes(self.md, self.attr_payloads, pts, getattr(self.geom, "pulse", None))
+        attrs, alevels = {}, {}
+        if with_attributes:
+            self.streams.context = getattr(self.geom, "pulse", None)   # scan order: codec 9's pulse channel
+            # Full resolution with every stream present: all of them; else the level-range
+            # streams decoded so far (their values at the finest level range received).
+            attrs, alevels = self.streams.values(pts, lvl, full and self.streams.present())
         complete = full and self.attributes_ready()
-        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete)
+        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete,
+                          alevels)
 
 
 def _entry_type(e) -> bytes:
@@ -483,19 +478,23 @@ class Reader:
                 if asm.geom.done or (level is not None and asm.fed and asm.level >= level):
                     continue
                 asm.feed_geometry(self._r.read_payload(i))
-        if asm.geom.done and (level is None or level >= asm.level):
-            nth = 0
-            schema = self.metadata.get("attributes", [])
-            for i, e in enumerate(entries):
-                if _entry_type(e) == b"ATTR":
-                    # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
-                    sid = getattr(e, "stream_id", None)
-                    sid = nth if sid is None else int(sid)
-                    cid = getattr(e, "codec_id", None)
-                    if cid is None:
-                        cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
-                    asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1))
-                    nth += 1
+        nth = 0
+        schema = self.metadata.get("attributes", [])
+        for i, e in enumerate(entries):
+            if _entry_type(e) != b"ATTR":
+                continue
+            # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
+            sid = getattr(e, "stream_id", None)
+            sid = nth if sid is None else int(sid)
+            nth += 1
+            cid = getattr(e, "codec_id", None)
+            if cid is None:
+                cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
+            hi = getattr(e, "level_hi", None)
+            want = level if level is not None and level < asm.level else asm.level
+            if asm.geom.done or (asm.fed and hi is not None and int(hi) <= want):
+                asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1),
+                                   getattr(e, "level_lo", None), hi)
         return asm.cloud(level)
 
     def verify(self):
@@ -527,8 +526,8 @@ def open(source, *, limits=None) -> Reader:  # noqa: A001  (pcstream.open mirror
 def decode(data, level: int | None = None, *, limits=None) -> PointCloud:
     """Decode ``.pcs`` bytes (or a path) to a :class:`PointCloud`.
 
-    ``level=N`` decodes only the first N octree levels (voxel centres, no attributes
-    unless N reaches the stored resolution).
+    ``level=N`` decodes only the first N octree levels (voxel centres; attributes only
+    at the stored resolution, except streams coded in level ranges such as RAHT colour).
     """
     return Reader(data, limits=limits).decode(level)
 
@@ -539,7 +538,9 @@ class ProgressiveDecoder:
     """Decode a ``.pcs`` stream from bytes as they arrive (network, pipe).
 
     ``feed(data)`` returns the list of :class:`Update` that the new bytes made possible:
-    one per completed geometry chunk (coarse to fine) and a final one with attributes.
+    one per completed geometry chunk (coarse to fine), one more when a level-range ATTR
+    chunk (RAHT colour, docs/attributes.md) adds values at the level on screen
+    (``Update.attributes`` / ``attribute_levels``), and a final one with all attributes.
     ``close()`` returns the final :class:`PointCloud`, or raises TruncatedError (with
     ``.partial`` = the best point cloud so far and ``.last_good_offset``) if the stream
     ended before its end marker.
@@ -609,7 +610,8 @@ class ProgressiveDecoder:
     def _update(self, cloud: PointCloud, end: int) -> Update:
         self._latest = cloud
         self._latest_end = end
-        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete)
+        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete,
+                      cloud.attribute_levels)
 
     def _apply(self, events, updates: list) -> None:
         for kind, obj in events:
@@ -631,7 +633,12 @@ class ProgressiveDecoder:
                     if not asm.attributes_ready():  # else announced below with the attributes
                         updates.append(self._update(asm.cloud(self.max_level), end))
             elif t == b"ATTR":
-                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version)
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version,
+                                   obj.level_lo, obj.level_hi)
+                lvl = asm.level if self.max_level is None else min(asm.level, self.max_level)
+                if asm.fed and not asm.geom.done and obj.level_hi <= lvl:
+                    # A level-range ATTR chunk (e.g. colours) for the level on screen: one more update.
+                    updates.append(self._update(asm.cloud(self.max_level), end))
             if asm.attributes_ready() and not self._final_sent:
                 self._final_sent = True
                 updates.append(self._update(asm.cloud(self.max_level), end))

@@ -29,6 +29,14 @@ class AttributeCodec:
     decode: Callable
     lossless: bool = True
     version: int = 1       # codec version written to ATTR chunks; decoders accept <= version
+    # Optional level-range coding (one ATTR chunk per octree level range, for progressive
+    # colours): encode_levels(values, *, points, params, depth, level_his) ->
+    # ([(level_lo, level_hi, payload)], params); level_decoder(dtype, components) -> an
+    # object with set_points(points, level), feed(payload), values(), level, done.
+    # Chunks of codec version >= levels_version go to level_decoder.
+    encode_levels: Callable | None = None
+    level_decoder: Callable | None = None
+    levels_version: int = 0
 
 
 _REGISTRY: dict[int, AttributeCodec] = {}
@@ -57,6 +65,7 @@ def _adapt_attributes_module(mod) -> None:
     def make(codec_id: int, mode: str):
         def encode(values, *, points, params):
             opts = dict(params or {})
+            opts.pop("levels", None)      # only for encode_levels
             cid, payload = mod.encode_attribute(points, values, mode=mode, **opts)
             if cid != codec_id:
                 raise UnsupportedError(f"pcstream.attributes returned codec {cid}, expected {codec_id}")
@@ -66,11 +75,21 @@ def _adapt_attributes_module(mod) -> None:
             return mod.decode_attribute(points, codec_id, payload, dtype, components)
         return encode, decode
 
+    def encode_levels(values, *, points, params, depth, level_his):
+        opts = {k: v for k, v in dict(params or {}).items() if k != "levels"}
+        chunks = mod.encode_attribute_levels(points, values, depth, level_his, **opts)
+        return chunks, {k: v for k, v in opts.items() if k == "quality"}
+
     for cid, name, mode, lossless in ((3, "predictive", "lossless", True), (4, "raht", "lossy", False)):
         if cid not in _REGISTRY:
             enc, dec = make(cid, mode)
             version = int(getattr(mod, "CODEC_VERSION", {}).get(cid, 1))
-            register(AttributeCodec(cid, name, enc, dec, lossless=lossless, version=version))
+            extra = {}
+            if cid == 4 and hasattr(mod, "RahtLevelDecoder"):
+                extra = {"encode_levels": encode_levels, "level_decoder": mod.RahtLevelDecoder,
+                         "levels_version": int(mod.RAHT_LEVELS_VERSION)}
+                version = max(version, extra["levels_version"])
+            register(AttributeCodec(cid, name, enc, dec, lossless=lossless, version=version, **extra))
 
 
 def get(codec_id) -> AttributeCodec:
