@@ -263,3 +263,19 @@ def test_golden_payloads_are_frozen():
 
 GOLDEN = {'geometry': 'd592a1da064c8390', 'header': 'a1708cf12a9197d2', 'intensity': 'f793ef3f4c1845c2',
           'time': '202c5a95ccfd7821'}
+
+
+def test_strip_keeps_inline_streams_and_drops_asked_ones():
+    from pcstream.attr_strip import strip_attributes
+    rng = np.random.default_rng(4)
+    n = 2000
+    attrs = {"intensity": rng.integers(0, 900, n).astype(np.uint16), "flag": np.zeros(n, np.uint8),
+             "number_of_returns": np.ones(n, np.uint8), "return_number": np.ones(n, np.uint8)}
+    blob = pcstream.encode(rng.integers(0, 4000, (n, 3)), attrs, codec="scan")
+    md = pcstream.open(blob).metadata
+    assert "inline" in {a["name"]: a for a in md["attributes"]}["flag"]["params"]
+    out = pcstream.decode(strip_attributes(blob, drop=["intensity"]))
+    assert set(out.attributes) == {"flag", "number_of_returns", "return_number"}
+    out = pcstream.decode(strip_attributes(blob, drop=["flag"]))
+    assert set(out.attributes) == {"intensity", "number_of_returns", "return_number"}
+    assert np.array_equal(out.attributes["intensity"], attrs["intensity"])
