@@ -23,7 +23,13 @@ namespace pcstream {
 namespace scan {
 
 inline int bit_length(uint64_t v) {
+#if defined(__GNUC__) || defined(__clang__)
   return v ? 64 - __builtin_clzll(v) : 0;
+#else
+  int k = 0;
+  while (v) { ++k; v >>= 1; }
+  return k;
+#endif
 }
 
 class SymbolModel {
