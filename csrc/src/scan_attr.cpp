@@ -89,7 +89,7 @@ struct Plan {
   uint8_t bits[kMaxAttrComponents] = {1, 1, 1, 1};    // symbol: bits per symbol
   uint8_t variant = 0;                                // symbol / time: context variant
   uint8_t predictor = 0;                              // residual
-  uint8_t inter = 0;                                  // residual: components > 0 code r_c - r_0
+  uint8_t inter = 0;                                  // residual: bit 0: components > 0 code r_c - r_(c-1)
 };
 
 void write_header(ByteWriter& w, const Plan& p, size_t n) {
@@ -222,7 +222,7 @@ void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t 
   int kprev[kMaxAttrComponents] = {0, 0, 0, 0};
   for (size_t i = 0; i < n; ++i) {
     const int m = pc.m[i];
-    int64_t r0 = 0;
+    int64_t r0 = 0;  // residual of the previous component of this point
     for (int c = 0; c < C; ++c) {
       const uint64_t prev = i ? v[(i - 1) * C + c] : 0;
       const uint64_t same = seen_m[m] ? last_m[static_cast<size_t>(c) * kM + m] : prev;
@@ -248,7 +248,7 @@ void code_residuals(Coder& coder, const Plan& p, const PointContext& pc, size_t 
         res = (c > 0 && (p.inter & 1)) ? static_cast<int64_t>(static_cast<uint64_t>(coded) + static_cast<uint64_t>(r0)) : coded;
         v[i * C + c] = pred + static_cast<uint64_t>(res);
       }
-      if (c == 0) r0 = res;
+      r0 = res;  // components > 0 code their residual minus the previous component's
       kprev[c] = kbucket(res);
       last_m[static_cast<size_t>(c) * kM + m] = v[i * C + c];
     }
