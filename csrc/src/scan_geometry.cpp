@@ -89,7 +89,7 @@ void code_points(Coder& coder, uint32_t* xyz, uint8_t* pulse, size_t n, int dept
     const int64_t rxv = code(s.rx, m * kA + (activity ? s.ax : 0), s.kxp * 2 + (r > 1), s.px + s.mx[m].median(), 0);
     const int kx = bit_length(rxv < 0 ? 0 - static_cast<uint64_t>(rxv) : static_cast<uint64_t>(rxv));
     const int spread_y = clampk(bit_length(s.my[m].spread()));
-    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA, spread_y * kK + clampk(kx), s.py + s.my[m].median(), 1);
+    const int64_t ryv = code(s.ry, (m * kK + clampk(kx)) * kA + (rxv > 0 ? 1 : (rxv < 0 ? 2 : 0)), spread_y * kK + clampk(kx), s.py + s.my[m].median(), 1);
     const int ky = bit_length(ryv < 0 ? 0 - static_cast<uint64_t>(ryv) : static_cast<uint64_t>(ryv));
     const int kxy = std::min((kx + ky + 1) / 2, kZK - 1);
     int64_t zpred;
