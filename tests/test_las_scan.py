@@ -261,7 +261,7 @@ def test_golden_payloads_are_frozen():
     assert np.array_equal(_core.scan_attr_decode(q, pulse, attr_t, 1), t)
 
 
-GOLDEN = {'geometry': 'd592a1da064c8390', 'header': 'a1708cf12a9197d2', 'intensity': 'f793ef3f4c1845c2',
+GOLDEN = {'geometry': 'bbf751b40aa3f8e7', 'header': 'a1708cf12a9197d2', 'intensity': 'f793ef3f4c1845c2',
           'time': '202c5a95ccfd7821'}
 
 
