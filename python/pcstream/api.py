@@ -8,7 +8,8 @@
 
 Point order after decoding is canonical: Morton (z-order) order of the quantized
 coordinates, duplicates adjacent. It is *not* the input order; attributes follow their
-points. Lossless mode returns the exact multiset of quantized points.
+points. Lossless mode returns the exact multiset of quantized points. The scan-order
+codec (``codec="scan"``, GEOM 8, the CLI default for LAS) keeps the input order instead.
 """
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from .quantize import MAX_BITS, dequantize, quantize
 #: Geometry codec id -> (name, module implementing encode_geometry, its progressive decoder class).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
                    7: ("learned", "pcstream.learned", "LearnedGeometryDecoder"),
+<<<<<<< HEAD
                    10: ("learned-lossy", "pcstream.lossy", "LossyGeometryDecoder")}
+=======
+                   8: ("scan", "pcstream.scan_order", "ScanOrderGeometryDecoder")}
+>>>>>>> las
 GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
 #: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
 #: "size" encodes with both and keeps the smaller stream.
@@ -104,8 +109,10 @@ def _geometry_candidates(codec, geometry_codec, prefer: str, lossy: bool) -> lis
             has_model = bool(_geometry_module(7).available_models())
         except ImportError:
             has_model = False
-        return [1, 7] if has_model else [1]
+        return ([1, 7] if has_model else [1]) + [8]
     gid = GEOMETRY_NAMES.get(name, name)
+    if gid == 8 and lossy:
+        raise InvalidArgumentError("the scan-order geometry codec is lossless only (no lossy=True / level=)")
     if gid not in GEOMETRY_CODECS:
         raise InvalidArgumentError(f"unknown geometry codec {name!r} (known: {', '.join(GEOMETRY_NAMES)}, auto)")
     return [gid]
@@ -162,6 +169,18 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
     return out.reshape((m,) + a.shape[1:])
 
 
+#: Bytes an ATTR chunk adds besides its payload (chunk header, CRC, index entry; formats/pcs-v1.md).
+_CHUNK_OVERHEAD = 188
+
+
+def _stored_size(codec, pieces) -> int:
+    """Bytes an attribute's ATTR pieces cost in a scan-order file: a small codec 9 payload
+    lives in the metadata (no chunk), every other piece in its own chunk."""
+    if codec.codec_id == 9 and len(pieces) == 1 and _geometry_module(8).inline_payload(pieces[0][2]):
+        return len(pieces[0][2])
+    return sum(len(p[2]) + _CHUNK_OVERHEAD for p in pieces)
+
+
 def _options_for(name: str, attribute_options: dict | None) -> dict:
     """Codec options of one attribute: attribute_options is either one dict for every
     attribute ({"quality": 40}) or a dict keyed by attribute name ({"rgb": {"quality": 40}})."""
@@ -200,9 +219,11 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
     codec: the geometry codec, "classic" (codec 1, the default), "learned" (codec 7,
-    lossless only, decoded without torch) or "auto": with prefer="speed" (default) the
-    classic coder, with prefer="size" both (when a learned model is installed and the
-    encode is lossless) and the smaller stream is kept. geometry_codec is the older
+    lossless only, decoded without torch), "scan" (codec 8, lossless only: points in the
+    input order, attributes by codec 9; attributes named return_number/number_of_returns
+    become its pulse channel) or "auto": with prefer="speed" (default) the classic coder,
+    with prefer="size" every lossless candidate (learned when a model is installed, scan)
+    and the smallest stream is kept. geometry_codec is the older
     spelling of the same choice (a name or a codec id).
     Learned lossy geometry (codec 10, ``pcstream.lossy``): lossy=True with ``bpp=`` (bits
     per input point), ``psnr=`` (D1 dB against ``peak``, default 2**depth - 1 grid units;
@@ -248,7 +269,10 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     for cid in ([] if learned_lossy else candidates):
         if len(candidates) > 1 and cid == 7 and n == 0:
             continue
-        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **(geometry_options or {}))
+        gopts = dict(geometry_options or {})
+        if cid == 8 and "pulse" not in gopts:   # scan order: LAS return fields become the pulse channel
+            gopts["pulse"] = _geometry_module(8).pulse_from_attributes(attrs)
+        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **gopts)
         if eg is None or sum(len(c.payload) for c in e.chunks) + len(e.header) < \
                 sum(len(c.payload) for c in eg.chunks) + len(eg.header):
             gid, eg = cid, e
@@ -287,8 +311,12 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         comps = 1 if a.ndim == 1 else int(a.shape[1])
         best = None
-        for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
+        cands = attr_codecs.candidates(cid, a)
+        if gid == 8 and cid == "auto" and _geometry_module(8).attribute_applies(a):
+            cands = [attr_codecs.get(9), attr_codecs.get(DEFAULT_ATTRIBUTE_CODEC)]   # scan order: codec 9 or raw
+        for codec in cands:     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
+<<<<<<< HEAD
             if learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
                 o = {k: v for k, v in opts.items() if k != "levels"}
                 payload, params = codec.encode(a, points=points, params=o)
@@ -296,12 +324,25 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
             else:
                 pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
             size = sum(len(p[2]) for p in pieces)
+=======
+            if getattr(codec.encode, "needs_context", False):   # scan order (codec 9): one chunk, pulse context
+                payload, params = codec.encode(a, points=points, params=opts, context=getattr(eg, "pulse", None))
+                pieces = [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))]
+            else:
+                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            size = _stored_size(codec, pieces) if gid == 8 else sum(len(p[2]) for p in pieces)
+>>>>>>> las
             if best is None or size < best[0]:
                 best = (size, codec, pieces, params)
         _, codec, pieces, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
+        inline = codec.codec_id == 9 and len(pieces) == 1 and _geometry_module(8).inline_payload(pieces[0][2])
+        if inline:   # scan order: a payload of a few bytes goes in the metadata, no chunk
+            params = dict(params or {}, inline=bytes(pieces[0][2]))
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
+        if inline:
+            continue
         for lo, hi, payload, version, pc in pieces:     # one ATTR chunk per level range
             attr_chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=version,
                                           payload=payload, critical=True, level_lo=lo, level_hi=hi,
@@ -388,6 +429,13 @@ def _coarsen(pts: np.ndarray, shift: int) -> np.ndarray:
     return c[keep]
 
 
+def _inline_payload(a: dict):
+    """The payload of an attribute carried in the metadata (small scan-order codec 9
+    payloads have no ATTR chunk), or None."""
+    inl = (a.get("params") or {}).get("inline") if isinstance(a.get("params"), dict) else None
+    return bytes(inl) if isinstance(inl, (bytes, bytearray)) and int(a.get("codec", 0)) == 9 else None
+
+
 class _Assembler:
     """Turns GEOM/ATTR chunks, fed in file order, into point clouds (shared by the
     random-access Reader and the ProgressiveDecoder)."""
@@ -399,6 +447,9 @@ class _Assembler:
         kw = {} if limits is None else {"max_points": int(limits.max_points)}
         self.geom = decoder(bytes(metadata["geometry_header"]), **kw)
         self.streams = attr_levels.AttributeStreams(self.md.get("attributes", []))
+        for sid, a in enumerate(self.md.get("attributes", [])):   # scan order: payloads kept in the metadata
+            if _inline_payload(a) is not None:
+                self.streams.add(sid, 9, _inline_payload(a), 1)
         self.fed = 0
 
     @property
@@ -428,6 +479,7 @@ class _Assembler:
         full = bool(self.geom.done) and lvl == self.level
         attrs, alevels = {}, {}
         if with_attributes:
+            self.streams.context = getattr(self.geom, "pulse", None)   # scan order: codec 9's pulse channel
             # Full resolution with every stream present: all of them; else the level-range
             # streams decoded so far (their values at the finest level range received).
             attrs, alevels = self.streams.values(pts, lvl, full and self.streams.present())

@@ -43,10 +43,10 @@ _REGISTRY: dict[int, AttributeCodec] = {}
 
 #: Modules that register further codec ids when imported (owned by other components).
 _PROVIDERS = {2: "pcstream.attr_raw", 3: "pcstream.attributes", 4: "pcstream.attributes",
-              6: "pcstream.splats"}
+              6: "pcstream.splats", 9: "pcstream.scan_order"}
 
 #: Names accepted by pcstream.encode(attribute_codec=...) besides the numeric ids.
-NAMES = {"raw": 2, "predictive": 3, "raht": 4}
+NAMES = {"raw": 2, "predictive": 3, "raht": 4, "scan": 9}
 
 #: Element types and component counts the predictive codec (3) accepts.
 _PREDICTIVE_DTYPES = {"u1", "u2", "u4", "u8", "i1", "i2", "i4", "i8", "f4", "f8"}

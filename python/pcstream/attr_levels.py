@@ -95,6 +95,7 @@ class AttributeStreams:
         self.schema = list(schema or [])
         self.chunks: dict = {}      # stream id -> [(codec_id, version, payload, level_lo, level_hi)]
         self._dec: dict = {}        # stream id -> (level decoder, chunks fed)
+        self.context = None         # passed to codecs that need it (scan order: the pulse channel)
 
     def add(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1, level_lo=None,
             level_hi=None) -> None:
@@ -169,8 +170,9 @@ class AttributeStreams:
                 vals, levels[a["name"]] = got
             elif full:
                 codec = self._codec(sid)
+                kw = {"context": self.context} if getattr(codec.decode, "needs_context", False) else {}
                 vals = codec.decode(self.chunks[sid][-1][2], count=count, dtype=a["dtype"], components=comps,
-                                    points=points, params=a.get("params") or {})
+                                    points=points, params=a.get("params") or {}, **kw)
                 levels[a["name"]] = level
             else:
                 continue

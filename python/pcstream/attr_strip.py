@@ -37,7 +37,12 @@ def strip_attributes(source, drop=(), *, max_level: int | None = None, limits=No
         return max_level is None or int(c.level_hi) <= int(max_level)
 
     kept = [c for c in chunks if keep(c)]
-    alive = sorted({int(c.stream_id) for c in kept if c.type == b"ATTR"})
+    alive = {int(c.stream_id) for c in kept if c.type == b"ATTR"}
+    # Scan-order (codec 9) streams may live in the metadata alone (params["inline"]), at full resolution.
+    full = max_level is None or int(max_level) >= int(md.get("levels", md.get("depth", 0)) or 0)
+    alive |= {i for i, a in enumerate(schema) if isinstance(a, dict) and names[i] not in drop and full
+              and isinstance(a.get("params"), dict) and "inline" in a["params"]}
+    alive = sorted(alive)
     renumber = {old: new for new, old in enumerate(alive)}
     for c in kept:
         if c.type == b"ATTR":

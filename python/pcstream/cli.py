@@ -187,7 +187,7 @@ def cmd_pack_splats(a) -> int:
     given = [opt for opt, on in (("--lossy", a.lossy), ("--level", a.level is not None),
                                  ("--drop", a.drop), ("--lossy-attr", a.lossy_attr), ("--keep-order", a.keep_order),
                                  ("--attribute-codec", a.attribute_codec != "auto"),
-                                 ("--codec", a.codec not in ("classic", "auto"))) if on]
+                                 ("--codec", a.codec not in (None, "classic", "auto"))) if on]
     if given:
         raise CliError(f"{a.input} is a 3D Gaussian splat scene: {', '.join(given)} do not apply "
                        "(use --quality/--preset, --lod, --max-sh, --precision)", EXIT_USAGE)
@@ -218,6 +218,10 @@ def cmd_pack(a) -> int:
         raise CliError(f"{', '.join(splat_only)}: only for 3D Gaussian splat scenes (INRIA PLY, .spz, .splat); "
                        f"{a.input} is a point cloud", EXIT_USAGE)
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
+    if a.codec is None:   # LAS/LAZ, lossless, default codecs: scan order (codec 8); see docs/attributes.md
+        las = (data.source or {}).get("format") == "las"
+        plain = not (a.lossy or a.lossy_attr or a.precision is not None or a.attribute_codec != "auto")
+        a.codec = "scan" if las and plain else "classic"
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
     attributes = dict(data.attributes)
@@ -225,7 +229,7 @@ def cmd_pack(a) -> int:
         if name not in attributes:
             raise CliError(f"--drop: {a.input} has no attribute {name!r} (has: {', '.join(attributes)})", EXIT_USAGE)
         del attributes[name]
-    if a.keep_order:
+    if a.keep_order and a.codec != "scan":   # scan order keeps the input order anyway
         n = len(data)
         attributes[ORDER_ATTRIBUTE] = np.arange(n, dtype=np.uint32 if n < 2**32 else np.uint64)
     codec, options = a.attribute_codec, None
@@ -577,9 +581,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --lossy: learned lossy geometry reaching a D1 PSNR of Y dB (needs scipy)")
     s.add_argument("--peak", type=float, default=None,
                    help="D1 peak for --psnr in input-grid units (default 2^depth - 1)")
-    s.add_argument("--codec", default="classic", choices=["classic", "learned", "auto"],
+    s.add_argument("--codec", default=None, choices=["classic", "learned", "scan", "auto"],
                    help="geometry codec: classic (default, codec 1), learned (codec 7, lossless, decoded without "
-                        "torch), auto (chosen by --prefer)")
+                        "torch), scan (codec 8: input order, lossless; the default for LAS/LAZ input), "
+                        "auto (chosen by --prefer)")
     s.add_argument("--prefer", default="speed", choices=["speed", "size"],
                    help="for --codec auto: speed (default) = classic; size = encode with both, keep the smaller")
     s.add_argument("--attribute-codec", default="auto", choices=["raw", "predictive", "auto", "raht"],
