@@ -24,11 +24,8 @@ from .quantize import MAX_BITS, dequantize, quantize
 #: Geometry codec id -> (name, module implementing encode_geometry, its progressive decoder class).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
                    7: ("learned", "pcstream.learned", "LearnedGeometryDecoder"),
-<<<<<<< HEAD
+                   8: ("scan", "pcstream.scan_order", "ScanOrderGeometryDecoder"),
                    10: ("learned-lossy", "pcstream.lossy", "LossyGeometryDecoder")}
-=======
-                   8: ("scan", "pcstream.scan_order", "ScanOrderGeometryDecoder")}
->>>>>>> las
 GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
 #: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
 #: "size" encodes with both and keeps the smaller stream.
@@ -316,22 +313,16 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
             cands = [attr_codecs.get(9), attr_codecs.get(DEFAULT_ATTRIBUTE_CODEC)]   # scan order: codec 9 or raw
         for codec in cands:     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-<<<<<<< HEAD
-            if learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
+            if getattr(codec.encode, "needs_context", False):   # scan order (codec 9): one chunk, pulse context
+                payload, params = codec.encode(a, points=points, params=opts, context=getattr(eg, "pulse", None))
+                pieces = [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))]
+            elif learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
                 o = {k: v for k, v in opts.items() if k != "levels"}
                 payload, params = codec.encode(a, points=points, params=o)
                 pieces = [(int(final_level), int(final_level), bytes(payload), _plain_version(codec), count)]
             else:
                 pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
-            size = sum(len(p[2]) for p in pieces)
-=======
-            if getattr(codec.encode, "needs_context", False):   # scan order (codec 9): one chunk, pulse context
-                payload, params = codec.encode(a, points=points, params=opts, context=getattr(eg, "pulse", None))
-                pieces = [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))]
-            else:
-                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
             size = _stored_size(codec, pieces) if gid == 8 else sum(len(p[2]) for p in pieces)
->>>>>>> las
             if best is None or size < best[0]:
                 best = (size, codec, pieces, params)
         _, codec, pieces, params = best
