@@ -81,24 +81,61 @@ def load_ply(path):
     return pts.astype(np.uint32), rgb
 
 
-def bench_colour(name, qualities):
-    import zstandard
-    pts, rgb = load_ply(data_dir() / "dense" / f"{name}.ply")
+def _encode_levels(pts, rgb, depth, his, q):
+    return A.encode_attribute_levels(pts, rgb, depth, his, quality=q)
+
+
+def _decode_levels(pts, chunks, depth):
+    return A.decode_attribute_levels(pts, [p for *_, p in chunks], np.uint8, 3, depth)
+
+
+def _rd(pts, rgb, depth, his, qualities):
+    """RD rows of RAHT with the level ranges `his` (None: version 1, one payload)."""
     n = len(pts)
     rows = []
     for q in qualities:
-        (cid, payload), te_cpu, te_wall = timed(A.encode_attribute, pts, rgb, mode="lossy", quality=q)
-        out, td_cpu, td_wall = timed(A.decode_attribute, pts, cid, payload, np.uint8, 3)
+        if his is None:
+            (cid, payload), te_cpu, te_wall = timed(A.encode_attribute, pts, rgb, mode="lossy", quality=q)
+            out, td_cpu, td_wall = timed(A.decode_attribute, pts, cid, payload, np.uint8, 3)
+            size, sizes = len(payload), [len(payload)]
+        else:
+            chunks, te_cpu, te_wall = timed(_encode_levels, pts, rgb, depth, his, q)
+            out, td_cpu, td_wall = timed(_decode_levels, pts, chunks, depth)
+            sizes = [len(p) for *_, p in chunks]
+            size = sum(sizes)
         y, cb, cr = psnr_ycc(rgb, out)
-        rows.append({"quality": q, "bytes": len(payload), "bpp": len(payload) * 8 / n, "psnr_y": y,
+        rows.append({"quality": q, "bytes": size, "chunk_bytes": sizes, "bpp": size * 8 / n, "psnr_y": y,
                      "psnr_cb": cb, "psnr_cr": cr, "enc_cpu_s": te_cpu, "enc_wall_s": te_wall,
                      "dec_cpu_s": td_cpu, "dec_wall_s": td_wall})
+    return rows
+
+
+def _bd(ref, test, key):
+    return bd_rate([(r["bpp"], r[key]) for r in ref], [(r["bpp"], r[key]) for r in test])
+
+
+def bench_colour(name, qualities):
+    """RAHT as pcstream.encode writes it (codec 4 version 2, default level ranges: the first
+    GEOM chunk's levels 0..depth-5, then the rest), against G-PCC, and the cost of level
+    ranges against one payload (version 1) and one chunk per GEOM level range."""
+    import zstandard
+    from pcstream.attr_levels import level_his
+    pts, rgb = load_ply(data_dir() / "dense" / f"{name}.ply")
+    n = len(pts)
+    depth = max(1, int(pts.max()).bit_length())
+    geo = A.default_level_his(depth)
+    his = level_his("coarse", geo, depth)
+    rows = _rd(pts, rgb, depth, his, qualities)
+    v1 = _rd(pts, rgb, depth, None, qualities)
+    per_level = _rd(pts, rgb, depth, level_his("geometry", geo, depth), qualities)
+    cost = {"default_vs_v1": {k: _bd(v1, rows, k) for k in ("psnr_y", "psnr_cb", "psnr_cr")},
+            "geometry_ranges_vs_v1": {k: _bd(v1, per_level, k) for k in ("psnr_y", "psnr_cb", "psnr_cr")}}
     # Speed: best of 3 CPU times at quality 24 (the machine may be shared and loaded).
     enc_t, dec_t = [], []
     for _ in range(3):
-        (cid, payload), tc, _w = timed(A.encode_attribute, pts, rgb, mode="lossy", quality=24)
+        chunks, tc, _w = timed(_encode_levels, pts, rgb, depth, his, 24)
         enc_t.append(tc)
-        dec_t.append(timed(A.decode_attribute, pts, cid, payload, np.uint8, 3)[1])
+        dec_t.append(timed(_decode_levels, pts, chunks, depth)[1])
     (cid, payload), tl_cpu, tl_wall = timed(A.encode_attribute, pts, rgb)
     back, tld_cpu, _ = timed(A.decode_attribute, pts, cid, payload, np.uint8, 3)
     assert np.array_equal(back, rgb)
@@ -108,8 +145,13 @@ def bench_colour(name, qualities):
     anchor = GPCC_RAHT[name]
     in_range = [r for r in rows if r["psnr_y"] <= anchor[-1][1] + 3]
     return {
-        "file": f"dense/{name}.ply", "points": n, "rd": rows,
+        "file": f"dense/{name}.ply", "points": n, "depth": depth, "level_his": his, "rd": rows,
+        "rd_v1_one_payload": v1, "rd_geometry_ranges": per_level, "level_range_cost_bd_pct": cost,
         "bd_rate_y_vs_gpcc_raht_pct": bd_rate(anchor, [(r["bpp"], r["psnr_y"]) for r in in_range]),
+        "bd_rate_y_vs_gpcc_raht_pct_v1": bd_rate(anchor, [(r["bpp"], r["psnr_y"]) for r in v1
+                                                           if r["psnr_y"] <= anchor[-1][1] + 3]),
+        "bd_rate_y_vs_gpcc_raht_pct_geometry_ranges": bd_rate(anchor, [(r["bpp"], r["psnr_y"]) for r in per_level
+                                                                       if r["psnr_y"] <= anchor[-1][1] + 3]),
         "gpcc_raht": anchor,
         "lossless_bpp": len(payload) * 8 / n, "lossless_enc_cpu_s": tl_cpu, "lossless_dec_cpu_s": tld_cpu,
         "zstd3_raw_colour_cpu_s": z_cpu,
@@ -201,7 +243,11 @@ def plot(colour, path):
     for ax, c in zip(np.atleast_1d(axes), colour):
         g = np.array(c["gpcc_raht"])
         ax.plot(g[:, 0], g[:, 1], "s--", label="G-PCC v23 RAHT (Y)")
-        ax.plot([r["bpp"] for r in c["rd"]], [r["psnr_y"] for r in c["rd"]], "o-", label="pcstream RAHT (Y)")
+        ax.plot([r["bpp"] for r in c["rd"]], [r["psnr_y"] for r in c["rd"]], "o-",
+                label=f"pcstream RAHT (Y), level ranges {c['level_his']}")
+        if "rd_geometry_ranges" in c:
+            ax.plot([r["bpp"] for r in c["rd_geometry_ranges"]], [r["psnr_y"] for r in c["rd_geometry_ranges"]],
+                    "x-", alpha=0.6, label="pcstream RAHT (Y), one range per GEOM chunk")
         ax.plot([r["bpp"] for r in c["rd"]], [r["psnr_cb"] for r in c["rd"]], ".:", label="pcstream (Cb)")
         ax.plot([r["bpp"] for r in c["rd"]], [r["psnr_cr"] for r in c["rd"]], ".:", label="pcstream (Cr)")
         ax.set_xscale("log")
@@ -217,11 +263,17 @@ def plot(colour, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer quality points")
+    ap.add_argument("--colour-only", action="store_true",
+                    help="skip the LAS part (keeps the LAS results of the last full run in the JSON)")
     args = ap.parse_args()
     qualities = [0, 16, 32, 48] if args.quick else QUALITIES
     RESULTS.mkdir(parents=True, exist_ok=True)
     colour = [bench_colour(nm, qualities) for nm in GPCC_RAHT]
-    las = [bench_las(nm) for nm in LAZ_ANCHOR]
+    if args.colour_only:
+        old = RESULTS / "attributes.json"
+        las = json.loads(old.read_text()).get("las", []) if old.exists() else []
+    else:
+        las = [bench_las(nm) for nm in LAZ_ANCHOR]
     res = {"machine": platform.platform(), "python": platform.python_version(), "colour": colour, "las": las}
     (RESULTS / "attributes.json").write_text(json.dumps(res, indent=1))
     plot(colour, RESULTS / "attributes_rd.png")
@@ -234,8 +286,15 @@ def main():
                   f"{r['psnr_cr']:6.2f} {r['enc_cpu_s']:9.3f} {r['dec_cpu_s']:9.3f}")
         print(f"  BD-rate Y vs G-PCC v23 RAHT: {c['bd_rate_y_vs_gpcc_raht_pct']:+.1f} %; lossless colour "
               f"{c['lossless_bpp']:.3f} bpp; zstd-3 of raw colour (speed anchor) {c['zstd3_raw_colour_cpu_s']:.3f} s cpu")
+        cost = c["level_range_cost_bd_pct"]
+        print(f"  level ranges {c['level_his']}: BD-rate vs one payload (v1) Y {cost['default_vs_v1']['psnr_y']:+.2f} %, "
+              f"Cb {cost['default_vs_v1']['psnr_cb']:+.2f} %, Cr {cost['default_vs_v1']['psnr_cr']:+.2f} %; one range per "
+              f"GEOM chunk: Y {cost['geometry_ranges_vs_v1']['psnr_y']:+.2f} % (BD-rate Y vs G-PCC "
+              f"{c['bd_rate_y_vs_gpcc_raht_pct_geometry_ranges']:+.1f} %); v1 vs G-PCC {c['bd_rate_y_vs_gpcc_raht_pct_v1']:+.1f} %")
         print(f"  {c['points']} points, quality 24, best of 3: encode {c['enc_cpu_best_of_3_s']:.3f} s cpu, "
               f"decode {c['dec_cpu_best_of_3_s']:.3f} s cpu (target <= 0.5 s each)")
+    if args.colour_only:
+        return
     print("\nLossless LAS fields (codec 3); per field at codec level, then the whole file")
     for l in las:
         print(f"  {l['file']}: {l['points']} points, LAZ (lazrs) {l['laz_bytes_measured']} B, target total "

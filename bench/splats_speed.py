@@ -1,6 +1,7 @@
-"""Encode/decode CPU time on one scene (default playbot, 500k splats), both position modes,
-against our numpy SPZ v4 writer/reader in the same run. CPU seconds (process_time, all
-threads) are reported beside wall seconds because the shared machine is usually loaded.
+"""Encode/decode CPU time on one scene (default playbot, 500k splats), both position modes
+("keys", the default, and "octree"), against our numpy SPZ v4 writer/reader in the same run.
+CPU seconds (process_time, all threads) are reported beside wall seconds (best of --repeat)
+because the shared machine is usually loaded; the load average is recorded too.
 
     python bench/splats_speed.py [--scene playbot] [--repeat 3]
 Writes bench/results/splats_speed.json.
@@ -35,16 +36,18 @@ def main():
     ap.add_argument("--scratch", default="/tmp/gs")
     a = ap.parse_args()
     s = read_inria_ply(scene_ply(a.scene, Path(a.scratch)))
-    res = {"scene": a.scene, "splats": len(s)}
+    import os
+    res = {"scene": a.scene, "splats": len(s), "cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]}
     blob, c, w = measure(lambda: write_spz(s, 4), a.repeat)
     res["spz_v4_numpy_writer"] = {"cpu_s": c, "wall_s": w}
     _, c, w = measure(lambda: read_spz(blob), a.repeat)
     res["spz_v4_numpy_reader"] = {"cpu_s": c, "wall_s": w}
-    for mode in ("octree", "keys"):
+    for mode in ("keys", "octree"):
         b, ce, we = measure(lambda: codec.encode(s, 0.5, positions=mode), a.repeat)
         _, cd, wd = measure(lambda: codec.decode(b), a.repeat)
         res[mode] = {"bytes_per_splat": len(b) / len(s), "encode_cpu_s": ce, "encode_wall_s": we,
                      "decode_cpu_s": cd, "decode_wall_s": wd}
+    res["loadavg_after"] = os.getloadavg()[0]
     for k, v in res.items():
         print(k, v)
     (ROOT / "bench" / "results" / "splats_speed.json").write_text(json.dumps(res, indent=1))

@@ -12,7 +12,8 @@
 3. it plans from the index (chunk sizes, levels, point counts, decoded sizes), fetches the
    file head (signature, header, metadata), then the chunks in file order (coarse levels
    first), feeding them to pcstream.ProgressiveDecoder, and prints each level's point count
-   and the bytes received so far. `--level N` stops after level N; `--budget BYTES` stops
+   and the bytes received so far, with the attributes available at that level (`rgb@5`:
+   colours from the level-5 ATTR chunk, see docs/attributes.md). `--level N` stops after level N; `--budget BYTES` stops
    before the chunk whose decoded scene (deepest level's points + attributes, from the
    index's decoded sizes) would exceed the memory budget.
 """
@@ -107,24 +108,32 @@ def play(url: str, *, level: int | None = None, budget: int | None = None, out=s
     print(f"metadata: {meta.get('point_count')} points, depth {meta.get('depth')}, "
           f"attributes {[a['name'] for a in meta.get('attributes', [])]}", file=out)
     geom_bytes = attr_bytes = 0
+    attr_sizes: dict = {}        # (type, stream) -> decoded size of its latest (finest) chunk
     for e in entries:
         if level is not None and e.type == b"GEOM" and e.level_lo > level:
             break
         if level is not None and e.type != b"GEOM" and e.level_hi > level:
             continue
         # Memory of the decoded scene: the point set of the deepest level (each geometry
-        # chunk's decoded_size replaces the previous one) plus every attribute stream.
-        need = (e.decoded_size + attr_bytes) if e.type == b"GEOM" else (geom_bytes + attr_bytes + e.decoded_size)
+        # chunk's decoded_size replaces the previous one) plus every attribute stream (a
+        # finer level-range chunk of a stream replaces its coarser one).
+        key = (e.type, e.stream_id)
+        need = (e.decoded_size + attr_bytes) if e.type == b"GEOM" else \
+            (geom_bytes + attr_bytes - attr_sizes.get(key, 0) + e.decoded_size)
         if budget is not None and need > budget:
             print(f"stopping: the next chunk needs {need} decoded bytes, over the budget of {budget}", file=out)
             break
         if e.type == b"GEOM":
             geom_bytes = e.decoded_size
         else:
-            attr_bytes += e.decoded_size
+            attr_bytes += e.decoded_size - attr_sizes.get(key, 0)
+            attr_sizes[key] = e.decoded_size
         _, body = http.get(e.offset, e.end - 1)
         for up in dec.feed(body):
-            extra = f", attributes {sorted(up.attributes)}" if up.attributes else ""
+            # Level-range ATTR chunks (e.g. RAHT colour) colour coarse levels too: each voxel
+            # then shows its ancestor's value at the attribute level named here.
+            extra = ", attributes " + ", ".join(
+                f"{k}@{up.attribute_levels.get(k, up.level)}" for k in sorted(up.attributes)) if up.attributes else ""
             print(f"level {up.level:>2}: {up.point_count:>9} points, {http.received:>9} bytes received{extra}",
                   file=out)
     if dec.result is None:

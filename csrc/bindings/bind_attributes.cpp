@@ -4,6 +4,9 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
+
+#include <pybind11/stl.h>
 
 #include "pcstream/attr_lossless.hpp"
 #include "pcstream/raht.hpp"
@@ -96,7 +99,79 @@ py::array decode_raht_py(const Points& pts, const py::bytes& payload, int type_c
   return out;
 }
 
+py::list encode_raht_levels_py(const Points& pts, const Raw& values, int type_code, int comps, double quality,
+                               int depth, std::vector<int> level_his, double chroma_scale, double deadzone,
+                               int min_neighbours, bool predict, py::tuple weights) {
+  const size_t n = check_points(pts);
+  const ValueType t = value_type_from_code(static_cast<uint8_t>(type_code), false);
+  check_values(values, n, t, comps);
+  RahtOptions opt;
+  opt.quality = quality;
+  opt.chroma_scale = chroma_scale;
+  opt.deadzone = deadzone;
+  opt.predict_min_neighbours = min_neighbours;
+  opt.predict = predict;
+  if (weights.size() != 5) fail(ErrorCode::InvalidArgument, "weights must be 5 integers");
+  for (int k = 0; k < 5; ++k) opt.weights[k] = weights[k].cast<int>();
+  std::vector<std::vector<uint8_t>> out;
+  {
+    py::gil_scoped_release nogil;
+    out = encode_raht_levels(pts.data(), n, values.data(), t, comps, depth, level_his, opt);
+  }
+  py::list res;
+  for (const auto& p : out) res.append(to_bytes(p));
+  return res;
+}
+
+// Python face of RahtLevelDecoder: remembers the point count for values().
+class PyRahtLevelDecoder {
+ public:
+  PyRahtLevelDecoder(int type_code, int comps)
+      : type_(value_type_from_code(static_cast<uint8_t>(type_code), false)), comps_(comps), dec_(type_, comps) {}
+  void set_points(const Points& pts, int level) {
+    const size_t n = check_points(pts);
+    py::gil_scoped_release nogil;
+    dec_.set_points(pts.data(), n, level);
+    n_ = n;
+  }
+  int feed(const py::bytes& payload) {
+    std::string buf = payload;
+    py::gil_scoped_release nogil;
+    return dec_.feed(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  }
+  py::array values() const {
+    Raw out(static_cast<py::ssize_t>(n_ * comps_ * value_width(type_)));
+    uint8_t* o = out.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      dec_.values(o);
+    }
+    return out;
+  }
+  int level() const { return dec_.level(); }
+  int depth() const { return dec_.depth(); }
+  bool done() const { return dec_.done(); }
+
+ private:
+  ValueType type_;
+  int comps_;
+  RahtLevelDecoder dec_;
+  size_t n_ = 0;
+};
+
 void bind(py::module_& m) {
+  m.def("attr_encode_raht_levels", &encode_raht_levels_py, py::arg("points"), py::arg("values"),
+        py::arg("type_code"), py::arg("components"), py::arg("quality"), py::arg("depth"), py::arg("level_his"),
+        py::arg("chroma_scale") = 3.0, py::arg("deadzone") = 0.35, py::arg("min_neighbours") = 2,
+        py::arg("predict") = true, py::arg("weights") = py::make_tuple(8, 3, 1, 5, 0));
+  py::class_<PyRahtLevelDecoder>(m, "RahtLevelDecoder")
+      .def(py::init<int, int>(), py::arg("type_code"), py::arg("components"))
+      .def("set_points", &PyRahtLevelDecoder::set_points, py::arg("points"), py::arg("level"))
+      .def("feed", &PyRahtLevelDecoder::feed, py::arg("payload"))
+      .def("values", &PyRahtLevelDecoder::values)
+      .def_property_readonly("level", &PyRahtLevelDecoder::level)
+      .def_property_readonly("depth", &PyRahtLevelDecoder::depth)
+      .def_property_readonly("done", &PyRahtLevelDecoder::done);
   m.def("attr_encode_lossless", &encode_lossless_py, py::arg("points"), py::arg("values"), py::arg("type_code"),
         py::arg("components"), py::arg("predictor") = -1, py::arg("window") = 32);
   m.def("attr_decode_lossless", &decode_lossless_py, py::arg("points"), py::arg("payload"), py::arg("type_code"),

@@ -12,6 +12,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_codec.hpp"
 #include "pcstream/geometry_learned.hpp"
+#include "pcstream/geometry_learned_topk.hpp"
 #include "pcstream/learned_model.hpp"
 #include "pcstream/nn_model_file.hpp"
 #include "pcstream/nn_runtime.hpp"
@@ -252,6 +253,21 @@ void bind(py::module_& m) {
                            std::chrono::duration<double>(t2 - t1).count());
   });
   m.attr("learned_default_min_voxels") = learned::kLearnedMinVoxels;
+  // Learned lossy geometry (codec id 10): top-k upsampling of omitted scales.
+  m.def("learned_topk_upsample",
+        [](const PyModel& model, const Arr<uint32_t>& points, int level, std::vector<uint64_t> ks, int threads) {
+          if (points.ndim() != 2 || points.shape(1) != 3)
+            fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
+          std::vector<uint32_t> out;
+          {
+            py::gil_scoped_release nogil;
+            out = learned::topk_upsample(*model.m, points.data(), static_cast<size_t>(points.shape(0)), level, ks,
+                                         threads);
+          }
+          return to_array(out, {static_cast<py::ssize_t>(out.size() / 3), 3});
+        },
+        py::arg("model"), py::arg("points"), py::arg("level"), py::arg("ks"), py::arg("threads") = 1,
+        "(M, 3) uint32 voxels at level + len(ks), Morton order: the top-k children per omitted scale.");
   m.def("learned_parse_header", [](py::bytes header) {
     std::string h = header;
     auto p = learned::parse_header(reinterpret_cast<const uint8_t*>(h.data()), h.size());

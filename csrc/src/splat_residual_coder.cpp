@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
 #include <string>
+#include <thread>
 
 #include "pcstream/byte_io.hpp"
 #include "pcstream/error.hpp"
 #include "pcstream/range_coder.hpp"
+#include "pcstream/splat_column_plan.hpp"
 
 namespace pcstream {
 namespace splat {
@@ -17,15 +20,26 @@ constexpr int kExpBins = 20;   // adaptive exponent bins; larger exponents escap
 constexpr int kMagBuckets = 5;
 constexpr uint64_t kMaxDecisionsPerBit = 1500;  // see BinContext::p1 clamping
 
-// Binary contexts for one residual distribution.
-struct ResidualContexts {
+// Binary contexts of one residual distribution, split hot/cold: most values need only
+// the zero flag, so the flags of all context sets sit together in a small array
+// (the exponent/mantissa bins of the SH groups would otherwise spread them over MBs).
+struct HeadContexts {
   BinContext zero{4, 7};
   BinContext sign{4, 7};
+};
+struct TailContexts {
   BinContext expo[kExpBins];
   BinContext mant[kExpBins];
 };
+struct ResidualContexts {
+  std::vector<HeadContexts> head;
+  std::vector<TailContexts> tail;
+  explicit ResidualContexts(size_t n) : head(n), tail(n) {}
+};
 
-inline int bucket(uint32_t m) { return m == 0 ? 0 : m == 1 ? 1 : m <= 3 ? 2 : m <= 8 ? 3 : 4; }
+// 0, 1, 2 (<= 3), 3 (<= 8), 4: a table lookup (the branches were mispredicted on every other value).
+constexpr uint8_t kBucketOf[9] = {0, 1, 2, 2, 3, 3, 3, 3, 3};
+inline int bucket(uint32_t m) { return m < 9 ? kBucketOf[m] : 4; }
 
 inline int bit_length(uint32_t v) {
   int b = 0;
@@ -59,10 +73,12 @@ inline uint32_t get_raw(RangeDecoder& dec, int nbits) {
   return (hi << 16) | lo;
 }
 
-inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
-  enc.encode_bit(c.zero, r == 0);
+inline void put_residual(RangeEncoder& enc, ResidualContexts& cs, size_t k, int64_t r) {
+  HeadContexts& h = cs.head[k];
+  enc.encode_bit(h.zero, r == 0);
   if (r == 0) return;
-  enc.encode_bit(c.sign, r < 0);
+  enc.encode_bit(h.sign, r < 0);
+  TailContexts& c = cs.tail[k];
   uint32_t m = static_cast<uint32_t>(r < 0 ? -r : r);
   int e = bit_length(m) - 1;  // m in [2^e, 2^(e+1)), e <= 31
   int ue = std::min(e, kExpBins - 1);
@@ -75,9 +91,11 @@ inline void put_residual(RangeEncoder& enc, ResidualContexts& c, int64_t r) {
   }
 }
 
-inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
-  if (dec.decode_bit(c.zero)) return 0;
-  int neg = dec.decode_bit(c.sign);
+inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& cs, size_t k) {
+  HeadContexts& h = cs.head[k];
+  if (dec.decode_bit(h.zero)) return 0;
+  int neg = dec.decode_bit(h.sign);
+  TailContexts& c = cs.tail[k];
   int e = 0;
   while (e < kExpBins - 1 && dec.decode_bit(c.expo[e])) ++e;
   int ue = e;
@@ -89,46 +107,6 @@ inline int64_t get_residual(RangeDecoder& dec, ResidualContexts& c) {
     m = (m << (e - 1)) | get_raw(dec, e - 1);
   }
   return neg ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
-}
-
-inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
-// Cost proxy of a residual in bits (Elias-gamma length); integer and cheap.
-inline double cost(int64_t r) {
-  uint64_t m = static_cast<uint64_t>(r < 0 ? -r : r);
-  int b = 0;
-  while (m) { ++b; m >>= 1; }
-  return 2.0 * b + 1.0;
-}
-
-// Rows sampled when choosing a column's prediction mode (every kPlanStride-th row).
-constexpr size_t kPlanStride = 4;
-
-struct ColumnPlan {
-  uint8_t mode;    // 0: constant offset, 1: previous row, 2: linear in the previous column,
-                   // 3: external prediction + offset
-  int32_t offset;  // prediction for mode 0, intercept for mode 2
-  int32_t weight;  // mode 2: slope in 1/256 units, |weight| <= kMaxWeight
-};
-
-constexpr int32_t kMaxWeight = 1024;
-
-// Prediction of row i, column c (all inputs already decoded).
-inline int64_t predict(const ColumnPlan& p, const int32_t* rows, size_t i, int c, int cols, const int32_t* ext) {
-  switch (p.mode) {
-    case 3: return p.offset + static_cast<int64_t>(ext[i * cols + c]);
-    case 1: return i ? rows[(i - 1) * cols + c] : p.offset;
-    case 2: return p.offset + ((static_cast<int64_t>(p.weight) * rows[i * cols + c - 1]) >> 8);
-    default: return p.offset;
-  }
-}
-
-int32_t median_of(std::vector<int64_t>& t) {
-  if (t.empty()) return 0;
-  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-  int64_t m = t[t.size() / 2];
-  return static_cast<int32_t>(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, m)));
 }
 
 void check_shape(size_t n, int cols, const uint8_t* side, int nside) {
@@ -143,69 +121,11 @@ size_t ctx_index(int col, int s, int a, int b, int nside) {
   return ((static_cast<size_t>(col) * nside + s) * kMagBuckets + a) * kMagBuckets + b;
 }
 
-}  // namespace
-
-std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
-                                    const int32_t* ext) {
-  check_shape(n, cols, side, nside);
-  std::vector<ColumnPlan> plan(cols);
-  std::vector<int64_t> t;
-  t.reserve(n / kPlanStride + 1);
-  for (int c = 0; c < cols; ++c) {
-    auto col = [&](size_t i, int cc) { return static_cast<int64_t>(data[i * cols + cc]); };
-    t.clear();
-    for (size_t i = 0; i < n; i += kPlanStride) t.push_back(col(i, c));
-    ColumnPlan best{0, median_of(t), 0};
-    double best_cost = 0;
-    for (size_t i = 0; i < n; i += kPlanStride) best_cost += cost(col(i, c) - best.offset);
-    double c1 = 0;
-    for (size_t i = 0; i < n; i += kPlanStride) c1 += cost(col(i, c) - (i ? col(i - 1, c) : best.offset));
-    if (c1 < best_cost) { best_cost = c1; best = {1, best.offset, 0}; }
-    if (c > 0 && n > 1) {
-      // Least-squares slope on the previous column (same row), in 1/256 units.
-      double mx = 0, my = 0;
-      size_t cnt = 0;
-      for (size_t i = 0; i < n; i += kPlanStride) { mx += col(i, c - 1); my += col(i, c); ++cnt; }
-      mx /= cnt; my /= cnt;
-      double sxx = 0, sxy = 0;
-      for (size_t i = 0; i < n; i += kPlanStride) {
-        double dx = col(i, c - 1) - mx;
-        sxx += dx * dx;
-        sxy += dx * (col(i, c) - my);
-      }
-      int32_t w = sxx > 0 ? static_cast<int32_t>(std::lround(256.0 * sxy / sxx)) : 0;
-      w = std::max(-kMaxWeight, std::min(kMaxWeight, w));
-      if (w != 0) {
-        t.clear();
-        for (size_t i = 0; i < n; i += kPlanStride) t.push_back(col(i, c) - ((static_cast<int64_t>(w) * col(i, c - 1)) >> 8));
-        ColumnPlan p2{2, median_of(t), w};
-        double c2 = 0;
-        for (size_t i = 0; i < n; i += kPlanStride) c2 += cost(col(i, c) - predict(p2, data, i, c, cols, ext));
-        if (c2 < best_cost) { best_cost = c2; best = p2; }
-      }
-    }
-    if (ext) {
-      t.clear();
-      for (size_t i = 0; i < n; i += kPlanStride) t.push_back(col(i, c) - ext[i * cols + c]);
-      ColumnPlan p3{3, median_of(t), 0};
-      double c3 = 0;
-      for (size_t i = 0; i < n; i += kPlanStride) c3 += cost(col(i, c) - predict(p3, data, i, c, cols, ext));
-      if (c3 < best_cost) { best_cost = c3; best = p3; }
-    }
-    plan[c] = best;
-  }
-  ByteWriter head;
-  head.varint(n);
-  head.u8(static_cast<uint8_t>(cols));
-  head.u8(static_cast<uint8_t>(nside));
-  for (int c = 0; c < cols; ++c) {
-    head.u8(plan[c].mode);
-    head.varint(zigzag(plan[c].offset));
-    if (plan[c].mode == 2) head.varint(zigzag(plan[c].weight));
-  }
-  std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
+// Codes rows [0, n) of one slice with fresh contexts (row 0 has no previous row).
+void encode_rows(RangeEncoder& enc, const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                 const int32_t* ext, const std::vector<ColumnPlan>& plan) {
+  ResidualContexts ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
   std::vector<uint32_t> prev_mag(cols, 0);
-  RangeEncoder enc;
   for (size_t i = 0; i < n; ++i) {
     const int32_t* row = data + i * cols;
     int s = side ? side[i] : 0;
@@ -213,13 +133,48 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
     for (int c = 0; c < cols; ++c) {
       int64_t pred = predict(plan[c], data, i, c, cols, ext);
       int64_t r = static_cast<int64_t>(row[c]) - pred;
-      auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
-      put_residual(enc, cx, r);
+      put_residual(enc, ctx, ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside), r);
       uint32_t m = static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30));
       prev_mag[c] = m;
       left = m;
     }
   }
+}
+
+void decode_rows(RangeDecoder& dec, int32_t* out, size_t n, int cols, const uint8_t* side, int nside,
+                 const int32_t* ext, const std::vector<ColumnPlan>& plan) {
+  ResidualContexts ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
+  std::vector<uint32_t> prev_mag(cols, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int s = side ? side[i] : 0;
+    uint32_t left = 0;
+    for (int c = 0; c < cols; ++c) {
+      int64_t pred = predict(plan[c], out, i, c, cols, ext);
+      int64_t r = get_residual(dec, ctx, ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside));
+      int64_t v = pred + r;
+      if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: value out of range");
+      out[i * cols + c] = static_cast<int32_t>(v);
+      uint32_t m = static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30));
+      prev_mag[c] = m;
+      left = m;
+    }
+    if ((i & 4095) == 0 && dec.overrun()) break;  // bounded work on truncated input
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                                    const int32_t* ext) {
+  check_shape(n, cols, side, nside);
+  std::vector<ColumnPlan> plan = choose_plans(data, n, cols, ext);
+  ByteWriter head;
+  head.varint(n);
+  head.u8(static_cast<uint8_t>(cols));
+  head.u8(static_cast<uint8_t>(nside));
+  write_plans(head, plan);
+  RangeEncoder enc;
+  encode_rows(enc, data, n, cols, side, nside, ext, plan);
   auto& body = enc.finish();
   head.bytes(body);
   return std::move(head.bytes());
@@ -235,17 +190,7 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
   if (sn != n || scols != cols || sside != nside)
     fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
              std::to_string(scols) + ") differs from the header's", 0);
-  std::vector<ColumnPlan> plan(cols);
-  for (int c = 0; c < cols; ++c) {
-    uint8_t mode = rd.u8("splat columns: mode");
-    if (mode > 3 || (mode == 2 && c == 0) || (mode == 3 && !ext))
-      fail(ErrorCode::CorruptPayload, "splat columns: unknown prediction mode", rd.offset() - 1);
-    int64_t o = unzigzag(rd.varint("splat columns: offset"));
-    if (o < INT32_MIN || o > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: offset out of range");
-    int64_t w = mode == 2 ? unzigzag(rd.varint("splat columns: weight")) : 0;
-    if (w < -kMaxWeight || w > kMaxWeight) fail(ErrorCode::CorruptPayload, "splat columns: weight out of range");
-    plan[c] = {mode, static_cast<int32_t>(o), static_cast<int32_t>(w)};
-  }
+  std::vector<ColumnPlan> plan = read_plans(rd, cols, ext != nullptr);
   if (side)
     for (size_t i = 0; i < n; ++i)
       if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
@@ -254,26 +199,96 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
   if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))
     fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
   std::vector<int32_t> out(n * static_cast<size_t>(cols));
-  std::vector<ResidualContexts> ctx(static_cast<size_t>(cols) * nside * kMagBuckets * kMagBuckets);
-  std::vector<uint32_t> prev_mag(cols, 0);
   RangeDecoder dec(rd.cursor(), rd.remaining());
-  for (size_t i = 0; i < n; ++i) {
-    int s = side ? side[i] : 0;
-    uint32_t left = 0;
-    for (int c = 0; c < cols; ++c) {
-      int64_t pred = predict(plan[c], out.data(), i, c, cols, ext);
-      auto& cx = ctx[ctx_index(c, s, bucket(prev_mag[c]), bucket(left), nside)];
-      int64_t r = get_residual(dec, cx);
-      int64_t v = pred + r;
-      if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat columns: value out of range");
-      out[i * cols + c] = static_cast<int32_t>(v);
-      uint32_t m = static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30));
-      prev_mag[c] = m;
-      left = m;
-    }
-    if ((i & 4095) == 0 && dec.overrun()) break;  // bounded work on truncated input
-  }
+  decode_rows(dec, out.data(), n, cols, side, nside, ext, plan);
   dec.check_end("splat columns");
+  return out;
+}
+
+size_t column_slices(size_t n) { return n == 0 ? 1 : (n + kSliceRows - 1) / kSliceRows; }
+
+namespace {
+
+// Runs fn(slice) for every slice, on up to `threads` threads; the first exception is rethrown.
+template <class Fn>
+void for_slices(size_t count, int threads, Fn&& fn) {
+  size_t t = std::max<size_t>(1, std::min<size_t>(count, threads < 1 ? 1 : static_cast<size_t>(threads)));
+  std::vector<std::exception_ptr> errs(count);
+  auto work = [&](size_t first) {
+    for (size_t s = first; s < count; s += t) {
+      try { fn(s); } catch (...) { errs[s] = std::current_exception(); }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < t; ++i) pool.emplace_back(work, i);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (auto& e : errs) if (e) std::rethrow_exception(e);
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_columns_sliced(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                                           const int32_t* ext, int threads) {
+  check_shape(n, cols, side, nside);
+  std::vector<ColumnPlan> plan = choose_plans(data, n, cols, ext);
+  const size_t ns = column_slices(n);
+  std::vector<std::vector<uint8_t>> bodies(ns);
+  for_slices(ns, threads, [&](size_t s) {
+    const size_t b = s * kSliceRows, e = std::min(n, b + kSliceRows);
+    RangeEncoder enc;
+    encode_rows(enc, data + b * cols, e - b, cols, side ? side + b : nullptr, nside, ext ? ext + b * cols : nullptr,
+                plan);
+    bodies[s] = std::move(enc.finish());
+  });
+  ByteWriter head;
+  head.varint(n);
+  head.u8(static_cast<uint8_t>(cols));
+  head.u8(static_cast<uint8_t>(nside));
+  write_plans(head, plan);
+  for (auto& b : bodies) head.varint(b.size());
+  for (auto& b : bodies) head.bytes(b);
+  return std::move(head.bytes());
+}
+
+std::vector<int32_t> decode_columns_sliced(const uint8_t* payload, size_t size, size_t n, int cols,
+                                           const uint8_t* side, int nside, const int32_t* ext, int threads) {
+  check_shape(0, cols, nullptr, nside);
+  ByteReader rd(payload, size);
+  uint64_t sn = rd.varint("splat columns: row count");
+  int scols = rd.u8("splat columns: column count");
+  int sside = rd.u8("splat columns: side classes");
+  if (sn != n || scols != cols || sside != nside)
+    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
+             std::to_string(scols) + ") differs from the header's", 0);
+  std::vector<ColumnPlan> plan = read_plans(rd, cols, ext != nullptr);
+  if (side)
+    for (size_t i = 0; i < n; ++i)
+      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  // Every value costs at least one adaptive binary decision, and a decision
+  // costs at least -log2(1 - 32/65536) > 1/1500 bit: bound n before allocating.
+  if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))
+    fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
+  const size_t ns = column_slices(n);
+  std::vector<size_t> len(ns), start(ns);
+  uint64_t total = 0;
+  for (size_t s = 0; s < ns; ++s) {
+    len[s] = rd.varint("splat columns: slice length");
+    total += len[s];
+    if (len[s] > rd.remaining() || total > rd.remaining())
+      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
+  }
+  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
+  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
+  std::vector<int32_t> out(n * static_cast<size_t>(cols));
+  const uint8_t* base = rd.cursor();
+  for_slices(ns, threads, [&](size_t s) {
+    const size_t b = s * kSliceRows, e = std::min(n, b + kSliceRows);
+    RangeDecoder dec(base + start[s], len[s]);
+    decode_rows(dec, out.data() + b * cols, e - b, cols, side ? side + b : nullptr, nside,
+                ext ? ext + b * cols : nullptr, plan);
+    dec.check_end("splat columns");
+  });
   return out;
 }
 

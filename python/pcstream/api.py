@@ -8,7 +8,8 @@
 
 Point order after decoding is canonical: Morton (z-order) order of the quantized
 coordinates, duplicates adjacent. It is *not* the input order; attributes follow their
-points. Lossless mode returns the exact multiset of quantized points.
+points. Lossless mode returns the exact multiset of quantized points. The scan-order
+codec (``codec="scan"``, GEOM 8, the CLI default for LAS) keeps the input order instead.
 """
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ import importlib
 from dataclasses import dataclass, field
 import numpy as np
 
-from . import __version__, attr_codecs, attr_raw  # noqa: F401  (attr_raw registers codec 2)
+from . import __version__, attr_codecs, attr_levels, attr_raw  # noqa: F401  (attr_raw registers codec 2)
 from .errors import InvalidArgumentError, MetadataError, PcsError, TruncatedError, UnsupportedError
 from .quantize import MAX_BITS, dequantize, quantize
 
 #: Geometry codec id -> (name, module implementing encode_geometry, its progressive decoder class).
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
-                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder")}
+                   7: ("learned", "pcstream.learned", "LearnedGeometryDecoder"),
+                   8: ("scan", "pcstream.scan_order", "ScanOrderGeometryDecoder"),
+                   10: ("learned-lossy", "pcstream.lossy", "LossyGeometryDecoder")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
 #: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
 #: "size" encodes with both and keeps the smaller stream.
@@ -40,8 +43,9 @@ class PointCloud:
     """A decoded point set.
 
     ``xyz``: (N,3) float64 in original units (voxel centres below full resolution);
-    ``attributes``: name -> (N,) or (N,k) array (empty for partial levels of a lossless
-    stream); ``level``: octree levels decoded (``depth`` = full resolution);
+    ``attributes``: name -> (N,) or (N,k) array (at partial levels only the streams coded
+    in level ranges, e.g. RAHT colour, each point having its ancestor voxel's value at
+    ``attribute_levels[name]``); ``level``: octree levels decoded (``depth`` = full resolution);
     ``complete``: every chunk of the stream was decoded; ``metadata``: the file's metadata.
     """
 
@@ -51,6 +55,9 @@ class PointCloud:
     depth: int = 0
     metadata: dict = field(default_factory=dict)
     complete: bool = False
+    #: name -> octree level the values come from (< level: each point has the value of
+    #: its ancestor voxel at that level, from level-range ATTR chunks).
+    attribute_levels: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])
@@ -71,6 +78,7 @@ class Update:
     point_count: int
     attributes: dict = field(default_factory=dict)
     complete: bool = False
+    attribute_levels: dict = field(default_factory=dict)   # as PointCloud.attribute_levels
 
 
 def _geometry_module(codec_id: int):
@@ -98,8 +106,10 @@ def _geometry_candidates(codec, geometry_codec, prefer: str, lossy: bool) -> lis
             has_model = bool(_geometry_module(7).available_models())
         except ImportError:
             has_model = False
-        return [1, 7] if has_model else [1]
+        return ([1, 7] if has_model else [1]) + [8]
     gid = GEOMETRY_NAMES.get(name, name)
+    if gid == 8 and lossy:
+        raise InvalidArgumentError("the scan-order geometry codec is lossless only (no lossy=True / level=)")
     if gid not in GEOMETRY_CODECS:
         raise InvalidArgumentError(f"unknown geometry codec {name!r} (known: {', '.join(GEOMETRY_NAMES)}, auto)")
     return [gid]
@@ -156,6 +166,18 @@ def _per_voxel(name: str, a: np.ndarray, voxel_of_point: np.ndarray, m: int) -> 
     return out.reshape((m,) + a.shape[1:])
 
 
+#: Bytes an ATTR chunk adds besides its payload (chunk header, CRC, index entry; formats/pcs-v1.md).
+_CHUNK_OVERHEAD = 188
+
+
+def _stored_size(codec, pieces) -> int:
+    """Bytes an attribute's ATTR pieces cost in a scan-order file: a small codec 9 payload
+    lives in the metadata (no chunk), every other piece in its own chunk."""
+    if codec.codec_id == 9 and len(pieces) == 1 and _geometry_module(8).inline_payload(pieces[0][2]):
+        return len(pieces[0][2])
+    return sum(len(p[2]) + _CHUNK_OVERHEAD for p in pieces)
+
+
 def _options_for(name: str, attribute_options: dict | None) -> dict:
     """Codec options of one attribute: attribute_options is either one dict for every
     attribute ({"quality": 40}) or a dict keyed by attribute name ({"rgb": {"quality": 40}})."""
@@ -165,11 +187,21 @@ def _options_for(name: str, attribute_options: dict | None) -> dict:
     return opts
 
 
+def _plain_version(codec) -> int:
+    """Codec version of a full-resolution payload (codec.encode) of a codec that also has
+    level-range payloads (those carry levels_version)."""
+    if not getattr(codec, "levels_version", 0):
+        return int(codec.version)
+    from . import attributes as attr_mod
+    return int(getattr(attr_mod, "CODEC_VERSION", {}).get(codec.codec_id, 1))
+
+
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec="auto",
            attribute_options: dict | None = None, source: dict | None = None,
            geometry_options: dict | None = None, codec: str | None = None, prefer: str = "speed",
+           bpp: float | None = None, psnr: float | None = None, rate=None, peak: float | None = None,
            adapt: bool = False, adapt_steps: int | None = None) -> bytes:
     """Encode points (and per-point attributes) into a ``.pcs`` byte string.
 
@@ -185,10 +217,16 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     attribute_options: codec options, e.g. {"quality": 40} for RAHT; a dict keyed by
     attribute name gives per-attribute options.
     codec: the geometry codec, "classic" (codec 1, the default), "learned" (codec 7,
-    lossless only, decoded without torch) or "auto": with prefer="speed" (default) the
-    classic coder, with prefer="size" both (when a learned model is installed and the
-    encode is lossless) and the smaller stream is kept. geometry_codec is the older
+    lossless only, decoded without torch), "scan" (codec 8, lossless only: points in the
+    input order, attributes by codec 9; attributes named return_number/number_of_returns
+    become its pulse channel) or "auto": with prefer="speed" (default) the classic coder,
+    with prefer="size" every lossless candidate (learned when a model is installed, scan)
+    and the smallest stream is kept. geometry_codec is the older
     spelling of the same choice (a name or a codec id).
+    Learned lossy geometry (codec 10, ``pcstream.lossy``): lossy=True with ``bpp=`` (bits
+    per input point), ``psnr=`` (D1 dB against ``peak``, default 2**depth - 1 grid units;
+    needs scipy) or ``rate=(step, omit)`` quantizes with a power-of-two step, codes the
+    coarse voxels losslessly and lets the decoder upsample ``omit`` scales with the model.
     adapt=True (learned codec only): fine-tune the model's heads on this input and store
     the weight delta in a WGHT chunk before the geometry, when that makes the file smaller
     (``adapt_steps`` optimizer steps; see pcstream.learned_adapt); metadata
@@ -197,7 +235,26 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     q = quantize(xyz, precision, origin=origin)
     n = q.q.shape[0]
     attrs = _prepare_attributes(attributes, n)
-    if lossy:
+    learned_lossy = bpp is not None or psnr is not None or rate is not None
+    if learned_lossy and (not lossy or level is not None):
+        raise InvalidArgumentError("bpp=/psnr=/rate= need lossy=True and no level=")
+    if learned_lossy:
+        lmod = _geometry_module(10)
+        le = lmod.encode_for_api(q.q, q.depth, bpp=bpp, psnr=psnr, rate=rate, peak=peak,
+                                 **(geometry_options or {}))
+        gid, gmod = 10, lmod
+        ncoarse = int(le.voxel_of_point.max()) + 1
+        points = le.points.astype(np.int64)
+        stream = {k: _per_voxel(k, a, le.voxel_of_point, ncoarse)[le.parent_of_point] for k, a in attrs.items()}
+        count = int(points.shape[0])
+        depth_out = int(le.depth)
+        # ATTR chunks sit at the last coded GEOM level (the container's order rule).
+        final_level = int(le.chunks[-1].level_hi) if le.chunks else depth_out
+        scale = q.scale * le.scale
+        transform = {"scale": [float(v) for v in scale],
+                     "offset": [float(v) for v in q.offset + q.scale * le.offset]}
+        eg = le
+    elif lossy:
         if level is None:
             raise InvalidArgumentError("lossy=True needs level= (the number of octree levels to keep)")
         level = int(level)
@@ -206,29 +263,34 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         level = min(level, q.depth)
     elif level is not None:
         raise InvalidArgumentError("level= is for lossy encoding (lossy=True); decode(level=N) reads a prefix")
-    candidates = _geometry_candidates(codec, geometry_codec, prefer, bool(lossy and level < q.depth))
-    keep = level if lossy and level < q.depth else None
-    if adapt and 7 not in candidates:
+    if not learned_lossy:
+        candidates = _geometry_candidates(codec, geometry_codec, prefer, bool(lossy and level < q.depth))
+        keep = level if lossy and level < q.depth else None
+        gid = eg = None
+        depth_out, transform = q.depth, q.transform()
+    if adapt and (learned_lossy or 7 not in candidates):
         raise InvalidArgumentError("adapt=True needs the learned geometry codec (codec='learned', or 'auto' "
                                    "with prefer='size') and a lossless encode")
-    gid = eg = None
 
     def coded_size(e) -> int:
         return sum(len(c.payload) for c in e.chunks) + len(e.header) + len(getattr(e, "weights", None) or b"")
 
-    for cid in candidates:
+    for cid in ([] if learned_lossy else candidates):
         if len(candidates) > 1 and cid == 7 and n == 0:
             continue
-        opts = dict(geometry_options or {})
+        gopts = dict(geometry_options or {})
+        if cid == 8 and "pulse" not in gopts:   # scan order: LAS return fields become the pulse channel
+            gopts["pulse"] = _geometry_module(8).pulse_from_attributes(attrs)
         if adapt and cid == 7:
-            opts.update(adapt=True, adapt_steps=adapt_steps)
-        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **opts)
+            gopts.update(adapt=True, adapt_steps=adapt_steps)
+        e = _geometry_module(cid).encode_geometry(q.q, q.depth, levels=keep, **gopts)
         if eg is None or coded_size(e) < coded_size(eg):
             gid, eg = cid, e
     gmod = _geometry_module(gid)
     cont = _container()
-    final_level = eg.chunks[-1].level_hi if eg.chunks else (keep or q.depth)
-    if lossy and level < q.depth:
+    if learned_lossy:
+        pass
+    elif lossy and level < q.depth:
         vop = np.asarray(eg.voxel_of_point, dtype=np.int64)
         m = int(eg.chunks[-1].point_count) if eg.chunks else 0
         vox = q.q >> (q.depth - level)
@@ -237,7 +299,9 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
         points = vox[first] if m else np.zeros((0, 3), np.int64)
         stream = {k: _per_voxel(k, a, vop, m) for k, a in attrs.items()}
         count = m
+        final_level = eg.chunks[-1].level_hi if eg.chunks else keep
     else:
+        final_level = eg.chunks[-1].level_hi if eg.chunks else q.depth
         order = np.asarray(eg.order, dtype=np.int64)
         points = q.q[order]
         stream = {k: a[order] for k, a in attrs.items()}
@@ -256,40 +320,62 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
                                  payload=bytes(gc.payload), critical=True, level_lo=int(gc.level_lo),
                                  level_hi=int(gc.level_hi), point_count=int(gc.point_count),
                                  decoded_size=int(gc.point_count) * 12, bounds=tuple(bbox), stream_id=0))
-    schema = []
+    schema, attr_chunks = [], []
+    geometry_his = [int(gc.level_hi) for gc in eg.chunks]
     for i, (name, a) in enumerate(stream.items()):
         cid = attribute_codec.get(name, "auto") if isinstance(attribute_codec, dict) else attribute_codec
         comps = 1 if a.ndim == 1 else int(a.shape[1])
         best = None
-        for codec in attr_codecs.candidates(cid, a):     # "auto": the smallest lossless payload
+        cands = attr_codecs.candidates(cid, a)
+        if gid == 8 and cid == "auto" and _geometry_module(8).attribute_applies(a):
+            cands = [attr_codecs.get(9), attr_codecs.get(DEFAULT_ATTRIBUTE_CODEC)]   # scan order: codec 9 or raw
+        for codec in cands:     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            payload, params = codec.encode(a, points=points, params=opts)
-            if best is None or len(payload) < len(best[1]):
-                best = (codec, payload, params)
-        codec, payload, params = best
+            if getattr(codec.encode, "needs_context", False):   # scan order (codec 9): one chunk, pulse context
+                payload, params = codec.encode(a, points=points, params=opts, context=getattr(eg, "pulse", None))
+                pieces = [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))]
+            elif learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
+                o = {k: v for k, v in opts.items() if k != "levels"}
+                payload, params = codec.encode(a, points=points, params=o)
+                pieces = [(int(final_level), int(final_level), bytes(payload), _plain_version(codec), count)]
+            else:
+                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            size = _stored_size(codec, pieces) if gid == 8 else sum(len(p[2]) for p in pieces)
+            if best is None or size < best[0]:
+                best = (size, codec, pieces, params)
+        _, codec, pieces, params = best
         dt = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
+        inline = codec.codec_id == 9 and len(pieces) == 1 and _geometry_module(8).inline_payload(pieces[0][2])
+        if inline:   # scan order: a payload of a few bytes goes in the metadata, no chunk
+            params = dict(params or {}, inline=bytes(pieces[0][2]))
         schema.append({"name": name, "dtype": dt.str, "components": comps, "codec": codec.codec_id,
                        "params": params or {}, "shape": "vector" if a.ndim == 2 else "scalar"})
-        chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=codec.version,
-                                 payload=bytes(payload),
-                                 critical=True, level_lo=int(final_level), level_hi=int(final_level),
-                                 point_count=count, decoded_size=count * comps * a.dtype.itemsize,
-                                 bounds=tuple(bbox), stream_id=i))
+        if inline:
+            continue
+        for lo, hi, payload, version, pc in pieces:     # one ATTR chunk per level range
+            attr_chunks.append(cont.Chunk(type=b"ATTR", codec_id=codec.codec_id, codec_version=version,
+                                          payload=payload, critical=True, level_lo=lo, level_hi=hi,
+                                          point_count=pc, decoded_size=pc * comps * a.dtype.itemsize,
+                                          bounds=tuple(bbox), stream_id=i))
+    chunks = attr_levels.interleave(chunks, attr_chunks)
     metadata = {
         "producer": f"pcstream {__version__}",
         "point_count": int(count),
         "input_point_count": int(n),
-        "depth": int(q.depth),
-        "transform": q.transform(),
+        "depth": int(depth_out),
+        "transform": transform,
         "units": str(units),
         "axes": str(axes),
         "bbox": bbox,
         "geometry_codec": int(gid),
         "geometry_header": bytes(eg.header),
-        "levels": int(final_level),
-        "lossy": bool(lossy and level < q.depth),
+        "levels": int(depth_out if learned_lossy else final_level),
+        "lossy": bool(learned_lossy or (lossy and level < q.depth)),
         "attributes": schema,
     }
+    if learned_lossy:
+        metadata["learned_lossy"] = {"step": float(le.step), "omit": int(le.omit), "inner_codec": int(le.inner_codec),
+                                     "geometry_bytes": int(le.nbytes)}
     if source:
         metadata["source"] = source
     if getattr(eg, "weights", None):        # only when kept: else the file equals the unadapted one
@@ -354,25 +440,11 @@ def _coarsen(pts: np.ndarray, shift: int) -> np.ndarray:
     return c[keep]
 
 
-def _decode_attributes(md: dict, payloads: dict, points: np.ndarray) -> dict:
-    out = {}
-    count = points.shape[0]
-    for i, a in enumerate(md.get("attributes", [])):
-        if i not in payloads:
-            raise TruncatedError(f"attribute stream {a['name']!r} is missing")
-        codec_id, version, payload = payloads[i]
-        codec = attr_codecs.get(codec_id)
-        if version > codec.version:
-            raise UnsupportedError(f"attribute {a['name']!r}: codec {codec_id} version {version} is newer than "
-                                   f"this build supports ({codec.version})")
-        comps = int(a["components"])
-        vals = codec.decode(payload, count=count, dtype=a["dtype"], components=comps,
-                            points=points, params=a.get("params") or {})
-        vals = np.asarray(vals).reshape(count, comps)
-        if a.get("shape", "scalar" if comps == 1 else "vector") == "scalar" and comps == 1:
-            vals = vals.reshape(count)
-        out[a["name"]] = vals
-    return out
+def _inline_payload(a: dict):
+    """The payload of an attribute carried in the metadata (small scan-order codec 9
+    payloads have no ATTR chunk), or None."""
+    inl = (a.get("params") or {}).get("inline") if isinstance(a.get("params"), dict) else None
+    return bytes(inl) if isinstance(inl, (bytes, bytearray)) and int(a.get("codec", 0)) == 9 else None
 
 
 class _Assembler:
@@ -385,7 +457,10 @@ class _Assembler:
         decoder = _geometry_decoder(int(metadata.get("geometry_codec", 1)))
         kw = {} if limits is None else {"max_points": int(limits.max_points)}
         self.geom = decoder(bytes(metadata["geometry_header"]), **kw)
-        self.attr_payloads: dict = {}
+        self.streams = attr_levels.AttributeStreams(self.md.get("attributes", []))
+        for sid, a in enumerate(self.md.get("attributes", [])):   # scan order: payloads kept in the metadata
+            if _inline_payload(a) is not None:
+                self.streams.add(sid, 9, _inline_payload(a), 1)
         self.fed = 0
 
     @property
@@ -402,11 +477,12 @@ class _Assembler:
         self.geom.feed(payload)
         self.fed += 1
 
-    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1) -> None:
-        self.attr_payloads[int(stream_id)] = (int(codec_id), int(version), payload)
+    def feed_attribute(self, stream_id: int, codec_id: int, payload: bytes, version: int = 1,
+                       level_lo: int | None = None, level_hi: int | None = None) -> None:
+        self.streams.add(stream_id, codec_id, payload, version, level_lo, level_hi)
 
     def attributes_ready(self) -> bool:
-        return bool(self.geom.done) and len(self.attr_payloads) >= len(self.md.get("attributes", []))
+        return bool(self.geom.done) and self.streams.ready(self.level)
 
     def cloud(self, level: int | None = None, with_attributes: bool = True) -> PointCloud:
         """The point set at the decoded level, or coarsened to `level` if that is lower."""
@@ -418,11 +494,15 @@ class _Assembler:
             pts = _coarsen(pts.astype(np.int64), lvl - level)
             lvl = level
         full = bool(self.geom.done) and lvl == self.level
-        attrs = {}
-        if full and with_attributes and self.attributes_ready():
-            attrs = _decode_attributes(self.md, self.attr_payloads, pts)
+        attrs, alevels = {}, {}
+        if with_attributes:
+            self.streams.context = getattr(self.geom, "pulse", None)   # scan order: codec 9's pulse channel
+            # Full resolution with every stream present: all of them; else the level-range
+            # streams decoded so far (their values at the finest level range received).
+            attrs, alevels = self.streams.values(pts, lvl, full and self.streams.present())
         complete = full and self.attributes_ready()
-        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete)
+        return PointCloud(_to_units(pts, lvl, self.depth, self.md), attrs, lvl, self.depth, self.md, complete,
+                          alevels)
 
 
 def _entry_type(e) -> bytes:
@@ -472,19 +552,23 @@ class Reader:
                 if asm.geom.done or (level is not None and asm.fed and asm.level >= level):
                     continue
                 asm.feed_geometry(self._r.read_payload(i))
-        if asm.geom.done and (level is None or level >= asm.level):
-            nth = 0
-            schema = self.metadata.get("attributes", [])
-            for i, e in enumerate(entries):
-                if _entry_type(e) == b"ATTR":
-                    # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
-                    sid = getattr(e, "stream_id", None)
-                    sid = nth if sid is None else int(sid)
-                    cid = getattr(e, "codec_id", None)
-                    if cid is None:
-                        cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
-                    asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1))
-                    nth += 1
+        nth = 0
+        schema = self.metadata.get("attributes", [])
+        for i, e in enumerate(entries):
+            if _entry_type(e) != b"ATTR":
+                continue
+            # Index entries may omit stream/codec ids: ATTR chunks are then in schema order.
+            sid = getattr(e, "stream_id", None)
+            sid = nth if sid is None else int(sid)
+            nth += 1
+            cid = getattr(e, "codec_id", None)
+            if cid is None:
+                cid = schema[sid]["codec"] if sid < len(schema) else DEFAULT_ATTRIBUTE_CODEC
+            hi = getattr(e, "level_hi", None)
+            want = level if level is not None and level < asm.level else asm.level
+            if asm.geom.done or (asm.fed and hi is not None and int(hi) <= want):
+                asm.feed_attribute(sid, cid, self._r.read_payload(i), getattr(e, "codec_version", 1),
+                                   getattr(e, "level_lo", None), hi)
         return asm.cloud(level)
 
     def verify(self):
@@ -516,8 +600,8 @@ def open(source, *, limits=None) -> Reader:  # noqa: A001  (pcstream.open mirror
 def decode(data, level: int | None = None, *, limits=None) -> PointCloud:
     """Decode ``.pcs`` bytes (or a path) to a :class:`PointCloud`.
 
-    ``level=N`` decodes only the first N octree levels (voxel centres, no attributes
-    unless N reaches the stored resolution).
+    ``level=N`` decodes only the first N octree levels (voxel centres; attributes only
+    at the stored resolution, except streams coded in level ranges such as RAHT colour).
     """
     return Reader(data, limits=limits).decode(level)
 
@@ -528,7 +612,9 @@ class ProgressiveDecoder:
     """Decode a ``.pcs`` stream from bytes as they arrive (network, pipe).
 
     ``feed(data)`` returns the list of :class:`Update` that the new bytes made possible:
-    one per completed geometry chunk (coarse to fine) and a final one with attributes.
+    one per completed geometry chunk (coarse to fine), one more when a level-range ATTR
+    chunk (RAHT colour, docs/attributes.md) adds values at the level on screen
+    (``Update.attributes`` / ``attribute_levels``), and a final one with all attributes.
     ``close()`` returns the final :class:`PointCloud`, or raises TruncatedError (with
     ``.partial`` = the best point cloud so far and ``.last_good_offset``) if the stream
     ended before its end marker.
@@ -598,7 +684,8 @@ class ProgressiveDecoder:
     def _update(self, cloud: PointCloud, end: int) -> Update:
         self._latest = cloud
         self._latest_end = end
-        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete)
+        return Update(cloud.level, cloud.xyz, end, len(cloud), cloud.attributes, cloud.complete,
+                      cloud.attribute_levels)
 
     def _apply(self, events, updates: list) -> None:
         for kind, obj in events:
@@ -622,7 +709,12 @@ class ProgressiveDecoder:
                     if not asm.attributes_ready():  # else announced below with the attributes
                         updates.append(self._update(asm.cloud(self.max_level), end))
             elif t == b"ATTR":
-                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version)
+                asm.feed_attribute(obj.stream_id, obj.codec_id, obj.payload, obj.codec_version,
+                                   obj.level_lo, obj.level_hi)
+                lvl = asm.level if self.max_level is None else min(asm.level, self.max_level)
+                if asm.fed and not asm.geom.done and obj.level_hi <= lvl:
+                    # A level-range ATTR chunk (e.g. colours) for the level on screen: one more update.
+                    updates.append(self._update(asm.cloud(self.max_level), end))
             if asm.attributes_ready() and not self._final_sent:
                 self._final_sent = True
                 updates.append(self._update(asm.cloud(self.max_level), end))

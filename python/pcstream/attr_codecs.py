@@ -29,16 +29,24 @@ class AttributeCodec:
     decode: Callable
     lossless: bool = True
     version: int = 1       # codec version written to ATTR chunks; decoders accept <= version
+    # Optional level-range coding (one ATTR chunk per octree level range, for progressive
+    # colours): encode_levels(values, *, points, params, depth, level_his) ->
+    # ([(level_lo, level_hi, payload)], params); level_decoder(dtype, components) -> an
+    # object with set_points(points, level), feed(payload), values(), level, done.
+    # Chunks of codec version >= levels_version go to level_decoder.
+    encode_levels: Callable | None = None
+    level_decoder: Callable | None = None
+    levels_version: int = 0
 
 
 _REGISTRY: dict[int, AttributeCodec] = {}
 
 #: Modules that register further codec ids when imported (owned by other components).
 _PROVIDERS = {2: "pcstream.attr_raw", 3: "pcstream.attributes", 4: "pcstream.attributes",
-              6: "pcstream.splats"}
+              6: "pcstream.splats", 9: "pcstream.scan_order"}
 
 #: Names accepted by pcstream.encode(attribute_codec=...) besides the numeric ids.
-NAMES = {"raw": 2, "predictive": 3, "raht": 4}
+NAMES = {"raw": 2, "predictive": 3, "raht": 4, "scan": 9}
 
 #: Element types and component counts the predictive codec (3) accepts.
 _PREDICTIVE_DTYPES = {"u1", "u2", "u4", "u8", "i1", "i2", "i4", "i8", "f4", "f8"}
@@ -57,6 +65,7 @@ def _adapt_attributes_module(mod) -> None:
     def make(codec_id: int, mode: str):
         def encode(values, *, points, params):
             opts = dict(params or {})
+            opts.pop("levels", None)      # only for encode_levels
             cid, payload = mod.encode_attribute(points, values, mode=mode, **opts)
             if cid != codec_id:
                 raise UnsupportedError(f"pcstream.attributes returned codec {cid}, expected {codec_id}")
@@ -66,11 +75,21 @@ def _adapt_attributes_module(mod) -> None:
             return mod.decode_attribute(points, codec_id, payload, dtype, components)
         return encode, decode
 
+    def encode_levels(values, *, points, params, depth, level_his):
+        opts = {k: v for k, v in dict(params or {}).items() if k != "levels"}
+        chunks = mod.encode_attribute_levels(points, values, depth, level_his, **opts)
+        return chunks, {k: v for k, v in opts.items() if k == "quality"}
+
     for cid, name, mode, lossless in ((3, "predictive", "lossless", True), (4, "raht", "lossy", False)):
         if cid not in _REGISTRY:
             enc, dec = make(cid, mode)
             version = int(getattr(mod, "CODEC_VERSION", {}).get(cid, 1))
-            register(AttributeCodec(cid, name, enc, dec, lossless=lossless, version=version))
+            extra = {}
+            if cid == 4 and hasattr(mod, "RahtLevelDecoder"):
+                extra = {"encode_levels": encode_levels, "level_decoder": mod.RahtLevelDecoder,
+                         "levels_version": int(mod.RAHT_LEVELS_VERSION)}
+                version = max(version, extra["levels_version"])
+            register(AttributeCodec(cid, name, enc, dec, lossless=lossless, version=version, **extra))
 
 
 def get(codec_id) -> AttributeCodec:

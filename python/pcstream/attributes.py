@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from .errors import InvalidArgumentError, UnsupportedError
+from .errors import InvalidArgumentError, TruncatedError, UnsupportedError
 
 LOSSLESS = 3
 RAHT = 4
@@ -123,10 +123,95 @@ def decode_attribute(points, codec_id: int, payload: bytes, dtype, components: i
     return out if components == 1 else out.reshape(-1, components)
 
 
+#: Codec version of RAHT level-range chunks (one payload per octree level range).
+RAHT_LEVELS_VERSION = 2
+
+
+def default_level_his(depth: int) -> list:
+    """The level ranges of the classic geometry's GEOM chunks: levels 0..depth-5 in the
+    first chunk, then one chunk per level (returns the level_hi of each chunk)."""
+    depth = int(depth)
+    first = max(depth - 5, min(depth, 1))
+    return list(range(first, depth + 1))
+
+
+def encode_attribute_levels(points, values, depth: int, level_his=None, *, quality: float = DEFAULT_QUALITY,
+                            **options) -> list:
+    """RAHT (codec 4, version 2) in level-range chunks: returns [(level_lo, level_hi, payload)].
+
+    ``points``: (N, 3) ints in [0, 2**depth) (the full-resolution decoded geometry);
+    ``level_his``: the last level of each chunk (increasing, ending at ``depth``; default
+    :func:`default_level_his`, the GEOM chunk ranges). A decoder with the geometry down to
+    level L and the chunks up to level_hi <= L gets the colour of every level-L voxel
+    (:class:`RahtLevelDecoder`). Options as for ``encode_attribute(mode="lossy")``."""
+    pts = _points(points)
+    raw, dt, comps = _values(values, len(pts))
+    if dt.kind != "u" or dt.itemsize > 2 or comps not in (1, 3):
+        raise InvalidArgumentError("lossy attributes (RAHT) need 1 or 3 components of uint8 or uint16")
+    his = default_level_his(depth) if level_his is None else [int(h) for h in level_his]
+    if "weights" in options:
+        options["weights"] = tuple(int(w) for w in options["weights"])
+    payloads = _core.attr_encode_raht_levels(pts, raw, _TYPE_CODES[dt], comps, float(quality), int(depth), his,
+                                             **options)
+    los = [0] + [h + 1 for h in his[:-1]]
+    return [(lo, hi, bytes(p)) for lo, hi, p in zip(los, his, payloads)]
+
+
+class RahtLevelDecoder:
+    """Progressive decoder of RAHT level-range chunks (codec 4, version 2).
+
+        dec = RahtLevelDecoder(np.uint8, 3)
+        dec.set_points(points_at_level_L, L)   # geometry of a level >= the next chunk's level_hi
+        dec.feed(payload)                      # chunks in order; returns the chunk's level_hi
+        rgb = dec.values()                     # (M, 3): each point's ancestor colour at dec.level
+
+    Bad chunks raise ``pcstream.errors`` subclasses and leave the decoder at its last
+    complete level."""
+
+    def __init__(self, dtype, components: int):
+        self.dtype = _le_dtype(dtype)
+        self.components = int(components)
+        self._d = _core.RahtLevelDecoder(_TYPE_CODES[self.dtype], self.components)
+
+    def set_points(self, points, level: int) -> None:
+        self._d.set_points(_points(points), int(level))
+
+    def feed(self, payload: bytes) -> int:
+        return int(self._d.feed(bytes(payload)))
+
+    def values(self) -> np.ndarray:
+        out = np.asarray(self._d.values()).view(self.dtype).astype(self.dtype.newbyteorder("="), copy=False)
+        return out if self.components == 1 else out.reshape(-1, self.components)
+
+    @property
+    def level(self) -> int:
+        return int(self._d.level)
+
+    @property
+    def depth(self) -> int:
+        return int(self._d.depth)
+
+    @property
+    def done(self) -> bool:
+        return bool(self._d.done)
+
+
+def decode_attribute_levels(points, payloads, dtype, components: int, depth: int) -> np.ndarray:
+    """Decode every level-range chunk (payloads in order) on the full-resolution points."""
+    dec = RahtLevelDecoder(dtype, components)
+    dec.set_points(points, depth)
+    for p in payloads:
+        dec.feed(p)
+    if not dec.done:
+        raise TruncatedError(f"RAHT level-range chunks end at level {dec.level} of {depth}")
+    return dec.values()
+
+
 def raht_step(quality: float) -> float:
     """Luma quantiser step (value units) of a RAHT quality."""
     return float(_core.attr_raht_step(float(quality)))
 
 
-__all__ = ["LOSSLESS", "RAHT", "CODEC_VERSION", "DEFAULT_QUALITY", "encode_attribute", "decode_attribute",
-           "raht_step", "type_code"]
+__all__ = ["LOSSLESS", "RAHT", "CODEC_VERSION", "RAHT_LEVELS_VERSION", "DEFAULT_QUALITY", "encode_attribute",
+           "decode_attribute", "encode_attribute_levels", "decode_attribute_levels", "RahtLevelDecoder",
+           "default_level_his", "raht_step", "type_code"]

@@ -187,7 +187,7 @@ def cmd_pack_splats(a) -> int:
     given = [opt for opt, on in (("--lossy", a.lossy), ("--level", a.level is not None),
                                  ("--drop", a.drop), ("--lossy-attr", a.lossy_attr), ("--keep-order", a.keep_order),
                                  ("--attribute-codec", a.attribute_codec != "auto"),
-                                 ("--codec", a.codec not in ("classic", "auto")), ("--adapt", a.adapt)) if on]
+                                 ("--codec", a.codec not in (None, "classic", "auto")), ("--adapt", a.adapt)) if on]
     if given:
         raise CliError(f"{a.input} is a 3D Gaussian splat scene: {', '.join(given)} do not apply "
                        "(use --quality/--preset, --lod, --max-sh, --precision)", EXIT_USAGE)
@@ -218,6 +218,10 @@ def cmd_pack(a) -> int:
         raise CliError(f"{', '.join(splat_only)}: only for 3D Gaussian splat scenes (INRIA PLY, .spz, .splat); "
                        f"{a.input} is a point cloud", EXIT_USAGE)
     data = read_points(a.input, format=a.format, drop_nonfinite=a.drop_nonfinite)
+    if a.codec is None:   # LAS/LAZ, lossless, default codecs: scan order (codec 8); see docs/attributes.md
+        las = (data.source or {}).get("format") == "las"
+        plain = not (a.lossy or a.lossy_attr or a.precision is not None or a.attribute_codec != "auto")
+        a.codec = "scan" if las and plain else "classic"
     precision = a.precision if a.precision is not None else data.precision
     origin = data.origin if a.precision is None else None
     attributes = dict(data.attributes)
@@ -225,7 +229,7 @@ def cmd_pack(a) -> int:
         if name not in attributes:
             raise CliError(f"--drop: {a.input} has no attribute {name!r} (has: {', '.join(attributes)})", EXIT_USAGE)
         del attributes[name]
-    if a.keep_order:
+    if a.keep_order and a.codec != "scan":   # scan order keeps the input order anyway
         n = len(data)
         attributes[ORDER_ATTRIBUTE] = np.arange(n, dtype=np.uint32 if n < 2**32 else np.uint64)
     codec, options = a.attribute_codec, None
@@ -242,10 +246,16 @@ def cmd_pack(a) -> int:
         for name, quality in lossy.items():
             codec[name] = "raht"
             options[name] = {"quality": quality}
+    rate = {k: v for k, v in (("bpp", a.bpp), ("psnr", a.psnr), ("peak", a.peak)) if v is not None}
+    if rate and not a.lossy:
+        raise CliError("--bpp/--psnr/--peak choose a learned lossy rate point: add --lossy", EXIT_USAGE)
+    if a.lossy and a.level is None and not {"bpp", "psnr"} & set(rate):
+        raise CliError("--lossy needs --level N (keep N octree levels) or --bpp X / --psnr Y (learned lossy)",
+                       EXIT_USAGE)
     try:
         blob = pcstream.encode(data.xyz, attributes, precision=precision, origin=origin,
                                lossy=a.lossy, level=a.level, units=a.units, codec=a.codec, prefer=a.prefer,
-                               attribute_codec=codec, attribute_options=options, source=data.source,
+                               attribute_codec=codec, attribute_options=options, source=data.source, **rate,
                                **({"adapt": True, "adapt_steps": a.adapt_steps} if a.adapt else {}))
     except errors.InvalidArgumentError as exc:
         raise CliError(_with_file(a.input, exc), EXIT_ERROR) from None
@@ -260,6 +270,12 @@ def cmd_pack(a) -> int:
                 gid = int(r.metadata.get("geometry_codec", 1))
             from .api import GEOMETRY_CODECS
             gname = f" (geometry codec {GEOMETRY_CODECS[gid][0]})"
+        if rate:
+            from . import container
+            with container.PcsReader(blob) as r:
+                ll = r.metadata.get("learned_lossy", {})
+            gname = (f" (learned lossy geometry: step {ll.get('step', 0):g}, {ll.get('omit', 0)} omitted scales, "
+                     f"{8.0 * ll.get('geometry_bytes', 0) / n if n else 0.0:.4f} geometry bits/point)")
         print(f"{a.input} -> {a.output}: {n} points, {len(blob)} bytes, {bpp:.3f} bits/point{gname}")
     return EXIT_OK
 
@@ -384,7 +400,8 @@ def cmd_info(a) -> int:
         print(f"file        {a.input} ({size} bytes, {8.0 * size / n if n else 0:.3f} bits per input point)")
     if version is not None:
         print(f"container   version {'.'.join(map(str, version)) if isinstance(version, (tuple, list)) else version}")
-    for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes", "geometry_codec"):
+    for k in ("producer", "point_count", "input_point_count", "depth", "levels", "lossy", "units", "axes",
+              "geometry_codec", "learned_lossy"):
         if k in md:
             print(f"{k:<11} {md[k]}")
     tr = md.get("transform", {})
@@ -577,9 +594,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: the grid the values lie on; the LAS scale for LAS/LAZ)")
     s.add_argument("--lossy", action="store_true", help="keep only --level octree levels")
     s.add_argument("--level", type=int, help="octree levels kept with --lossy")
-    s.add_argument("--codec", default="classic", choices=["classic", "learned", "auto"],
+    s.add_argument("--bpp", type=float, default=None,
+                   help="with --lossy: learned lossy geometry (codec 10) at most X geometry bits per input point")
+    s.add_argument("--psnr", type=float, default=None,
+                   help="with --lossy: learned lossy geometry reaching a D1 PSNR of Y dB (needs scipy)")
+    s.add_argument("--peak", type=float, default=None,
+                   help="D1 peak for --psnr in input-grid units (default 2^depth - 1)")
+    s.add_argument("--codec", default=None, choices=["classic", "learned", "scan", "auto"],
                    help="geometry codec: classic (default, codec 1), learned (codec 7, lossless, decoded without "
-                        "torch), auto (chosen by --prefer)")
+                        "torch), scan (codec 8: input order, lossless; the default for LAS/LAZ input), "
+                        "auto (chosen by --prefer)")
     s.add_argument("--prefer", default="speed", choices=["speed", "size"],
                    help="for --codec auto: speed (default) = classic; size = encode with both, keep the smaller")
     s.add_argument("--adapt", action="store_true",

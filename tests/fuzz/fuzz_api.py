@@ -32,7 +32,10 @@ def _seed():
     rng = np.random.default_rng(0)
     xyz = rng.integers(0, 64, (200, 3))
     attrs = {"rgb": rng.integers(0, 256, (200, 3)).astype(np.uint8), "v": rng.random(200).astype(np.float32)}
-    return container.read_pcs(pcstream.encode(xyz, attrs))
+    # "c": RAHT colour in one ATTR chunk per level range (codec 4 version 2).
+    attrs["c"] = np.clip(xyz * 4, 0, 255).astype(np.uint8)
+    return container.read_pcs(pcstream.encode(xyz, attrs, attribute_codec={"c": "raht"},
+                                              attribute_options={"c": {"levels": "geometry"}}))
 
 
 META, CHUNKS = _seed()

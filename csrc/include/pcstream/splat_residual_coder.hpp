@@ -42,6 +42,19 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
 std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t n, int cols,
                                     const uint8_t* side, int nside, const int32_t* ext = nullptr);
 
+// Stream version 2: the same coding, rows split into slices of kSliceRows
+// (the last one shorter) each coded with fresh contexts and its own range
+// coder, so slices encode and decode in parallel on up to `threads` threads.
+// The slice count depends only on n, so the bytes never depend on `threads`.
+// Payload: row count, columns, side classes, plans, one varint length per
+// slice, then the slices.
+constexpr size_t kSliceRows = size_t{1} << 17;
+size_t column_slices(size_t n);
+std::vector<uint8_t> encode_columns_sliced(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                                           const int32_t* ext, int threads);
+std::vector<int32_t> decode_columns_sliced(const uint8_t* payload, size_t size, size_t n, int cols,
+                                           const uint8_t* side, int nside, const int32_t* ext, int threads);
+
 // Non-decreasing 64-bit keys (sorted Morton codes, duplicates allowed) coded
 // as adaptive Elias-gamma deltas. decode_sorted_keys rejects payloads whose
 // keys would exceed `key_bits` bits.

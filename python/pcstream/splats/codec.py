@@ -24,7 +24,8 @@ from . import lod as lod_mod
 from .scene import SH_COEFFS, SplatScene, logit, normalized_rotations, sigmoid
 
 MAGIC = b"PCSPLAT\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)  # v1: one-slice column coder; v2: sliced (parallel) column coder
 CODEC_ID = 6
 MAX_SPLATS = 1 << 27
 MAX_DEPTH = 21
@@ -32,6 +33,7 @@ MAX_DEPTH = 21
 # Orthonormal colour decorrelation (luma-like mean, two chroma differences).
 _T = np.array([[1, 1, 1], [1, -1, 0], [1, 1, -2]], np.float64)
 _T /= np.linalg.norm(_T, axis=1, keepdims=True)
+_T32 = np.ascontiguousarray(_T, np.float32)
 
 # Quantisation steps at quality 0.5: about SPZ v4's fidelity on every attribute measure
 # (position max error <= 1/8192 at the default grid, log-scale max error 1/32, rotation
@@ -49,7 +51,7 @@ MIN_POSITION_LEVELS = 2048
 # How fast each step grows below quality 0.5 (log2 of the step per unit of 6*(0.5-q)):
 # measured render-PSNR cost per byte saved (bench/splats.py --rd): rotations matter
 # least for the rendered image, then opacity, scale and positions; DC colour and SH most.
-STEP_SLOPES_LOW = {"opacity": 1.67, "dc": 0.33, "scale": 0.98, "rotation": 3.0, "sh": 0.33, "position": 1.1}
+STEP_SLOPES_LOW = {"opacity": 1.67, "dc": 0.33, "scale": 0.98, "rotation": 3.0, "sh": 0.2, "position": 1.1}
 # Above 0.5 every step halves per 1/6 of quality (positions stay at the grid the user set).
 STEP_SLOPES_HIGH = {"opacity": 1.0, "dc": 1.0, "scale": 1.0, "rotation": 1.0, "sh": 1.0, "position": 0.0}
 PRESETS = {"high": 0.65, "spz": 0.5, "small": 0.2}
@@ -80,8 +82,9 @@ class EncodeOptions:
     quality: float = 0.5
     position_step: float | None = None   # default: 1/4096, coarser only if the extent needs > 21 bits
     max_sh_degree: int | None = None
-    positions: str = "octree"            # "octree": classic geometry codec; "keys": Morton-delta (faster)
+    positions: str = "keys"              # "keys": Morton-delta (fast); "octree": classic geometry codec
     lod: bool = False                    # add representative splats of coarser octree levels
+    importance: bool = True              # below quality 0.5: coarser rotations where they matter little
     steps: dict = field(default_factory=dict)  # per-attribute overrides
 
 
@@ -94,7 +97,10 @@ def _qround(x, step):
 def _deadzone(x, step, theta):
     """Rounding towards zero by `theta` steps (more zeros for near-Laplacian SH coefficients;
     the decoder reconstructs q * step as usual)."""
-    a = np.abs(np.asarray(x, np.float64)) / step + (0.5 - theta)
+    x = np.asarray(x, np.float64) / step
+    if theta <= 0.5:  # |x| + (0.5 - theta) >= 0: truncation of x +- (0.5 - theta) is the same rounding, faster
+        return np.trunc(x + np.copysign(0.5 - theta, x)).astype(np.int64)
+    a = np.abs(x) + (0.5 - theta)
     return (np.sign(x) * np.floor(np.maximum(a, 0.0))).astype(np.int64)
 
 
@@ -119,15 +125,66 @@ def _sh_side(band1_q: np.ndarray, op_side: np.ndarray) -> np.ndarray:
     return (lvl * 4 + op_side).astype(np.uint8)
 
 
-def _quantise(s: SplatScene, steps: dict, nlev: int) -> list:
+# Rotation importance (stream version 2). A splat's rotation matters for the rendered image in
+# proportion to alpha^2 x projected area x anisotropy^2 (a near-isotropic, small or transparent
+# splat looks the same under any rotation), so its rotation step is 2^k times the base step
+# with k = clip(round(t - ref), 0, kmax), t = -log2(alpha) - log2(area)/2 - log2(anisotropy) in
+# quarter units. Everything is computed from already-decoded integers with exact float
+# operations (frexp, products, comparisons; no libm), so encoder and decoder always agree.
+_ANISO_NATS = np.array([1.227947, 0.693147, 0.436265, 0.287682, 0.194528, 0.133531, 0.092541, 0.064539,
+                        0.0452, 0.031749, 0.022345, 0.015748, 0.01111, 0.007843, 0.00554, 0.003914])[::-1].copy()
+_INV_LN2 = 1.4426950408889634
+ROT_IMPORTANCE_PERCENTILE = 95.0
+MAX_IMPORTANCE_ROT_STEP = 0.25  # largest per-splat rotation step the shifts may reach
+MAX_ROT_SHIFT = 24
+
+
+def _half_log2(x: np.ndarray) -> np.ndarray:
+    """floor(2 log2 x) / 2 for x > 0 (exact: frexp and one comparison)."""
+    m, e = np.frexp(x)
+    return (e - 1) + 0.5 * (m >= 0.7071067811865476)
+
+
+def _rotation_t(op_q: np.ndarray, scale_q: np.ndarray, nlev: int, scale_step: float) -> np.ndarray:
+    """Rotation unimportance t (log2 units, multiples of 1/4) from decoded opacity and log-scale integers."""
+    a = np.maximum(op_q.astype(np.float64), 0.5) / nlev          # alpha level 0 counts as half a level
+    sq = np.sort(scale_q.astype(np.int64), 1)
+    log2_area = np.floor((sq[:, 1] + sq[:, 2]).astype(np.float64) * scale_step * (2.0 * _INV_LN2)) / 2.0
+    d = (sq[:, 2] - sq[:, 0]).astype(np.float64) * scale_step     # log-scale spread, nats
+    aniso_half = len(_ANISO_NATS) - np.searchsorted(_ANISO_NATS, d, side="left")
+    return -_half_log2(a) - 0.5 * log2_area + 0.5 * aniso_half
+
+
+def _rotation_shift(op_q, scale_q, nlev: int, scale_step: float, imp: dict | None) -> np.ndarray:
+    """Per-splat rotation step exponent k (0 without importance)."""
+    if not imp:
+        return np.zeros(len(op_q), np.int64)
+    t = _rotation_t(op_q, scale_q, nlev, scale_step)
+    return np.clip(np.floor(t - float(imp["ref"]) + 0.5), 0, int(imp["kmax"])).astype(np.int64)
+
+
+def rotation_importance(op_q, scale_q, nlev: int, scale_step: float, rot_step: float, quality: float) -> dict | None:
+    """Encoder's choice: reference at the 95th percentile of t (the most important 5 % keep the
+    base step), shifts up to a rotation step of 1; none at quality >= 0.5 (mean-error fidelity)."""
+    if quality >= 0.5 or len(op_q) == 0:
+        return None
+    t = _rotation_t(op_q, scale_q, nlev, scale_step)
+    ref = float(np.floor(np.percentile(t, 100.0 - ROT_IMPORTANCE_PERCENTILE) * 4.0) / 4.0)
+    kmax = int(max(0, min(MAX_ROT_SHIFT, math.floor(math.log2(MAX_IMPORTANCE_ROT_STEP / rot_step)))))
+    return {"ref": ref, "kmax": kmax} if kmax > 0 else None
+
+
+def _quantise(s: SplatScene, steps: dict, nlev: int, imp: dict | None = None) -> list:
     """Integer matrices of the coded groups: [opacity+DC (n,4), scale+rotation (n,7), SH band 1.. (n,3*coeffs)]."""
     n = len(s)
     op_q = np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev)
     dc_q = _qround(s.f_dc.astype(np.float64) @ _T.T, steps["dc"])
     mats = [_to_i32(np.concatenate([op_q[:, None], dc_q], 1), "opacity/colour")]
     idx, rest = smallest_three(s.rotations)
-    mats.append(_to_i32(np.concatenate([_qround(s.log_scales, steps["scale"]), idx[:, None],
-                                        _qround(rest, steps["rotation"])], 1), "scale/rotation"))
+    scale_q = _qround(s.log_scales, steps["scale"])
+    kr = _rotation_shift(op_q, scale_q, nlev, steps["scale"], imp)
+    rot_q = _qround(rest, steps["rotation"] * np.ldexp(1.0, kr)[:, None])
+    mats.append(_to_i32(np.concatenate([scale_q, idx[:, None], rot_q], 1), "scale/rotation"))
     sh = s.sh_rest.astype(np.float64)
     for b in range(1, s.sh_degree + 1):
         a, e = BAND_SLICES[b]
@@ -146,7 +203,7 @@ def _sides(mats: list, nlev: int, count: int) -> list:
     return out[:count]
 
 
-def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene) -> SplatScene:
+def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene, imp: dict | None = None) -> SplatScene:
     """Fill `base` (positions set) from the decoded integer groups present in `mats`."""
     scene = base
     if len(mats) >= 1:
@@ -155,19 +212,21 @@ def _dequantise(mats: list, steps: dict, nlev: int, n: int, base: SplatScene) ->
         if n and (op.min() < 0 or op.max() > nlev):
             raise CorruptPayloadError("splat stream: opacity level out of range")
         scene.opacity = logit(np.arange(nlev + 1) / nlev).astype(np.float32)[op]
-        scene.f_dc = g1[:, 1:4].astype(np.float32) @ (_T * float(steps["dc"])).astype(np.float32)
+        scene.f_dc = _core().splat_dequantise_colour(np.ascontiguousarray(g1[:, 1:4]), 1, float(steps["dc"]),
+                                                      _T32).reshape(n, 3)
     if len(mats) >= 2:
         g2 = mats[1]
         scene.log_scales = g2[:, 0:3].astype(np.float32) * np.float32(steps["scale"])
-        idx = g2[:, 3]
-        if n and (idx.min() < 0 or idx.max() > 3):
-            raise CorruptPayloadError("splat stream: rotation index out of range")
-        scene.rotations = from_smallest_three(idx, g2[:, 4:7].astype(np.float32) * np.float32(steps["rotation"]))
+        rsteps = None
+        if imp:
+            kr = _rotation_shift(mats[0][:, 0], g2[:, 0:3], nlev, float(steps["scale"]), imp)
+            rsteps = (float(steps["rotation"]) * np.ldexp(1.0, kr)).astype(np.float32)
+        scene.rotations = _core().splat_rotations_from_smallest_three(np.ascontiguousarray(g2[:, 3:7]), rsteps,
+                                                                      float(steps["rotation"]))
     bands = []
     for b in range(1, len(mats) - 1):
         a, e = BAND_SLICES[b]
-        m = mats[1 + b].reshape(n * (e - a), 3).astype(np.float32)
-        bands.append((m @ (_T * float(steps["sh"])).astype(np.float32)).reshape(n, e - a, 3))
+        bands.append(_core().splat_dequantise_colour(mats[1 + b], e - a, float(steps["sh"]), _T32))
     scene.sh_rest = np.concatenate(bands, 1) if bands else np.zeros((n, 0, 3), np.float32)
     return scene
 
@@ -205,6 +264,20 @@ def from_smallest_three(idx: np.ndarray, rest: np.ndarray) -> np.ndarray:
 def _core():
     from .. import _core
     return _core
+
+
+def _encode_columns(version, data, side=None, nside=1, ext=None) -> bytes:
+    core = _core()
+    if version == 1:
+        return core.splat_encode_columns(data, side, nside, ext)
+    return core.splat_encode_columns_v2(data, side, nside, ext)
+
+
+def _decode_columns(version, payload, n, cols, side=None, nside=1, ext=None) -> np.ndarray:
+    core = _core()
+    if version == 1:
+        return core.splat_decode_columns(payload, n, cols, side, nside, ext)
+    return core.splat_decode_columns_v2(payload, n, cols, side, nside, ext)
 
 
 # ---------------------------------------------------------------- encoder
@@ -270,7 +343,12 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
         raise InvalidArgumentError("positions must be 'octree' or 'keys'")
     s = scene.subset(order)
     nlev = int(round(1.0 / steps["opacity"]))
-    mats = _quantise(s, steps, nlev)
+    imp = None
+    if opts.importance and FORMAT_VERSION >= 2:
+        imp = rotation_importance(np.clip(_qround(sigmoid(s.opacity), 1.0 / nlev), 0, nlev),
+                                  _qround(s.log_scales, steps["scale"]), nlev, steps["scale"], steps["rotation"],
+                                  opts.quality)
+    mats = _quantise(s, steps, nlev, imp)
     sides = _sides(mats, nlev, len(mats))
 
     # Level of detail: representatives of coarser octree voxels, coded before the full scene.
@@ -283,13 +361,13 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
             vk = keys >> np.uint64(3 * (depth - lvl))
             starts = np.flatnonzero(np.r_[True, vk[1:] != vk[:-1]])
             vox = vk[starts]
-            rmats = _quantise(lod_mod.merge(s, starts), steps, nlev)
+            rmats = _quantise(lod_mod.merge(s, starts), steps, nlev, imp)
             flat = np.concatenate(rmats, 1)
             pext = None
             if prev_vox is not None:
                 pidx = np.searchsorted(prev_vox, vox >> np.uint64(3 * (lvl - prev_level)))
                 pext = np.concatenate(prev_mats, 1)[pidx]
-            body = _pack_list([core.splat_encode_keys(vox), core.splat_encode_columns(flat, None, 1, pext)])
+            body = _pack_list([core.splat_encode_keys(vox), _encode_columns(FORMAT_VERSION, flat, None, 1, pext)])
             chunks.insert(len([c for c in chunks if c[0] == b"LODL"]),
                           (b"LODL", bytes([lvl]) + struct.pack("<I", len(vox)) + body))
             prev_vox, prev_mats, prev_level = vox, rmats, lvl
@@ -298,7 +376,9 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
 
     def enc(i):
         side, nside = sides[i]
-        return _group_payload(i + 1, core.splat_encode_columns(mats[i], side, nside, ext[i]))
+        if i == 1:
+            return _group_payload(2, _encode_scale_rotation(mats, side, nside, ext[1], nlev, steps, imp))
+        return _group_payload(i + 1, _encode_columns(FORMAT_VERSION, mats[i], side, nside, ext[i]))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         payloads = list(pool.map(enc, range(len(mats))))
@@ -309,6 +389,8 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
         "origin": [float(x) for x in origin], "quality": opts.quality,
         "steps": {k: float(v) for k, v in steps.items() if k != "position"}, "opacity_levels": nlev, "lod": lod_levels,
     }
+    if imp:
+        header["rot_imp"] = imp
     hb = msgpack.packb(header)
     out = [MAGIC, struct.pack("<I", len(hb)), hb]
     for typ, payload in chunks:
@@ -319,6 +401,35 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     return (blob, order) if return_order else blob
 
 
+def _rotation_side(mats: list, scale_q: np.ndarray, nlev: int, steps: dict, imp) -> np.ndarray:
+    """Side classes of the rotation columns (v2): rotation step class x opacity class."""
+    kr = _rotation_shift(mats[0][:, 0], scale_q, nlev, float(steps["scale"]), imp)
+    return (np.minimum(kr, 3) * 4 + _opacity_side(mats[0][:, 0].astype(np.int64), nlev)).astype(np.uint8)
+
+
+def _encode_scale_rotation(mats, side, nside, ext, nlev, steps, imp) -> bytes:
+    """Group 2. v2: log-scales first, then (index, rotation) with contexts from the decoded scales."""
+    g = mats[1]
+    if FORMAT_VERSION == 1:
+        return _encode_columns(1, g, side, nside, ext)
+    sc = np.ascontiguousarray(g[:, 0:3])
+    ro = np.ascontiguousarray(g[:, 3:7])
+    a = _encode_columns(2, sc, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
+    b = _encode_columns(2, ro, _rotation_side(mats, sc, nlev, steps, imp), 16,
+                        None if ext is None else np.ascontiguousarray(ext[:, 3:7]))
+    return _pack_list([a, b])
+
+
+def _decode_scale_rotation(version, payload, n, g1, side, nside, ext, nlev, steps, imp) -> np.ndarray:
+    if version == 1:
+        return _decode_columns(1, payload, n, 7, side, nside, ext)
+    a, b = _unpack_list(payload, 2, exact=2)
+    sc = _decode_columns(2, a, n, 3, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
+    ro = _decode_columns(2, b, n, 4, _rotation_side([g1], sc, nlev, steps, imp), 16,
+                         None if ext is None else np.ascontiguousarray(ext[:, 3:7]))
+    return np.concatenate([sc, ro], 1)
+
+
 def _pack_list(parts) -> bytes:
     out = [struct.pack("<I", len(parts))]
     for p in parts:
@@ -326,11 +437,11 @@ def _pack_list(parts) -> bytes:
     return b"".join(out)
 
 
-def _unpack_list(data: bytes, max_parts: int = 64) -> list:
+def _unpack_list(data: bytes, max_parts: int = 64, exact: int | None = None) -> list:
     if len(data) < 4:
         raise TruncatedError("splat stream: geometry chunk truncated")
     (k,) = struct.unpack_from("<I", data, 0)
-    if k < 1 or k > max_parts:
+    if k < 1 or k > max_parts or (exact is not None and k != exact):
         raise CorruptPayloadError(f"splat stream: geometry chunk lists {k} parts")
     p, out = 4, []
     for _ in range(k):
@@ -403,7 +514,7 @@ def _require_finite(scene: SplatScene) -> None:
 
 def _check_header(h):
     try:
-        ok = (isinstance(h, dict) and h["v"] == FORMAT_VERSION and 0 <= int(h["n"]) and int(h["sh"]) in SH_COEFFS
+        ok = (isinstance(h, dict) and h["v"] in SUPPORTED_VERSIONS and 0 <= int(h["n"]) and int(h["sh"]) in SH_COEFFS
               and 1 <= int(h["depth"]) <= MAX_DEPTH and 0 < float(h["pos_step"]) < 1e30 and len(h["origin"]) == 3
               and all(math.isfinite(float(o)) and abs(float(o)) < 1e30 for o in h["origin"])
               and 1 <= int(h["opacity_levels"]) <= 1 << 16
@@ -414,6 +525,13 @@ def _check_header(h):
               and h.get("lod", []) == sorted(set(h.get("lod", []))))
     except (KeyError, TypeError, ValueError) as e:
         raise CorruptPayloadError(f"splat stream: header field missing or malformed ({e})") from e
+    imp = h.get("rot_imp")
+    if imp is not None:
+        try:
+            ok = ok and h["v"] >= 2 and isinstance(imp, dict) and abs(float(imp["ref"])) < 1e6 and (
+                isinstance(imp["kmax"], int) and 0 <= imp["kmax"] <= MAX_ROT_SHIFT)
+        except (KeyError, TypeError, ValueError) as e:
+            raise CorruptPayloadError(f"splat stream: rotation importance malformed ({e})") from e
     if not ok:
         raise CorruptPayloadError("splat stream: header values out of range")
     if int(h["n"]) > MAX_SPLATS:
@@ -478,7 +596,7 @@ def _decode_lods(parsed: _Parsed) -> list:
             pidx = np.searchsorted(prev[3], vox >> np.uint64(3 * (lvl - prev[0])))
             pidx = np.minimum(pidx, len(prev[3]) - 1)
             ext = np.concatenate(prev[2], 1)[pidx]
-        flat = core.splat_decode_columns(cp, cnt, sum(widths), None, 1, ext)
+        flat = _decode_columns(int(h["v"]), cp, cnt, sum(widths), None, 1, ext)
         mats = np.split(flat, np.cumsum(widths)[:-1], axis=1)
         shift = depth - lvl
         cell = core.splat_morton_decode(vox).astype(np.float64)
@@ -486,7 +604,7 @@ def _decode_lods(parsed: _Parsed) -> list:
         with np.errstate(over="ignore", invalid="ignore"):
             base.positions = ((cell * (1 << shift) + ((1 << shift) - 1) / 2.0) * float(h["pos_step"])
                               + np.asarray(h["origin"], np.float64)).astype(np.float32)
-            sc = _dequantise([np.ascontiguousarray(m) for m in mats], h["steps"], nlev, cnt, base)
+            sc = _dequantise([np.ascontiguousarray(m) for m in mats], h["steps"], nlev, cnt, base, h.get("rot_imp"))
         _require_finite(sc)
         sc.extra = {"format": "pcstream-splat", "lod_level": lvl}
         out.append((lvl, sc, mats, vox))
@@ -536,8 +654,14 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     widths = [4, 7] + [3 * (BAND_SLICES[b][1] - BAND_SLICES[b][0]) for b in range(1, deg + 1)]
     count = min(ngroups, len(groups))
 
+    imp = h.get("rot_imp")
+
     def dec(gi, side, nside):
-        return core.splat_decode_columns(groups[gi + 1], n, widths[gi], side, nside, None if ext is None else ext[gi])
+        if gi == 1:
+            return _decode_scale_rotation(int(h["v"]), groups[2], n, mats[0], side, nside,
+                                          None if ext is None else ext[1], nlev, steps, imp)
+        return _decode_columns(int(h["v"]), groups[gi + 1], n, widths[gi], side, nside,
+                               None if ext is None else ext[gi])
 
     mats = [dec(0, None, 1)] if count else []
     if count > 1:
@@ -557,7 +681,7 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
                           + np.asarray(h["origin"], np.float64)).astype(np.float32)
         base.log_scales[:] = np.log(float(h["pos_step"]) * 2.0)  # placeholder until scale/rotation arrive
         base.opacity[:] = 0.0
-        scene = _dequantise(mats, steps, nlev, n, base)
+        scene = _dequantise(mats, steps, nlev, n, base, imp)
     _require_finite(scene)
     scene.extra = {"format": "pcstream-splat", "quality": h.get("quality")}
     return scene

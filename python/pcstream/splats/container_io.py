@@ -42,7 +42,7 @@ def pack(scene: SplatScene, dest=None, *, quality=0.5, **kw):
     if kw.get("positions", "octree") != "octree":
         raise InvalidArgumentError(".pcs splat scenes use the classic geometry codec for positions")
     parts: dict = {}
-    codec.encode(scene, quality, _parts=parts, **kw)
+    codec.encode(scene, quality, _parts=parts, **{**kw, "positions": "octree"})
     h = parts["header"]
     n = int(h["n"])
     step = float(h["pos_step"])

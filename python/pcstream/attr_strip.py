@@ -1,0 +1,55 @@
+"""Strip attribute streams (or their fine level ranges) from a ``.pcs`` file, as a server
+that filters fields does: the result is a valid file that decodes without them.
+
+    small = strip_attributes(data, drop=["intensity"])        # no intensity at all
+    preview = strip_attributes(data, max_level=5)              # colours of levels <= 5 only
+
+``drop``: attribute names whose metadata entry and every ATTR chunk go; the other
+streams are renumbered (``stream_id`` = index in the new ``metadata["attributes"]``).
+``max_level``: ATTR chunks whose level_hi is above it go too; a level-range stream keeps
+its coarse chunks (decoders then give each point its ancestor's value at that level,
+``PointCloud.attribute_levels``), a stream without any chunk left is dropped entirely.
+GEOM and every other chunk are copied unchanged (payload bytes and CRCs are rewritten
+by the container writer).
+"""
+from __future__ import annotations
+
+from .errors import InvalidArgumentError
+
+
+def strip_attributes(source, drop=(), *, max_level: int | None = None, limits=None) -> bytes:
+    """A copy of ``source`` (path, bytes or file) without the given attributes / levels."""
+    from . import container as cont
+
+    md, chunks = cont.read_pcs(source, limits)
+    schema = list(md.get("attributes", []) or [])
+    names = [a.get("name") if isinstance(a, dict) else None for a in schema]
+    unknown = [d for d in drop if d not in names]
+    if unknown:
+        raise InvalidArgumentError(f"no attribute {unknown[0]!r} to drop (has: {', '.join(map(str, names))})")
+
+    def keep(c) -> bool:
+        if c.type != b"ATTR":
+            return True
+        sid = int(c.stream_id)
+        if sid >= len(schema) or names[sid] in drop:
+            return False
+        return max_level is None or int(c.level_hi) <= int(max_level)
+
+    kept = [c for c in chunks if keep(c)]
+    alive = {int(c.stream_id) for c in kept if c.type == b"ATTR"}
+    # Scan-order (codec 9) streams may live in the metadata alone (params["inline"]), at full resolution.
+    full = max_level is None or int(max_level) >= int(md.get("levels", md.get("depth", 0)) or 0)
+    alive |= {i for i, a in enumerate(schema) if isinstance(a, dict) and names[i] not in drop and full
+              and isinstance(a.get("params"), dict) and "inline" in a["params"]}
+    alive = sorted(alive)
+    renumber = {old: new for new, old in enumerate(alive)}
+    for c in kept:
+        if c.type == b"ATTR":
+            c.stream_id = renumber[int(c.stream_id)]
+    md = dict(md)
+    md["attributes"] = [schema[i] for i in alive]
+    return cont.write_pcs(md, kept)
+
+
+__all__ = ["strip_attributes"]
