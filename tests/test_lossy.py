@@ -14,6 +14,7 @@ import pcstream
 from pcstream import _core, errors, lossy
 
 ROOT = Path(__file__).resolve().parent.parent
+PKG_PARENT = str(Path(pcstream.__file__).resolve().parent.parent)   # where the tested pcstream lives
 
 try:                                    # D1 (nearest neighbours) needs scipy: the encoder's rate search only
     import scipy.spatial  # noqa: F401
@@ -108,7 +109,7 @@ def test_cli_pack_lossy(tmp_path, shell):
     src = tmp_path / "s.npy"
     np.save(src, shell.astype(np.int32))
     out = tmp_path / "s.pcs"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)   # the pcstream under test (dev tree or installed)
     r = subprocess.run([sys.executable, "-m", "pcstream", "pack", str(src), str(out), "--lossy", "--bpp", "3"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
@@ -169,7 +170,7 @@ class _NoScipy:                         # decoding needs neither torch nor scipy
         if name == "scipy" or name.startswith("scipy."):
             raise ImportError("scipy blocked")
 sys.meta_path.insert(0, _NoScipy())
-sys.path.insert(0, {str(ROOT / 'python')!r})
+sys.path.insert(0, {PKG_PARENT!r})
 import numpy as np, pcstream
 c = pcstream.decode(open({str(f)!r}, 'rb').read())
 assert np.array_equal(c.xyz, np.load({str(tmp_path / 'expect.npy')!r}))
