@@ -123,7 +123,7 @@ def test_geometry_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
 def test_scan_order_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
     """csrc/fuzz/fuzz_scan_order.cpp (GEOM codec 8 and ATTR codec 9 decoders) seeded with
     payloads of every z mode and attribute model (tests/fuzz/scan_order_corpus.py), then
-    600 mutations."""
+    400 mutations."""
     if not (ROOT / "csrc" / "fuzz" / "fuzz_scan_order.cpp").exists():
         pytest.skip("no scan-order fuzz target in this tree")
     build, cxx = sanitize_build
@@ -137,4 +137,4 @@ def test_scan_order_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path
     for name, blob in sorted(cpp_seeds().items()):
         seeds.append(tmp_path / name)
         seeds[-1].write_bytes(blob)
-    _replay(build, cxx, "fuzz_scan_order", seeds, 600)
+    _replay(build, cxx, "fuzz_scan_order", seeds, 400)

@@ -23,6 +23,9 @@ import atheris
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import msgpack  # noqa: E402,F401  (imported first: not instrumented, the harness starts faster)
+import numpy  # noqa: E402,F401
+
 with atheris.instrument_imports():
     import pcstream  # noqa: F401  (instrumented)
     from scan_order_corpus import FileCase
