@@ -255,6 +255,17 @@ def test_server_cache_keys_and_plain_files(server):
     assert cache.computed == 4
 
 
+def test_server_concurrent_requests_share_one_strip(server):
+    from concurrent.futures import ThreadPoolExecutor
+    base, cache, root = server
+    expect = strip_attributes(root / "scan.pcs", ["intensity"])
+    with ThreadPoolExecutor(6) as ex:
+        got = list(ex.map(lambda i: _get(f"{base}/scan.pcs?drop=intensity", f"bytes={i * 50}-{i * 50 + 49}"),
+                          range(12)))
+    assert all(g[0] == 206 and g[2] == expect[i * 50:i * 50 + 50] for i, g in enumerate(got))
+    assert cache.computed == 1
+
+
 def test_server_strip_errors(server):
     base, *_ = server
     status, _, body = _get(f"{base}/classic.pcs?drop=nope")
