@@ -118,3 +118,23 @@ def test_geometry_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
     if not seeds:
         pytest.skip("no recorded geometry files small enough to seed the target")
     _replay(build, cxx, "fuzz_geometry", seeds, 400)
+
+
+def test_scan_order_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
+    """csrc/fuzz/fuzz_scan_order.cpp (GEOM codec 8 and ATTR codec 9 decoders) seeded with
+    payloads of every z mode and attribute model (tests/fuzz/scan_order_corpus.py), then
+    400 mutations."""
+    if not (ROOT / "csrc" / "fuzz" / "fuzz_scan_order.cpp").exists():
+        pytest.skip("no scan-order fuzz target in this tree")
+    build, cxx = sanitize_build
+    import sys
+    sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+    try:
+        from scan_order_corpus import cpp_seeds
+    finally:
+        sys.path.pop(0)
+    seeds = []
+    for name, blob in sorted(cpp_seeds().items()):
+        seeds.append(tmp_path / name)
+        seeds[-1].write_bytes(blob)
+    _replay(build, cxx, "fuzz_scan_order", seeds, 400)

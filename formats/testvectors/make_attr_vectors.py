@@ -2,6 +2,12 @@
 """Record frozen golden payloads of the attribute codecs (ATTR codec 3 and codec 4).
 
     PYTHONPATH=python python formats/testvectors/make_attr_vectors.py --record NAME...
+    PYTHONPATH=python python formats/testvectors/make_attr_vectors.py --record scan
+
+``scan`` records a scan-order file (GEOM codec 8, ATTR codec 9, some streams inline in
+the metadata: ``scan-v1.pcs``, manifest key ``scan_pcs``) and broken variants of it
+(``scan-broken-*.pcs``), appended to the manifest's ``broken`` list; every other entry
+and file stays as it is.
 
 Each vector is a small deterministic synthetic cloud: ``attr-<name>.npz`` holds the
 points (uint32 (N, 3), the order the decoder receives them in) and the expected decoded
@@ -171,6 +177,150 @@ def record_pcs() -> tuple:
     return files, entry, bentries
 
 
+SCAN_NAME = "scan-v1.pcs"
+
+
+def _scan_cloud():
+    """A deterministic LiDAR-like scan (integer arithmetic only): pulses of 1-3 returns,
+    every codec-9 model among its fields (pulse references, a constant, symbols, residuals,
+    times)."""
+    pts, pulse, t = [], [], []
+    x, y, time = 100, 200, 1_000_000
+    for k in range(400):
+        nr = 1 + (k * 7) % 3
+        x += 37 + (k * 13) % 5
+        y += (k * 3) % 4
+        time += 9 + (k % 2)
+        for r in range(1, nr + 1):
+            pts.append((x % 4096 + r, y % 4096, 500 + (k * 11) % 40 - 30 * r))
+            pulse.append((r, nr))
+            t.append(time)
+    pts, pulse = np.asarray(pts, np.int64), np.asarray(pulse, np.uint8)
+    n = len(pts)
+    idx = np.arange(n)
+    attrs = {"return_number": pulse[:, 0].copy(), "number_of_returns": pulse[:, 1].copy(),
+             "withheld": np.zeros(n, np.uint8),
+             "classification": ((idx * 5 + pts[:, 2]) % 7).astype(np.uint8),
+             "intensity": ((pts[:, 2] * 3 + idx) % 900).astype(np.uint16),
+             "rgb": np.stack([(pts[:, 0] * 17) % 65536, (pts[:, 1] * 5) % 65536, (idx * 3) % 65536], 1).astype(np.uint16),
+             "gps_time": np.asarray(t, np.float64) * 1e-6}
+    return pts, attrs
+
+
+def _varint_end(b, pos: int) -> int:
+    while b[pos] & 0x80:
+        pos += 1
+    return pos + 1
+
+
+def record_scan() -> tuple:
+    """The scan-order file, what it decodes to, and broken variants (valid container,
+    damaged codec-8/9 header, payload or inline payload) with the error code decoding
+    them gives (checked here to be a typed pcstream error)."""
+    import pcstream
+    from pcstream import container, errors
+
+    pts, attrs = _scan_cloud()
+    data = pcstream.encode(pts, attrs, codec="scan")
+    out = pcstream.decode(data)
+    assert np.array_equal(out.xyz, pts)
+    md, chunks = container.read_pcs(data)
+    assert md["geometry_codec"] == 8
+    schema = md["attributes"]
+    inline = [a["name"] for a in schema if "inline" in (a.get("params") or {})]
+    entry = {"file": SCAN_NAME, "sha256": _sha(data), "points": len(out),
+             "xyz_sha256": _sha(np.ascontiguousarray(out.xyz, np.float64).tobytes()),
+             "attributes": {k: _sha(np.ascontiguousarray(v).tobytes()) for k, v in out.attributes.items()},
+             "inline": inline,
+             "what": "pcstream.decode(file) gives these points (float64 xyz, input order) and attribute bytes; "
+                     "the 'inline' streams have no ATTR chunk (codec-9 payload in the metadata)"}
+    fields = ("type", "codec_id", "codec_version", "payload", "critical", "level_lo", "level_hi", "point_count",
+              "decoded_size", "bounds", "stream_id")
+
+    def copy():
+        return [container.Chunk(**{k: getattr(c, k) for k in fields}) for c in chunks]
+
+    def chunk_of(kind, pick):
+        return [i for i, c in enumerate(chunks) if c.type == kind and pick(c)][0]
+
+    def mutate(index, fn):
+        ch = copy()
+        ch[index].payload = bytes(fn(bytearray(ch[index].payload)))
+        return container.write_pcs(md, ch)
+
+    def header(fn):
+        return container.write_pcs(dict(md, geometry_header=bytes(fn(bytearray(md["geometry_header"])))), copy())
+
+    def inline_payload(name, fn):
+        sch = [dict(a, params=dict(a.get("params") or {})) for a in schema]
+        a = [x for x in sch if x["name"] == name][0]
+        a["params"]["inline"] = bytes(fn(bytearray(a["params"]["inline"])))
+        return container.write_pcs(dict(md, attributes=sch), copy())
+
+    def setb(off, v):
+        def f(b):
+            b[off] = v
+            return b
+        return f
+
+    def model_of(c):
+        return c.payload[1]
+
+    geom = chunk_of(b"GEOM", lambda c: True)
+    residual = chunk_of(b"ATTR", lambda c: model_of(c) == 3)
+    timed = chunk_of(b"ATTR", lambda c: model_of(c) == 4)
+
+    def residual_flags(b):
+        pos = _varint_end(b, _varint_end(b, 3))   # version, model, comps, varint n, varint cell
+        b[pos + 1] = 0x84                          # predictor, then flags: reserved bits
+        return b
+
+    def count_plus_one(b):                         # the low 7 bits of the varint n (at byte 3)
+        assert b[3] & 0x7F != 0x7F
+        b[3] += 1
+        return b
+
+    pulse_name = "return_number"                   # a pulse reference, carried inline
+    assert pulse_name in inline
+    broken = [
+        ("scan-broken-header-version.pcs", "codec-8 geometry header (metadata): version 2", header(setb(0, 2))),
+        ("scan-broken-header-flags.pcs", "codec-8 geometry header: reserved flag bit 1", header(setb(2, 0x03))),
+        ("scan-broken-header-count.pcs", "codec-8 geometry header: 2^40 points",
+         header(lambda b: b[:3] + bytearray(b"\x80\x80\x80\x80\x80\x20"))),
+        ("scan-broken-header-trailing.pcs", "codec-8 geometry header: a byte after the point count",
+         header(lambda b: b + bytearray(b"\x00"))),
+        ("scan-broken-geom-zmode.pcs", "GEOM codec 8: z mode 5", mutate(geom, setb(0, 5))),
+        ("scan-broken-geom-cell.pcs", "GEOM codec 8: neighbour cell 0", mutate(geom, setb(1, 0))),
+        ("scan-broken-geom-truncated.pcs", "GEOM codec 8: last 3 bytes of the body cut",
+         mutate(geom, lambda b: b[:-3])),
+        ("scan-broken-geom-empty.pcs", "GEOM codec 8: empty payload", mutate(geom, lambda b: b[:0])),
+        ("scan-broken-attr-version.pcs", "ATTR codec 9: payload version 7", mutate(residual, setb(0, 7))),
+        ("scan-broken-attr-model.pcs", "ATTR codec 9: model 9", mutate(residual, setb(1, 9))),
+        ("scan-broken-attr-components.pcs", "ATTR codec 9: payload claims 2 components",
+         mutate(residual, setb(2, 2 if chunks[residual].payload[2] != 2 else 1))),
+        ("scan-broken-attr-count.pcs", "ATTR codec 9: point count off by one", mutate(residual, count_plus_one)),
+        ("scan-broken-attr-flags.pcs", "ATTR codec 9 residual model: reserved flag bits", mutate(residual, residual_flags)),
+        ("scan-broken-attr-truncated.pcs", "ATTR codec 9 time model: last 3 bytes of the body cut",
+         mutate(timed, lambda b: b[:-3])),
+        ("scan-broken-inline-version.pcs", f"inline codec-9 payload of {pulse_name} (metadata): version 2",
+         inline_payload(pulse_name, setb(0, 2))),
+        ("scan-broken-inline-pulse.pcs", f"inline codec-9 pulse reference of {pulse_name}: field 2",
+         inline_payload(pulse_name, lambda b: b[:-1] + bytearray(b"\x02"))),
+    ]
+    files = {SCAN_NAME: data}
+    bentries = []
+    for fname, desc, blob in broken:
+        try:
+            pcstream.decode(blob)
+        except errors.PcsError as exc:
+            code = exc.code
+        else:
+            raise AssertionError(f"{fname}: decodes without error")
+        files[fname] = blob
+        bentries.append({"file": fname, "description": desc, "decode_code": code})
+    return files, entry, bentries
+
+
 def record(names) -> dict:
     from pcstream.attributes import decode_attribute, encode_attribute
 
@@ -183,6 +333,12 @@ def record(names) -> dict:
     vectors = {v["name"]: v for v in man["vectors"]}
     clouds = _clouds()
     for name in names:
+        if name == "scan":
+            f, man["scan_pcs"], scan_broken = record_scan()
+            files.update(f)
+            keep = [b for b in man.get("broken", []) if not b["file"].startswith("scan-broken-")]
+            man["broken"] = keep + scan_broken
+            continue
         if name == "pcs":
             f, man["pcs"], man["broken"] = record_pcs()
             files.update(f)
@@ -213,7 +369,7 @@ def main(argv=None) -> int:
     ap.add_argument("--record", nargs="+", metavar="NAME", help="record these vectors (overwrites them)")
     args = ap.parse_args(argv)
     if not args.record:
-        print("vectors:", ", ".join(list(_clouds()) + ["pcs"]))
+        print("vectors:", ", ".join(list(_clouds()) + ["pcs", "scan"]))
         return 0
     for rel, data in sorted(record(args.record).items()):
         (HERE / rel).write_bytes(data)

@@ -6,6 +6,7 @@
     pcstream unpack scene.pcs OUT.{ply,spz,splat} [--lod-level K] [--max-sh N]              (3DGS splats)
     pcstream info IN.pcs [--json]
     pcstream verify IN.pcs
+    pcstream strip IN.pcs OUT.pcs [--drop NAME ...] [--keep NAME ...] [--max-level L]
     pcstream bench [ARGS...]
     pcstream serve DIR [--port 8000]
     pcstream demo
@@ -501,6 +502,36 @@ def cmd_verify(a) -> int:
     return EXIT_OK
 
 
+def cmd_strip(a) -> int:
+    from . import container
+    from .attr_strip import resolve_drop, strip_attributes
+
+    if not (a.drop or a.keep is not None or a.max_level is not None):
+        raise CliError("nothing to strip: give --drop NAME, --keep NAME or --max-level L", EXIT_USAGE)
+    if a.max_level is not None and a.max_level < 0:
+        raise CliError(f"--max-level {a.max_level}: expected a level >= 0", EXIT_USAGE)
+    with container.PcsReader(a.input) as r:
+        md = r.metadata
+    if "splats" in md or "geometry_header" not in md:
+        raise CliError(f"{a.input}: not a point cloud with attributes (nothing to strip)", EXIT_USAGE)
+    names = [x.get("name") for x in md.get("attributes", []) or [] if isinstance(x, dict)]
+    keep = None if a.keep is None else [k for group in a.keep for k in group.split(",") if k]
+    drop = [d for group in a.drop or [] for d in group.split(",") if d]
+    try:
+        drop = resolve_drop(names, drop, keep)
+    except errors.InvalidArgumentError as exc:
+        raise CliError(f"{a.input}: {exc}", EXIT_USAGE) from None
+    blob = strip_attributes(a.input, drop, max_level=a.max_level)
+    Path(a.output).write_bytes(blob)
+    if not a.quiet:
+        size_in = Path(a.input).stat().st_size
+        left = [x.get("name") for x in container.PcsReader(blob).metadata.get("attributes", [])]
+        print(f"{a.input} -> {a.output}: {size_in} -> {len(blob)} bytes; dropped {', '.join(drop) or 'nothing'}"
+              f"{'' if a.max_level is None else f', levels above {a.max_level}'}; attributes left: "
+              f"{', '.join(left) or 'none'}")
+    return EXIT_OK
+
+
 def cmd_bench(a) -> int:
     try:
         from .benchmarks import geometry as bench
@@ -660,6 +691,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", metavar="IN.pcs")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_verify, file_arg="input")
+
+    s = sub.add_parser("strip", help="copy a .pcs file without some attributes (or their fine levels)",
+                       description="Write a valid .pcs file without the given attribute streams: their metadata "
+                                   "entries and ATTR chunks go, everything else (geometry, the other fields) is "
+                                   "copied bit for bit. --max-level L also drops the ATTR chunks above octree "
+                                   "level L (level-range RAHT colours keep their coarse levels). An attribute "
+                                   f"name the file does not have exits with code {EXIT_USAGE}.")
+    s.add_argument("input", metavar="IN.pcs")
+    s.add_argument("output", metavar="OUT.pcs")
+    s.add_argument("--drop", action="append", metavar="NAME",
+                   help="drop attribute NAME (repeatable, or comma-separated)")
+    s.add_argument("--keep", action="append", metavar="NAME",
+                   help="keep only these attributes (repeatable, or comma-separated); --keep '' keeps none")
+    s.add_argument("--max-level", type=int, default=None, metavar="L",
+                   help="drop attribute chunks above octree level L (a stream with no chunk left goes)")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_strip, file_arg="input")
 
     s = sub.add_parser("bench", help="run the geometry benchmark (arguments passed through)")
     s.add_argument("args", nargs=argparse.REMAINDER)

@@ -7,6 +7,12 @@ malformed, has several parts, or starts past the end answers ``416`` with
 ``Content-Range: bytes */SIZE``. ``GET /`` lists the served files as JSON. Only regular
 files directly inside the served folder are reachable.
 
+``GET /NAME?drop=gps_time,rgb`` (also ``keep=NAMES``, ``max_level=L``) serves the file
+without those attribute streams, as ``pcstream strip`` writes it: the stripped bytes,
+their own Content-Length, ranges within them (``pcstream.serve_strip``; computed once
+per file and query, then cached). An unknown attribute or a bad ``max_level`` answers
+``400``, a file that cannot be stripped (not a point cloud ``.pcs``) ``422``.
+
 Used by ``pcstream serve DIR`` and ``examples/serve_http.py``.
 """
 from __future__ import annotations
@@ -39,9 +45,47 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     return a, b
 
 
-def make_app(root):
-    """The aiohttp application serving the files of folder ``root``."""
+def _bytes_response(web, request, body: bytes, headers: dict):
+    """``body`` whole (200) or the one range the request asks for (206 / 416)."""
+    size = len(body)
+    rng = request.headers.get("Range")
+    if rng is None:
+        return web.Response(body=body, headers=headers)
+    try:
+        a, b = parse_range(rng, size)
+    except RangeNotSatisfiable as exc:
+        return web.Response(status=416, text=f"{exc}\n", headers={"Content-Range": f"bytes */{size}",
+                                                                  "Accept-Ranges": "bytes"})
+    headers = dict(headers)
+    headers["Content-Range"] = f"bytes {a}-{b}/{size}"
+    return web.Response(status=206, body=body[a:b + 1], headers=headers)
+
+
+async def _serve_stripped(web, request, path: Path, cache):
+    from . import errors
+    from .serve_strip import parse_query
+
+    try:
+        q = parse_query(request.query)
+        if q is None:
+            return None
+        body = await cache.get(path, q)
+    except errors.InvalidArgumentError as exc:
+        raise web.HTTPBadRequest(text=f"{request.match_info['name']}: {exc}\n") from None
+    except errors.PcsError as exc:
+        raise web.HTTPUnprocessableEntity(text=f"{request.match_info['name']}: cannot strip: {exc}\n") from None
+    headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+    return _bytes_response(web, request, body, headers)
+
+
+def make_app(root, *, strip_cache_bytes: int | None = None):
+    """The aiohttp application serving the files of folder ``root``; ``strip_cache_bytes``
+    bounds the cache of stripped copies (default ``serve_strip.DEFAULT_CACHE_BYTES``)."""
     from aiohttp import web
+
+    from .serve_strip import DEFAULT_CACHE_BYTES, STRIP_CACHE, StrippedCache
+
+    cache = StrippedCache(DEFAULT_CACHE_BYTES if strip_cache_bytes is None else strip_cache_bytes)
 
     root = Path(root).resolve()
     if not root.is_dir():
@@ -56,6 +100,10 @@ def make_app(root):
         path = (root / name).resolve()
         if path.parent != root or not path.is_file() or name.startswith("."):
             raise web.HTTPNotFound(text=f"{name}: not found\n")
+        if request.query:
+            stripped = await _serve_stripped(web, request, path, cache)
+            if stripped is not None:
+                return stripped
         size = path.stat().st_size
         headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
         rng = request.headers.get("Range")
@@ -73,6 +121,7 @@ def make_app(root):
         return web.Response(status=206, body=body, headers=headers)
 
     app = web.Application()
+    app[STRIP_CACHE] = cache
     app.router.add_get("/", listing)
     app.router.add_get("/{name}", serve_file)
     return app
