@@ -24,8 +24,9 @@ from . import lod as lod_mod
 from .scene import SH_COEFFS, SplatScene, logit, normalized_rotations, sigmoid
 
 MAGIC = b"PCSPLAT\x00"
-FORMAT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)  # v1: one-slice column coder; v2: sliced (parallel) column coder
+FORMAT_VERSION = 3
+# v1: one-slice adaptive column coder; v2: sliced (parallel) adaptive coder; v3: sliced static-table rANS
+SUPPORTED_VERSIONS = (1, 2, 3)
 CODEC_ID = 6
 MAX_SPLATS = 1 << 27
 MAX_DEPTH = 21
@@ -270,14 +271,18 @@ def _encode_columns(version, data, side=None, nside=1, ext=None) -> bytes:
     core = _core()
     if version == 1:
         return core.splat_encode_columns(data, side, nside, ext)
-    return core.splat_encode_columns_v2(data, side, nside, ext)
+    if version == 2:
+        return core.splat_encode_columns_v2(data, side, nside, ext)
+    return core.splat_encode_columns_v3(data, side, nside, ext)
 
 
 def _decode_columns(version, payload, n, cols, side=None, nside=1, ext=None) -> np.ndarray:
     core = _core()
     if version == 1:
         return core.splat_decode_columns(payload, n, cols, side, nside, ext)
-    return core.splat_decode_columns_v2(payload, n, cols, side, nside, ext)
+    if version == 2:
+        return core.splat_decode_columns_v2(payload, n, cols, side, nside, ext)
+    return core.splat_decode_columns_v3(payload, n, cols, side, nside, ext)
 
 
 # ---------------------------------------------------------------- encoder
@@ -408,14 +413,14 @@ def _rotation_side(mats: list, scale_q: np.ndarray, nlev: int, steps: dict, imp)
 
 
 def _encode_scale_rotation(mats, side, nside, ext, nlev, steps, imp) -> bytes:
-    """Group 2. v2: log-scales first, then (index, rotation) with contexts from the decoded scales."""
+    """Group 2. v2, v3: log-scales first, then (index, rotation) with contexts from the decoded scales."""
     g = mats[1]
     if FORMAT_VERSION == 1:
         return _encode_columns(1, g, side, nside, ext)
     sc = np.ascontiguousarray(g[:, 0:3])
     ro = np.ascontiguousarray(g[:, 3:7])
-    a = _encode_columns(2, sc, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
-    b = _encode_columns(2, ro, _rotation_side(mats, sc, nlev, steps, imp), 16,
+    a = _encode_columns(FORMAT_VERSION, sc, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
+    b = _encode_columns(FORMAT_VERSION, ro, _rotation_side(mats, sc, nlev, steps, imp), 16,
                         None if ext is None else np.ascontiguousarray(ext[:, 3:7]))
     return _pack_list([a, b])
 
@@ -424,8 +429,8 @@ def _decode_scale_rotation(version, payload, n, g1, side, nside, ext, nlev, step
     if version == 1:
         return _decode_columns(1, payload, n, 7, side, nside, ext)
     a, b = _unpack_list(payload, 2, exact=2)
-    sc = _decode_columns(2, a, n, 3, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
-    ro = _decode_columns(2, b, n, 4, _rotation_side([g1], sc, nlev, steps, imp), 16,
+    sc = _decode_columns(version, a, n, 3, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
+    ro = _decode_columns(version, b, n, 4, _rotation_side([g1], sc, nlev, steps, imp), 16,
                          None if ext is None else np.ascontiguousarray(ext[:, 3:7]))
     return np.concatenate([sc, ro], 1)
 

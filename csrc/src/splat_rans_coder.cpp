@@ -1,0 +1,316 @@
+#include "pcstream/splat_rans_coder.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "pcstream/byte_io.hpp"
+#include "pcstream/error.hpp"
+#include "pcstream/splat_column_plan.hpp"
+#include "pcstream/splat_residual_coder.hpp"
+#include "pcstream/splat_slices.hpp"
+
+namespace pcstream {
+namespace splat {
+namespace rans {
+
+std::vector<uint32_t> quantise_counts(const std::vector<uint64_t>& counts) {
+  std::vector<uint32_t> f(counts.size(), 0);
+  uint64_t total = 0;
+  int used = 0, top = -1;
+  for (size_t s = 0; s < counts.size(); ++s) {
+    total += counts[s];
+    if (counts[s]) { ++used; if (top < 0 || counts[s] > counts[top]) top = static_cast<int>(s); }
+  }
+  if (!used) return f;
+  if (used == 1) {
+    f[top] = kMaxFreq;
+    f[top + 1 < static_cast<int>(f.size()) ? top + 1 : top - 1] = 1;
+    return f;
+  }
+  int64_t sum = 0;
+  for (size_t s = 0; s < counts.size(); ++s) {
+    if (!counts[s]) continue;
+    // 128-bit free: counts < 2^40 in practice, kTotal = 2^12.
+    uint64_t q = static_cast<uint64_t>((static_cast<long double>(counts[s]) * kTotal) / total);
+    f[s] = static_cast<uint32_t>(std::max<uint64_t>(1, q));
+    sum += f[s];
+  }
+  // Give the rounding remainder to / take the excess from the largest frequencies (deterministic ties: lowest index).
+  while (sum != static_cast<int64_t>(kTotal)) {
+    size_t best = 0;
+    for (size_t s = 1; s < f.size(); ++s) if (f[s] > f[best]) best = s;
+    if (sum < static_cast<int64_t>(kTotal)) { ++f[best]; ++sum; }
+    else { --f[best]; --sum; }
+  }
+  return f;
+}
+
+}  // namespace rans
+
+namespace {
+
+using namespace rans;
+
+constexpr uint8_t kBucketOf[9] = {0, 1, 2, 2, 3, 3, 3, 3, 3};
+inline int bucket(uint32_t m) { return m < 9 ? kBucketOf[m] : 4; }
+inline int mag_class(uint32_t up, uint32_t left) { return std::min(bucket(up) + bucket(left), kMagClasses - 1); }
+inline uint32_t mag(int64_t r) { return static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30)); }
+
+// Decoding form of one context's table: cumulative frequencies and, per 64-slot
+// bucket, the first symbol whose range reaches into it (a short scan finishes).
+struct DecTable {
+  uint16_t cum[kTokens + 1];
+  uint8_t fast[kTotal >> 6];
+  bool used;
+};
+
+// Forward bit stream for the raw low bits (LSB first).
+struct BitWriter {
+  std::vector<uint8_t> out;
+  uint64_t acc = 0;
+  int n = 0;
+  void put(uint64_t v, int bits) {
+    if (!bits) return;
+    acc |= (v & ((uint64_t{1} << bits) - 1)) << n;
+    n += bits;
+    while (n >= 8) { out.push_back(static_cast<uint8_t>(acc)); acc >>= 8; n -= 8; }
+  }
+  void finish() { if (n) out.push_back(static_cast<uint8_t>(acc)); acc = 0; n = 0; }
+};
+
+struct BitReader {
+  const uint8_t* p;
+  const uint8_t* end;
+  uint64_t acc = 0;
+  int n = 0;
+  bool overrun = false;
+  uint64_t get(int bits) {  // bits <= 56
+    if (n < bits) {
+      while (n <= 56 && p < end) { acc |= static_cast<uint64_t>(*p++) << n; n += 8; }
+      if (n < bits) { overrun = true; n = bits; }
+    }
+    uint64_t v = acc & ((uint64_t{1} << bits) - 1);
+    acc >>= bits;
+    n -= bits;
+    return v;
+  }
+};
+
+size_t ctx_count(int cols, int nside) { return static_cast<size_t>(cols) * nside * kMagClasses; }
+
+// Pass 1 of a slice: context|token per value, raw bits, token counts.
+void model_rows(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside, const int32_t* ext,
+                const std::vector<ColumnPlan>& plan, std::vector<uint32_t>& ct, BitWriter& raw,
+                std::vector<uint64_t>& counts) {
+  ct.resize(n * cols);
+  std::vector<uint32_t> up(cols, 0);
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t* row = data + i * cols;
+    const size_t sbase = static_cast<size_t>(side ? side[i] : 0) * kMagClasses;
+    uint32_t left = 0;
+    for (int c = 0; c < cols; ++c, ++k) {
+      int64_t r = static_cast<int64_t>(row[c]) - predict(plan[c], data, i, c, cols, ext);
+      int rb;
+      uint64_t u = zigzag(r);
+      int tok = token_of(u, &rb);  // |r| < 2^35 (|prediction| < 2^34): tok < kTokens
+      raw.put(u, rb);
+      uint32_t ctx = static_cast<uint32_t>(static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], left));
+      ct[k] = (ctx << 8) | static_cast<uint32_t>(tok);
+      ++counts[static_cast<size_t>(ctx) * kTokens + tok];
+      up[c] = left = mag(r);
+    }
+  }
+  raw.finish();
+}
+
+// Pass 2 of a slice: rANS in reverse over the tokens, two interleaved states.
+std::vector<uint8_t> rans_slice(const std::vector<uint32_t>& ct, const std::vector<uint32_t>& freq,
+                                const std::vector<uint32_t>& cum, const std::vector<uint8_t>& raw) {
+  std::vector<uint16_t> words;
+  words.reserve(ct.size() / 4 + 16);
+  uint32_t x[2] = {kLow, kLow};
+  for (size_t k = ct.size(); k-- > 0;) {
+    const size_t idx = static_cast<size_t>(ct[k] >> 8) * kTokens + (ct[k] & 0xFF);
+    const uint32_t f = freq[idx];
+    uint32_t& s = x[k & 1];
+    if (s >= (static_cast<uint64_t>(f) << (32 - kScaleBits))) { words.push_back(static_cast<uint16_t>(s)); s >>= 16; }
+    s = ((s / f) << kScaleBits) + (s % f) + cum[idx];
+  }
+  ByteWriter w;
+  w.u32(x[0]);
+  w.u32(x[1]);
+  w.varint(words.size());
+  for (size_t i = words.size(); i-- > 0;) w.u16(words[i]);
+  w.bytes(raw);
+  return std::move(w.bytes());
+}
+
+void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols, const uint8_t* side, int nside,
+                 const int32_t* ext, const std::vector<ColumnPlan>& plan, const std::vector<DecTable>& tabs) {
+  ByteReader rd(p, size);
+  uint32_t x[2];
+  x[0] = rd.u32("splat rans: state");
+  x[1] = rd.u32("splat rans: state");
+  if (x[0] < kLow || x[1] < kLow) fail(ErrorCode::CorruptPayload, "splat rans: initial state out of range");
+  uint64_t nw = rd.varint("splat rans: word count");
+  if (nw > rd.remaining() / 2) fail(ErrorCode::Truncated, "splat rans: words exceed the slice", rd.offset());
+  const uint8_t* wp = rd.cursor();
+  const uint8_t* wend = wp + 2 * nw;
+  BitReader bits{wend, p + size};
+  std::vector<uint32_t> up(cols, 0);
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t sbase = static_cast<size_t>(side ? side[i] : 0) * kMagClasses;
+    int32_t* row = out + i * cols;
+    uint32_t left = 0;
+    for (int c = 0; c < cols; ++c, ++k) {
+      const DecTable& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], left)];
+      if (!t.used) fail(ErrorCode::CorruptPayload, "splat rans: value in a context without a table");
+      uint32_t& s = x[k & 1];
+      const uint32_t slot = s & (kTotal - 1);
+      int tok = t.fast[slot >> 6];
+      while (t.cum[tok + 1] <= slot) ++tok;
+      s = static_cast<uint32_t>(t.cum[tok + 1] - t.cum[tok]) * (s >> kScaleBits) + slot - t.cum[tok];
+      if (s < kLow) {
+        if (wp == wend) fail(ErrorCode::Truncated, "splat rans: words exhausted");
+        s = (s << 16) | static_cast<uint32_t>(wp[0] | (wp[1] << 8));
+        wp += 2;
+      }
+      uint64_t u = static_cast<uint64_t>(tok);
+      if (tok >= kDirect) {
+        const int e = (tok - kDirect) / 2 + 4;  // <= 35: at most 34 raw bits
+        u = (static_cast<uint64_t>(2 | ((tok - kDirect) & 1)) << (e - 1)) | bits.get(e - 1);
+      }
+      const int64_t v = predict(plan[c], out, i, c, cols, ext) + unzigzag(u);
+      if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat rans: value out of range");
+      row[c] = static_cast<int32_t>(v);
+      up[c] = left = mag(unzigzag(u));
+    }
+  }
+  if (x[0] != kLow || x[1] != kLow || wp != wend)
+    fail(ErrorCode::CorruptPayload, "splat rans: slice does not end in the initial state");
+  if (bits.overrun || bits.end - bits.p > 0) fail(ErrorCode::CorruptPayload, "splat rans: raw bits do not match");
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_columns_rans(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
+                                         const int32_t* ext, int threads) {
+  if (cols < 1 || cols > kMaxColumns) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 columns");
+  if (nside < 1 || nside > kMaxSideClasses) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 side classes");
+  if (side)
+    for (size_t i = 0; i < n; ++i)
+      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  std::vector<ColumnPlan> plan = choose_plans(data, n, cols, ext);
+  const size_t ns = column_slices(n), nctx = ctx_count(cols, nside);
+  std::vector<std::vector<uint32_t>> ct(ns);
+  std::vector<BitWriter> raw(ns);
+  std::vector<std::vector<uint64_t>> counts(ns);
+  for_slices(ns, threads, [&](size_t s) {
+    const size_t b = s * kSliceRows, e = std::min(n, b + kSliceRows);
+    counts[s].assign(nctx * kTokens, 0);
+    model_rows(data + b * cols, e - b, cols, side ? side + b : nullptr, nside, ext ? ext + b * cols : nullptr, plan,
+               ct[s], raw[s], counts[s]);
+  });
+  std::vector<uint32_t> freq(nctx * kTokens, 0), cum(nctx * kTokens, 0);
+  ByteWriter head;
+  head.varint(n);
+  head.u8(static_cast<uint8_t>(cols));
+  head.u8(static_cast<uint8_t>(nside));
+  write_plans(head, plan);
+  std::vector<uint64_t> cnt(kTokens);
+  for (size_t c = 0; c < nctx; ++c) {
+    for (int t = 0; t < kTokens; ++t) {
+      uint64_t sum = 0;
+      for (size_t s = 0; s < ns; ++s) sum += counts[s][c * kTokens + t];
+      cnt[t] = sum;
+    }
+    std::vector<uint32_t> f = quantise_counts(cnt);
+    int m = kTokens;
+    while (m > 0 && f[m - 1] == 0) --m;
+    head.varint(m);
+    uint32_t acc = 0;
+    for (int t = 0; t < kTokens; ++t) {
+      if (t < m) head.varint(f[t]);
+      freq[c * kTokens + t] = f[t];
+      cum[c * kTokens + t] = acc;
+      acc += f[t];
+    }
+  }
+  std::vector<std::vector<uint8_t>> bodies(ns);
+  for_slices(ns, threads, [&](size_t s) { bodies[s] = rans_slice(ct[s], freq, cum, raw[s].out); });
+  for (auto& b : bodies) head.varint(b.size());
+  for (auto& b : bodies) head.bytes(b);
+  return std::move(head.bytes());
+}
+
+std::vector<int32_t> decode_columns_rans(const uint8_t* payload, size_t size, size_t n, int cols,
+                                         const uint8_t* side, int nside, const int32_t* ext, int threads) {
+  if (cols < 1 || cols > kMaxColumns) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 columns");
+  if (nside < 1 || nside > kMaxSideClasses) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 side classes");
+  ByteReader rd(payload, size);
+  uint64_t sn = rd.varint("splat columns: row count");
+  int scols = rd.u8("splat columns: column count");
+  int sside = rd.u8("splat columns: side classes");
+  if (sn != n || scols != cols || sside != nside)
+    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
+             std::to_string(scols) + ") differs from the header's", 0);
+  std::vector<ColumnPlan> plan = read_plans(rd, cols, ext != nullptr);
+  if (side)
+    for (size_t i = 0; i < n; ++i)
+      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  const size_t nctx = ctx_count(cols, nside);
+  if (nctx > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: tables exceed the payload", rd.offset());
+  std::vector<DecTable> tabs(nctx);
+  for (size_t c = 0; c < nctx; ++c) {
+    DecTable& t = tabs[c];
+    uint64_t m = rd.varint("splat rans: table size");
+    if (m > static_cast<uint64_t>(kTokens)) fail(ErrorCode::CorruptPayload, "splat rans: table too large", rd.offset());
+    uint32_t acc = 0;
+    t.cum[0] = 0;
+    for (int s = 0; s < kTokens; ++s) {
+      uint64_t f = static_cast<uint64_t>(s) < m ? rd.varint("splat rans: frequency") : 0;
+      if (f > kMaxFreq) fail(ErrorCode::CorruptPayload, "splat rans: frequency out of range", rd.offset());
+      acc += static_cast<uint32_t>(f);
+      if (acc > kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies exceed the total", rd.offset());
+      t.cum[s + 1] = static_cast<uint16_t>(acc);
+    }
+    t.used = m > 0;
+    if (t.used && acc != kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies do not sum to 4096", rd.offset());
+    if (!t.used) { t.cum[kTokens] = kTotal; std::memset(t.fast, 0, sizeof t.fast); continue; }
+    int s = 0;
+    for (uint32_t b = 0; b < (kTotal >> 6); ++b) {
+      while (t.cum[s + 1] <= (b << 6)) ++s;
+      t.fast[b] = static_cast<uint8_t>(s);
+    }
+  }
+  const size_t ns = column_slices(n);
+  // Slice lengths are read before any large allocation; the value count is bounded by the bytes.
+  if (static_cast<uint64_t>(n) * cols > (static_cast<uint64_t>(rd.remaining()) + 8) * kMaxValuesPerByte)
+    fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
+  if (ns > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: slice lengths exceed the payload", rd.offset());
+  std::vector<size_t> len(ns), start(ns);
+  uint64_t total = 0;
+  for (size_t s = 0; s < ns; ++s) {
+    len[s] = rd.varint("splat columns: slice length");
+    total += len[s];
+    if (len[s] > rd.remaining() || total > rd.remaining())
+      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
+  }
+  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
+  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
+  std::vector<int32_t> out(n * static_cast<size_t>(cols));
+  const uint8_t* base = rd.cursor();
+  for_slices(ns, threads, [&](size_t s) {
+    const size_t b = s * kSliceRows, e = std::min(n, b + kSliceRows);
+    decode_rows(base + start[s], len[s], out.data() + b * cols, e - b, cols, side ? side + b : nullptr, nside,
+                ext ? ext + b * cols : nullptr, plan, tabs);
+  });
+  return out;
+}
+
+}  // namespace splat
+}  // namespace pcstream
