@@ -60,11 +60,86 @@ inline uint32_t mag(int64_t r) { return static_cast<uint32_t>(std::min<int64_t>(
 
 // Decoding form of one context's table: cumulative frequencies and, per 64-slot
 // bucket, the first symbol whose range reaches into it (a short scan finishes).
+template <int N>
 struct DecTable {
-  uint16_t cum[kTokens + 1];
+  uint16_t cum[N + 1];
   uint8_t fast[kTotal >> 6];
   bool used;
 };
+
+// Reads `count` tables of alphabet N: varint m (0: unused), then m varint frequencies
+// (each <= 4095, sum exactly 4096 when used). `count` bytes at least must remain.
+template <int N>
+std::vector<DecTable<N>> read_tables(ByteReader& rd, size_t count) {
+  if (count > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: tables exceed the payload", rd.offset());
+  std::vector<DecTable<N>> tabs(count);
+  for (size_t c = 0; c < count; ++c) {
+    DecTable<N>& t = tabs[c];
+    uint64_t m = rd.varint("splat rans: table size");
+    if (m > static_cast<uint64_t>(N)) fail(ErrorCode::CorruptPayload, "splat rans: table too large", rd.offset());
+    uint32_t acc = 0;
+    t.cum[0] = 0;
+    for (int s = 0; s < N; ++s) {
+      uint64_t f = static_cast<uint64_t>(s) < m ? rd.varint("splat rans: frequency") : 0;
+      if (f > kMaxFreq) fail(ErrorCode::CorruptPayload, "splat rans: frequency out of range", rd.offset());
+      acc += static_cast<uint32_t>(f);
+      if (acc > kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies exceed the total", rd.offset());
+      t.cum[s + 1] = static_cast<uint16_t>(acc);
+    }
+    t.used = m > 0;
+    if (t.used && acc != kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies do not sum to 4096", rd.offset());
+    if (!t.used) { t.cum[N] = kTotal; std::memset(t.fast, 0, sizeof t.fast); continue; }
+    int s = 0;
+    for (uint32_t b = 0; b < (kTotal >> 6); ++b) {
+      while (t.cum[s + 1] <= (b << 6)) ++s;
+      t.fast[b] = static_cast<uint8_t>(s);
+    }
+  }
+  return tabs;
+}
+
+// Quantises summed per-slice counts of `nctx` contexts x `ntok` tokens, writes the tables
+// and fills the encoder's freq/cum arrays.
+void write_tables(ByteWriter& head, const std::vector<std::vector<uint64_t>>& counts, size_t nctx, int ntok,
+                  std::vector<uint32_t>& freq, std::vector<uint32_t>& cum) {
+  freq.assign(nctx * ntok, 0);
+  cum.assign(nctx * ntok, 0);
+  std::vector<uint64_t> cnt(ntok);
+  for (size_t c = 0; c < nctx; ++c) {
+    for (int t = 0; t < ntok; ++t) {
+      uint64_t sum = 0;
+      for (const auto& sc : counts) sum += sc[c * ntok + t];
+      cnt[t] = sum;
+    }
+    std::vector<uint32_t> f = quantise_counts(cnt);
+    int m = ntok;
+    while (m > 0 && f[m - 1] == 0) --m;
+    head.varint(m);
+    uint32_t acc = 0;
+    for (int t = 0; t < ntok; ++t) {
+      if (t < m) head.varint(f[t]);
+      freq[c * ntok + t] = f[t];
+      cum[c * ntok + t] = acc;
+      acc += f[t];
+    }
+  }
+}
+
+// Reads the slice lengths of `ns` slices filling the rest of the payload.
+void read_slices(ByteReader& rd, size_t ns, std::vector<size_t>& start, std::vector<size_t>& len) {
+  if (ns > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: slice lengths exceed the payload", rd.offset());
+  len.assign(ns, 0);
+  start.assign(ns, 0);
+  uint64_t total = 0;
+  for (size_t s = 0; s < ns; ++s) {
+    len[s] = rd.varint("splat columns: slice length");
+    total += len[s];
+    if (len[s] > rd.remaining() || total > rd.remaining())
+      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
+  }
+  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
+  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
+}
 
 // Forward bit stream for the raw low bits (LSB first).
 struct BitWriter {
@@ -98,6 +173,44 @@ struct BitReader {
   }
 };
 
+// One slice's decoder: two rANS states, its 16-bit words, its raw-bit stream.
+struct SliceDecoder {
+  uint32_t x[2];
+  const uint8_t* wp;
+  const uint8_t* wend;
+  BitReader bits;
+  SliceDecoder(const uint8_t* p, size_t size) : bits{nullptr, nullptr} {
+    ByteReader rd(p, size);
+    x[0] = rd.u32("splat rans: state");
+    x[1] = rd.u32("splat rans: state");
+    if (x[0] < kLow || x[1] < kLow) fail(ErrorCode::CorruptPayload, "splat rans: initial state out of range");
+    uint64_t nw = rd.varint("splat rans: word count");
+    if (nw > rd.remaining() / 2) fail(ErrorCode::Truncated, "splat rans: words exceed the slice", rd.offset());
+    wp = rd.cursor();
+    wend = wp + 2 * nw;
+    bits = BitReader{wend, p + size};
+  }
+  template <int N>
+  int symbol(const DecTable<N>& t, uint32_t& s) {
+    const uint32_t slot = s & (kTotal - 1);
+    int tok = t.fast[slot >> 6];
+    while (t.cum[tok + 1] <= slot) ++tok;
+    s = static_cast<uint32_t>(t.cum[tok + 1] - t.cum[tok]) * (s >> kScaleBits) + slot - t.cum[tok];
+    if (s < kLow) {
+      if (wp == wend) fail(ErrorCode::Truncated, "splat rans: words exhausted");
+      s = (s << 16) | static_cast<uint32_t>(wp[0] | (wp[1] << 8));
+      wp += 2;
+    }
+    return tok;
+  }
+  // The encoder starts both states at 2^16 and every word and raw bit is used.
+  void finish() const {
+    if (x[0] != kLow || x[1] != kLow || wp != wend)
+      fail(ErrorCode::CorruptPayload, "splat rans: slice does not end in the initial state");
+    if (bits.overrun || bits.end != bits.p) fail(ErrorCode::CorruptPayload, "splat rans: raw bits do not match");
+  }
+};
+
 size_t ctx_count(int cols, int nside) { return static_cast<size_t>(cols) * nside * kMagClasses; }
 
 // Pass 1 of a slice: context|token per value, raw bits, token counts.
@@ -127,13 +240,13 @@ void model_rows(const int32_t* data, size_t n, int cols, const uint8_t* side, in
 }
 
 // Pass 2 of a slice: rANS in reverse over the tokens, two interleaved states.
-std::vector<uint8_t> rans_slice(const std::vector<uint32_t>& ct, const std::vector<uint32_t>& freq,
+std::vector<uint8_t> rans_slice(const std::vector<uint32_t>& ct, int ntok, const std::vector<uint32_t>& freq,
                                 const std::vector<uint32_t>& cum, const std::vector<uint8_t>& raw) {
   std::vector<uint16_t> words;
   words.reserve(ct.size() / 4 + 16);
   uint32_t x[2] = {kLow, kLow};
   for (size_t k = ct.size(); k-- > 0;) {
-    const size_t idx = static_cast<size_t>(ct[k] >> 8) * kTokens + (ct[k] & 0xFF);
+    const size_t idx = static_cast<size_t>(ct[k] >> 8) * ntok + (ct[k] & 0xFF);
     const uint32_t f = freq[idx];
     uint32_t& s = x[k & 1];
     if (s >= (static_cast<uint64_t>(f) << (32 - kScaleBits))) { words.push_back(static_cast<uint16_t>(s)); s >>= 16; }
@@ -149,17 +262,8 @@ std::vector<uint8_t> rans_slice(const std::vector<uint32_t>& ct, const std::vect
 }
 
 void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols, const uint8_t* side, int nside,
-                 const int32_t* ext, const std::vector<ColumnPlan>& plan, const std::vector<DecTable>& tabs) {
-  ByteReader rd(p, size);
-  uint32_t x[2];
-  x[0] = rd.u32("splat rans: state");
-  x[1] = rd.u32("splat rans: state");
-  if (x[0] < kLow || x[1] < kLow) fail(ErrorCode::CorruptPayload, "splat rans: initial state out of range");
-  uint64_t nw = rd.varint("splat rans: word count");
-  if (nw > rd.remaining() / 2) fail(ErrorCode::Truncated, "splat rans: words exceed the slice", rd.offset());
-  const uint8_t* wp = rd.cursor();
-  const uint8_t* wend = wp + 2 * nw;
-  BitReader bits{wend, p + size};
+                 const int32_t* ext, const std::vector<ColumnPlan>& plan, const std::vector<DecTable<kTokens>>& tabs) {
+  SliceDecoder sd(p, size);
   std::vector<uint32_t> up(cols, 0);
   size_t k = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -167,22 +271,13 @@ void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols
     int32_t* row = out + i * cols;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c, ++k) {
-      const DecTable& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], left)];
+      const DecTable<kTokens>& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], left)];
       if (!t.used) fail(ErrorCode::CorruptPayload, "splat rans: value in a context without a table");
-      uint32_t& s = x[k & 1];
-      const uint32_t slot = s & (kTotal - 1);
-      int tok = t.fast[slot >> 6];
-      while (t.cum[tok + 1] <= slot) ++tok;
-      s = static_cast<uint32_t>(t.cum[tok + 1] - t.cum[tok]) * (s >> kScaleBits) + slot - t.cum[tok];
-      if (s < kLow) {
-        if (wp == wend) fail(ErrorCode::Truncated, "splat rans: words exhausted");
-        s = (s << 16) | static_cast<uint32_t>(wp[0] | (wp[1] << 8));
-        wp += 2;
-      }
+      const int tok = sd.symbol(t, sd.x[k & 1]);
       uint64_t u = static_cast<uint64_t>(tok);
       if (tok >= kDirect) {
         const int e = (tok - kDirect) / 2 + 4;  // <= 35: at most 34 raw bits
-        u = (static_cast<uint64_t>(2 | ((tok - kDirect) & 1)) << (e - 1)) | bits.get(e - 1);
+        u = (static_cast<uint64_t>(2 | ((tok - kDirect) & 1)) << (e - 1)) | sd.bits.get(e - 1);
       }
       const int64_t v = predict(plan[c], out, i, c, cols, ext) + unzigzag(u);
       if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat rans: value out of range");
@@ -190,9 +285,7 @@ void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols
       up[c] = left = mag(unzigzag(u));
     }
   }
-  if (x[0] != kLow || x[1] != kLow || wp != wend)
-    fail(ErrorCode::CorruptPayload, "splat rans: slice does not end in the initial state");
-  if (bits.overrun || bits.end - bits.p > 0) fail(ErrorCode::CorruptPayload, "splat rans: raw bits do not match");
+  sd.finish();
 }
 
 }  // namespace
@@ -215,33 +308,15 @@ std::vector<uint8_t> encode_columns_rans(const int32_t* data, size_t n, int cols
     model_rows(data + b * cols, e - b, cols, side ? side + b : nullptr, nside, ext ? ext + b * cols : nullptr, plan,
                ct[s], raw[s], counts[s]);
   });
-  std::vector<uint32_t> freq(nctx * kTokens, 0), cum(nctx * kTokens, 0);
   ByteWriter head;
   head.varint(n);
   head.u8(static_cast<uint8_t>(cols));
   head.u8(static_cast<uint8_t>(nside));
   write_plans(head, plan);
-  std::vector<uint64_t> cnt(kTokens);
-  for (size_t c = 0; c < nctx; ++c) {
-    for (int t = 0; t < kTokens; ++t) {
-      uint64_t sum = 0;
-      for (size_t s = 0; s < ns; ++s) sum += counts[s][c * kTokens + t];
-      cnt[t] = sum;
-    }
-    std::vector<uint32_t> f = quantise_counts(cnt);
-    int m = kTokens;
-    while (m > 0 && f[m - 1] == 0) --m;
-    head.varint(m);
-    uint32_t acc = 0;
-    for (int t = 0; t < kTokens; ++t) {
-      if (t < m) head.varint(f[t]);
-      freq[c * kTokens + t] = f[t];
-      cum[c * kTokens + t] = acc;
-      acc += f[t];
-    }
-  }
+  std::vector<uint32_t> freq, cum;
+  write_tables(head, counts, nctx, kTokens, freq, cum);
   std::vector<std::vector<uint8_t>> bodies(ns);
-  for_slices(ns, threads, [&](size_t s) { bodies[s] = rans_slice(ct[s], freq, cum, raw[s].out); });
+  for_slices(ns, threads, [&](size_t s) { bodies[s] = rans_slice(ct[s], kTokens, freq, cum, raw[s].out); });
   for (auto& b : bodies) head.varint(b.size());
   for (auto& b : bodies) head.bytes(b);
   return std::move(head.bytes());
@@ -263,45 +338,13 @@ std::vector<int32_t> decode_columns_rans(const uint8_t* payload, size_t size, si
     for (size_t i = 0; i < n; ++i)
       if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
   const size_t nctx = ctx_count(cols, nside);
-  if (nctx > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: tables exceed the payload", rd.offset());
-  std::vector<DecTable> tabs(nctx);
-  for (size_t c = 0; c < nctx; ++c) {
-    DecTable& t = tabs[c];
-    uint64_t m = rd.varint("splat rans: table size");
-    if (m > static_cast<uint64_t>(kTokens)) fail(ErrorCode::CorruptPayload, "splat rans: table too large", rd.offset());
-    uint32_t acc = 0;
-    t.cum[0] = 0;
-    for (int s = 0; s < kTokens; ++s) {
-      uint64_t f = static_cast<uint64_t>(s) < m ? rd.varint("splat rans: frequency") : 0;
-      if (f > kMaxFreq) fail(ErrorCode::CorruptPayload, "splat rans: frequency out of range", rd.offset());
-      acc += static_cast<uint32_t>(f);
-      if (acc > kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies exceed the total", rd.offset());
-      t.cum[s + 1] = static_cast<uint16_t>(acc);
-    }
-    t.used = m > 0;
-    if (t.used && acc != kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies do not sum to 4096", rd.offset());
-    if (!t.used) { t.cum[kTokens] = kTotal; std::memset(t.fast, 0, sizeof t.fast); continue; }
-    int s = 0;
-    for (uint32_t b = 0; b < (kTotal >> 6); ++b) {
-      while (t.cum[s + 1] <= (b << 6)) ++s;
-      t.fast[b] = static_cast<uint8_t>(s);
-    }
-  }
+  std::vector<DecTable<kTokens>> tabs = read_tables<kTokens>(rd, nctx);
   const size_t ns = column_slices(n);
   // Slice lengths are read before any large allocation; the value count is bounded by the bytes.
   if (static_cast<uint64_t>(n) * cols > (static_cast<uint64_t>(rd.remaining()) + 8) * kMaxValuesPerByte)
     fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
-  if (ns > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: slice lengths exceed the payload", rd.offset());
-  std::vector<size_t> len(ns), start(ns);
-  uint64_t total = 0;
-  for (size_t s = 0; s < ns; ++s) {
-    len[s] = rd.varint("splat columns: slice length");
-    total += len[s];
-    if (len[s] > rd.remaining() || total > rd.remaining())
-      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
-  }
-  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
-  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
+  std::vector<size_t> len, start;
+  read_slices(rd, ns, start, len);
   std::vector<int32_t> out(n * static_cast<size_t>(cols));
   const uint8_t* base = rd.cursor();
   for_slices(ns, threads, [&](size_t s) {
@@ -309,6 +352,91 @@ std::vector<int32_t> decode_columns_rans(const uint8_t* payload, size_t size, si
     decode_rows(base + start[s], len[s], out.data() + b * cols, e - b, cols, side ? side + b : nullptr, nside,
                 ext ? ext + b * cols : nullptr, plan, tabs);
   });
+  return out;
+}
+
+namespace {
+
+inline int bit_length64(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+inline int key_context(uint64_t prev_delta) { return std::min(bit_length64(prev_delta), kKeyContexts - 1); }
+
+}  // namespace
+
+std::vector<uint8_t> encode_sorted_keys_rans(const uint64_t* keys, size_t n, int threads) {
+  for (size_t i = 1; i < n; ++i)
+    if (keys[i] < keys[i - 1]) fail(ErrorCode::InvalidArgument, "sorted keys: keys must be non-decreasing");
+  if (n && keys[n - 1] >> 63) fail(ErrorCode::InvalidArgument, "sorted keys: keys must be below 2^63");
+  const size_t ns = column_slices(n);
+  std::vector<std::vector<uint32_t>> ct(ns);
+  std::vector<BitWriter> raw(ns);
+  std::vector<std::vector<uint64_t>> counts(ns);
+  for_slices(ns, threads, [&](size_t s) {
+    const size_t b = s * kSliceRows, e = std::min(n, b + kSliceRows);
+    counts[s].assign(static_cast<size_t>(kKeyContexts) * kKeyTokens, 0);
+    ct[s].resize(e - b);
+    uint64_t prev = 0;
+    for (size_t i = b; i < e; ++i) {
+      const uint64_t d = keys[i] - (i ? keys[i - 1] : 0);
+      int rb;
+      const int tok = token_of(d, &rb);
+      if (rb > 32) { raw[s].put(d, 32); raw[s].put(d >> 32, rb - 32); } else raw[s].put(d, rb);
+      const int ctx = key_context(prev);
+      ct[s][i - b] = (static_cast<uint32_t>(ctx) << 8) | static_cast<uint32_t>(tok);
+      ++counts[s][static_cast<size_t>(ctx) * kKeyTokens + tok];
+      prev = d;
+    }
+    raw[s].finish();
+  });
+  ByteWriter head;
+  std::vector<uint32_t> freq, cum;
+  write_tables(head, counts, kKeyContexts, kKeyTokens, freq, cum);
+  std::vector<std::vector<uint8_t>> bodies(ns);
+  for_slices(ns, threads, [&](size_t s) { bodies[s] = rans_slice(ct[s], kKeyTokens, freq, cum, raw[s].out); });
+  for (auto& b : bodies) head.varint(b.size());
+  for (auto& b : bodies) head.bytes(b);
+  return std::move(head.bytes());
+}
+
+std::vector<uint64_t> decode_sorted_keys_rans(const uint8_t* payload, size_t size, size_t n, int key_bits,
+                                              int threads) {
+  if (key_bits < 1 || key_bits > 63) fail(ErrorCode::InvalidArgument, "sorted keys: key_bits must be 1..63");
+  ByteReader rd(payload, size);
+  std::vector<DecTable<kKeyTokens>> tabs = read_tables<kKeyTokens>(rd, kKeyContexts);
+  if (static_cast<uint64_t>(n) > (static_cast<uint64_t>(rd.remaining()) + 8) * kMaxValuesPerByte)
+    fail(ErrorCode::BadLength, "sorted keys: count impossible for the payload size");
+  const size_t ns = column_slices(n);
+  std::vector<size_t> len, start;
+  read_slices(rd, ns, start, len);
+  std::vector<uint64_t> out(n);
+  const uint8_t* base = rd.cursor();
+  const uint64_t limit = uint64_t{1} << key_bits;
+  for_slices(ns, threads, [&](size_t s) {
+    const size_t b = s * kSliceRows, e = std::min(n, b + kSliceRows);
+    SliceDecoder sd(base + start[s], len[s]);
+    uint64_t prev = 0;
+    for (size_t i = b; i < e; ++i) {
+      const DecTable<kKeyTokens>& t = tabs[key_context(prev)];
+      if (!t.used) fail(ErrorCode::CorruptPayload, "sorted keys: value in a context without a table");
+      const int tok = sd.symbol(t, sd.x[(i - b) & 1]);
+      uint64_t d = static_cast<uint64_t>(tok);
+      if (tok >= kDirect) {
+        const int ex = (tok - kDirect) / 2 + 4;
+        if (ex > key_bits) fail(ErrorCode::CorruptPayload, "sorted keys: delta beyond the coordinate range");
+        const int rb = ex - 1;
+        uint64_t lo = rb > 32 ? sd.bits.get(32) | (sd.bits.get(rb - 32) << 32) : sd.bits.get(rb);
+        d = (static_cast<uint64_t>(2 | ((tok - kDirect) & 1)) << rb) | lo;
+      }
+      out[i] = d;  // deltas; summed below
+      prev = d;
+    }
+    sd.finish();
+  });
+  uint64_t last = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t v = last + out[i];
+    if (v >= limit || v < last) fail(ErrorCode::CorruptPayload, "sorted keys: key beyond the coordinate range");
+    out[i] = last = v;
+  }
   return out;
 }
 

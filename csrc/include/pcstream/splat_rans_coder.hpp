@@ -33,6 +33,8 @@ constexpr uint32_t kLow = 1u << 16;            // state interval [2^16, 2^32)
 constexpr int kTokens = 80;                    // zigzag < 16 direct; then 2 tokens per exponent 4..35
 constexpr int kDirect = 16;
 constexpr int kMagClasses = 6;                 // min(bucket(previous row) + bucket(left), 5)
+constexpr int kKeyTokens = 134;                // sorted-key deltas < 2^63: exponents up to 62
+constexpr int kKeyContexts = 24;               // min(bit length of the previous delta, 23)
 // Values a payload of `bytes` bytes can describe at most (each costs >= -log2(4095/4096) bit).
 constexpr uint64_t kMaxValuesPerByte = 8 * 2840;
 
@@ -56,6 +58,14 @@ std::vector<uint8_t> encode_columns_rans(const int32_t* data, size_t n, int cols
 // Decode; n, cols, nside must match the payload's head.
 std::vector<int32_t> decode_columns_rans(const uint8_t* payload, size_t size, size_t n, int cols,
                                          const uint8_t* side, int nside, const int32_t* ext, int threads);
+
+// Stream version 3 `POSK`: non-decreasing keys (< 2^63) as deltas key[i] - key[i-1]
+// (key[-1] = 0) in tokens + raw bits, context = bit length of the previous delta
+// within the slice; slices decode in parallel, then a prefix sum. Decoding
+// rejects keys of more than `key_bits` bits.
+std::vector<uint8_t> encode_sorted_keys_rans(const uint64_t* keys, size_t n, int threads);
+std::vector<uint64_t> decode_sorted_keys_rans(const uint8_t* payload, size_t size, size_t n, int key_bits,
+                                              int threads);
 
 }  // namespace splat
 }  // namespace pcstream

@@ -276,6 +276,16 @@ def _encode_columns(version, data, side=None, nside=1, ext=None) -> bytes:
     return core.splat_encode_columns_v3(data, side, nside, ext)
 
 
+def _encode_keys(version, keys) -> bytes:
+    core = _core()
+    return core.splat_encode_keys(keys) if version < 3 else core.splat_encode_keys_v3(keys)
+
+
+def _decode_keys(version, payload, n, key_bits) -> np.ndarray:
+    core = _core()
+    return core.splat_decode_keys(payload, n, key_bits) if version < 3 else core.splat_decode_keys_v3(payload, n, key_bits)
+
+
 def _decode_columns(version, payload, n, cols, side=None, nside=1, ext=None) -> np.ndarray:
     core = _core()
     if version == 1:
@@ -342,7 +352,7 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     elif opts.positions == "keys":
         keys = core.splat_morton_codes(qp)
         order = np.argsort(keys, kind="stable")
-        chunks = [(b"POSK", core.splat_encode_keys(keys[order]))]
+        chunks = [(b"POSK", _encode_keys(FORMAT_VERSION, keys[order]))]
         geometry = None
     else:
         raise InvalidArgumentError("positions must be 'octree' or 'keys'")
@@ -372,7 +382,7 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
             if prev_vox is not None:
                 pidx = np.searchsorted(prev_vox, vox >> np.uint64(3 * (lvl - prev_level)))
                 pext = np.concatenate(prev_mats, 1)[pidx]
-            body = _pack_list([core.splat_encode_keys(vox), _encode_columns(FORMAT_VERSION, flat, None, 1, pext)])
+            body = _pack_list([_encode_keys(FORMAT_VERSION, vox), _encode_columns(FORMAT_VERSION, flat, None, 1, pext)])
             chunks.insert(len([c for c in chunks if c[0] == b"LODL"]),
                           (b"LODL", bytes([lvl]) + struct.pack("<I", len(vox)) + body))
             prev_vox, prev_mats, prev_level = vox, rmats, lvl
@@ -593,7 +603,7 @@ def _decode_lods(parsed: _Parsed) -> list:
         if not (1 <= lvl < depth) or (prev is not None and lvl <= prev[0]) or cnt > int(h["n"]):
             raise CorruptPayloadError("splat stream: LoD level or count out of range")
         kp, cp = _unpack_list(payload[5:], 2)
-        vox = core.splat_decode_keys(kp, cnt, 3 * lvl)
+        vox = _decode_keys(int(h["v"]), kp, cnt, 3 * lvl)
         if cnt > 1 and np.any(vox[1:] <= vox[:-1]):
             raise CorruptPayloadError("splat stream: LoD voxels not strictly increasing")
         ext = None
@@ -630,7 +640,7 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
         raise TruncatedError("splat stream: position chunk missing")
     if ch[0][0] == b"POSK":
-        qp = core.splat_morton_decode(core.splat_decode_keys(ch[0][1], n, 3 * depth))
+        qp = core.splat_morton_decode(_decode_keys(int(h["v"]), ch[0][1], n, 3 * depth))
     else:
         parts = _unpack_list(ch[0][1])
         qp = core.splat_decode_positions(parts[0], parts[1:], max(n, 1))
