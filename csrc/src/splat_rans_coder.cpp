@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -15,7 +16,8 @@ namespace pcstream {
 namespace splat {
 namespace rans {
 
-std::vector<uint32_t> quantise_counts(const std::vector<uint64_t>& counts) {
+std::vector<uint32_t> quantise_counts(const std::vector<uint64_t>& counts, int bits) {
+  const uint32_t total_q = 1u << bits;
   std::vector<uint32_t> f(counts.size(), 0);
   uint64_t total = 0;
   int used = 0, top = -1;
@@ -25,23 +27,22 @@ std::vector<uint32_t> quantise_counts(const std::vector<uint64_t>& counts) {
   }
   if (!used) return f;
   if (used == 1) {
-    f[top] = kMaxFreq;
+    f[top] = total_q - 1;
     f[top + 1 < static_cast<int>(f.size()) ? top + 1 : top - 1] = 1;
     return f;
   }
   int64_t sum = 0;
   for (size_t s = 0; s < counts.size(); ++s) {
     if (!counts[s]) continue;
-    // 128-bit free: counts < 2^40 in practice, kTotal = 2^12.
-    uint64_t q = static_cast<uint64_t>((static_cast<long double>(counts[s]) * kTotal) / total);
+    uint64_t q = static_cast<uint64_t>((static_cast<long double>(counts[s]) * total_q) / total);
     f[s] = static_cast<uint32_t>(std::max<uint64_t>(1, q));
     sum += f[s];
   }
   // Give the rounding remainder to / take the excess from the largest frequencies (deterministic ties: lowest index).
-  while (sum != static_cast<int64_t>(kTotal)) {
+  while (sum != static_cast<int64_t>(total_q)) {
     size_t best = 0;
     for (size_t s = 1; s < f.size(); ++s) if (f[s] > f[best]) best = s;
-    if (sum < static_cast<int64_t>(kTotal)) { ++f[best]; ++sum; }
+    if (sum < static_cast<int64_t>(total_q)) { ++f[best]; ++sum; }
     else { --f[best]; --sum; }
   }
   return f;
@@ -55,7 +56,22 @@ using namespace rans;
 
 constexpr uint8_t kBucketOf[9] = {0, 1, 2, 2, 3, 3, 3, 3, 3};
 inline int bucket(uint32_t m) { return m < 9 ? kBucketOf[m] : 4; }
-inline int mag_class(uint32_t up, uint32_t left) { return std::min(bucket(up) + bucket(left), kMagClasses - 1); }
+#ifndef MAGV
+#define MAGV 0
+#endif
+inline int mag_class(uint32_t up, uint32_t up2, uint32_t left) {
+#if MAGV == 0
+  (void)up2;
+  return std::min(bucket(up) + bucket(left), kMagClasses - 1);
+#elif MAGV == 3
+  return std::min(bucket(up) + bucket(left) + bucket(up2), kMagClasses - 1);
+#else
+  uint32_t a = std::min<uint32_t>(2 * up + up2 + 2 * left, 1000);
+  static const uint32_t th[8] = {0, 1, 2, 4, 7, 11, 17, 27};
+  int k = 0; while (k < 8 && a > th[k]) ++k;
+  return std::min(k, kMagClasses - 1);
+#endif
+}
 inline uint32_t mag(int64_t r) { return static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30)); }
 
 // Decoding form of one context's table: cumulative frequencies and, per 64-slot
@@ -77,17 +93,21 @@ std::vector<DecTable<N>> read_tables(ByteReader& rd, size_t count) {
     DecTable<N>& t = tabs[c];
     uint64_t m = rd.varint("splat rans: table size");
     if (m > static_cast<uint64_t>(N)) fail(ErrorCode::CorruptPayload, "splat rans: table too large", rd.offset());
+    // Frequencies are stored at precision 12 - shift (shift <= kMaxShift) and scaled up.
+    const int shift = m ? rd.u8("splat rans: table precision") : 0;
+    if (shift > kMaxShift) fail(ErrorCode::CorruptPayload, "splat rans: table precision out of range", rd.offset());
+    const uint32_t total_q = kTotal >> shift;
     uint32_t acc = 0;
     t.cum[0] = 0;
     for (int s = 0; s < N; ++s) {
       uint64_t f = static_cast<uint64_t>(s) < m ? rd.varint("splat rans: frequency") : 0;
-      if (f > kMaxFreq) fail(ErrorCode::CorruptPayload, "splat rans: frequency out of range", rd.offset());
+      if (f >= total_q) fail(ErrorCode::CorruptPayload, "splat rans: frequency out of range", rd.offset());
       acc += static_cast<uint32_t>(f);
-      if (acc > kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies exceed the total", rd.offset());
-      t.cum[s + 1] = static_cast<uint16_t>(acc);
+      if (acc > total_q) fail(ErrorCode::CorruptPayload, "splat rans: frequencies exceed the total", rd.offset());
+      t.cum[s + 1] = static_cast<uint16_t>(acc << shift);
     }
     t.used = m > 0;
-    if (t.used && acc != kTotal) fail(ErrorCode::CorruptPayload, "splat rans: frequencies do not sum to 4096", rd.offset());
+    if (t.used && acc != total_q) fail(ErrorCode::CorruptPayload, "splat rans: frequencies do not sum to the total", rd.offset());
     if (!t.used) { t.cum[N] = kTotal; std::memset(t.fast, 0, sizeof t.fast); continue; }
     int s = 0;
     for (uint32_t b = 0; b < (kTotal >> 6); ++b) {
@@ -111,16 +131,33 @@ void write_tables(ByteWriter& head, const std::vector<std::vector<uint64_t>>& co
       for (const auto& sc : counts) sum += sc[c * ntok + t];
       cnt[t] = sum;
     }
-    std::vector<uint32_t> f = quantise_counts(cnt);
+    // The precision that minimises estimated coded bits + table bits (few samples: coarse table).
+    int used = 0;
+    for (int t = 0; t < ntok; ++t) used += cnt[t] != 0;
+    std::vector<uint32_t> f = quantise_counts(cnt, kScaleBits);
+    int shift = 0;
+    if (used > 0) {
+      double best = -1;
+      for (int sh = 0; sh <= kMaxShift && used <= static_cast<int>(kTotal >> sh); ++sh) {
+        std::vector<uint32_t> g = quantise_counts(cnt, kScaleBits - sh);
+        double bits = 16;
+        for (int t = 0; t < ntok; ++t) {
+          if (g[t]) bits += 8.0 * (g[t] < 128 ? 1 : 2);
+          if (cnt[t]) bits += static_cast<double>(cnt[t]) * (kScaleBits - sh - std::log2(static_cast<double>(g[t])));
+        }
+        if (best < 0 || bits < best) { best = bits; f = g; shift = sh; }
+      }
+    }
     int m = ntok;
     while (m > 0 && f[m - 1] == 0) --m;
     head.varint(m);
+    if (m) head.u8(static_cast<uint8_t>(shift));
     uint32_t acc = 0;
     for (int t = 0; t < ntok; ++t) {
       if (t < m) head.varint(f[t]);
-      freq[c * ntok + t] = f[t];
+      freq[c * ntok + t] = f[t] << shift;
       cum[c * ntok + t] = acc;
-      acc += f[t];
+      acc += f[t] << shift;
     }
   }
 }
@@ -218,7 +255,7 @@ void model_rows(const int32_t* data, size_t n, int cols, const uint8_t* side, in
                 const std::vector<ColumnPlan>& plan, std::vector<uint32_t>& ct, BitWriter& raw,
                 std::vector<uint64_t>& counts) {
   ct.resize(n * cols);
-  std::vector<uint32_t> up(cols, 0);
+  std::vector<uint32_t> up(cols, 0), up2(cols, 0);
   size_t k = 0;
   for (size_t i = 0; i < n; ++i) {
     const int32_t* row = data + i * cols;
@@ -230,9 +267,10 @@ void model_rows(const int32_t* data, size_t n, int cols, const uint8_t* side, in
       uint64_t u = zigzag(r);
       int tok = token_of(u, &rb);  // |r| < 2^35 (|prediction| < 2^34): tok < kTokens
       raw.put(u, rb);
-      uint32_t ctx = static_cast<uint32_t>(static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], left));
+      uint32_t ctx = static_cast<uint32_t>(static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], up2[c], left));
       ct[k] = (ctx << 8) | static_cast<uint32_t>(tok);
       ++counts[static_cast<size_t>(ctx) * kTokens + tok];
+      up2[c] = up[c];
       up[c] = left = mag(r);
     }
   }
@@ -264,14 +302,14 @@ std::vector<uint8_t> rans_slice(const std::vector<uint32_t>& ct, int ntok, const
 void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols, const uint8_t* side, int nside,
                  const int32_t* ext, const std::vector<ColumnPlan>& plan, const std::vector<DecTable<kTokens>>& tabs) {
   SliceDecoder sd(p, size);
-  std::vector<uint32_t> up(cols, 0);
+  std::vector<uint32_t> up(cols, 0), up2(cols, 0);
   size_t k = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t sbase = static_cast<size_t>(side ? side[i] : 0) * kMagClasses;
     int32_t* row = out + i * cols;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c, ++k) {
-      const DecTable<kTokens>& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], left)];
+      const DecTable<kTokens>& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], up2[c], left)];
       if (!t.used) fail(ErrorCode::CorruptPayload, "splat rans: value in a context without a table");
       const int tok = sd.symbol(t, sd.x[k & 1]);
       uint64_t u = static_cast<uint64_t>(tok);
@@ -282,6 +320,7 @@ void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols
       const int64_t v = predict(plan[c], out, i, c, cols, ext) + unzigzag(u);
       if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat rans: value out of range");
       row[c] = static_cast<int32_t>(v);
+      up2[c] = up[c];
       up[c] = left = mag(unzigzag(u));
     }
   }

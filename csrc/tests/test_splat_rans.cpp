@@ -35,6 +35,8 @@ TEST_CASE("splat_rans/quantise_counts") {
   c[5] = 1000;  // one symbol: 4095 plus a companion of 1
   f = R::quantise_counts(c);
   CHECK(f[5] == R::kMaxFreq && f[6] == 1);
+  f = R::quantise_counts(c, 4);  // coarse precision: total 16
+  CHECK(f[5] == 15 && f[6] == 1);
   c.assign(R::kTokens, 0);
   c[R::kTokens - 1] = 7;  // last symbol alone: the companion sits below it
   f = R::quantise_counts(c);
@@ -82,6 +84,27 @@ TEST_CASE("splat_rans/roundtrip_edge_cases") {
   CHECK(roundtrip(v, n, cols, side.data(), 5, e.data()) == v);
 }
 
+TEST_CASE("splat_rans/sorted_keys") {
+  std::vector<uint64_t> none;
+  auto p0 = splat::encode_sorted_keys_rans(none.data(), 0, 1);
+  CHECK(splat::decode_sorted_keys_rans(p0.data(), p0.size(), 0, 30, 1).empty());
+  const size_t n = splat::kSliceRows + 500;  // two slices: the second's deltas continue the first's keys
+  std::vector<uint64_t> k(n);
+  uint32_t x = 1;
+  uint64_t v = 12345;
+  for (size_t i = 0; i < n; ++i) { v += (lcg(x) % 4 == 0) ? 0 : (lcg(x) % 64 == 0 ? lcg(x) * 1000ull : lcg(x) % 50); k[i] = v; }
+  k[n - 1] = (uint64_t{1} << 62) + 5;  // a huge last gap (61 raw bits)
+  auto p = splat::encode_sorted_keys_rans(k.data(), n, 1);
+  CHECK(p == splat::encode_sorted_keys_rans(k.data(), n, 2));
+  CHECK(splat::decode_sorted_keys_rans(p.data(), p.size(), n, 63, 2) == k);
+  CHECK_THROWS_CODE((splat::decode_sorted_keys_rans(p.data(), p.size(), n, 40, 1)), ErrorCode::CorruptPayload);
+  for (size_t cut = 0; cut < 400; ++cut) {
+    try { splat::decode_sorted_keys_rans(p.data(), cut, n, 63, 1); CHECK(false); } catch (const Error&) {}
+  }
+  std::vector<uint64_t> unsorted = {5, 3};
+  CHECK_THROWS_CODE((splat::encode_sorted_keys_rans(unsorted.data(), 2, 1)), ErrorCode::InvalidArgument);
+}
+
 TEST_CASE("splat_rans/corrupt_payloads_give_typed_errors") {
   const size_t n = 3000;
   const int cols = 2;
@@ -110,15 +133,24 @@ TEST_CASE("splat_rans/corrupt_payloads_give_typed_errors") {
   // a table whose frequencies do not sum to 4096 / exceed the maximum
   std::vector<int32_t> zero(10, 0);
   auto z = splat::encode_columns_rans(zero.data(), 10, 1, nullptr, 1, nullptr, 1);
-  // head: rows, cols, nside, plan (mode, offset) = 5 bytes, then 6 tables: the first used one is [m, 4095 (2 bytes), 1]
+  // head: rows, cols, nside, plan (mode, offset) = 5 bytes, then 6 tables: the first used one is
+  // [m = 2, shift 5, 127, 1] (10 samples: 7-bit precision is cheapest)
   size_t t0 = 5;
-  CHECK(z[t0] == 2);  // m = 2 symbols (zero and its companion)
+  CHECK(z[t0] == 2 && z[t0 + 1] == 5 && z[t0 + 2] == 127 && z[t0 + 3] == 1);
   auto bad = z;
-  bad[t0 + 3] = 2;  // companion frequency 2: the sum exceeds 4096
+  bad[t0 + 3] = 2;  // companion frequency 2: the sum exceeds the total
   CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
                     ErrorCode::CorruptPayload);
   bad = z;
   bad[t0] = R::kTokens + 1;  // table larger than the alphabet
+  CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
+                    ErrorCode::CorruptPayload);
+  bad = z;
+  bad[t0 + 1] = 9;  // precision below 4 bits
+  CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
+                    ErrorCode::CorruptPayload);
+  bad = z;
+  bad[t0 + 1] = 7;  // total 32: the frequency 127 exceeds it
   CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
                     ErrorCode::CorruptPayload);
   // a huge announced row count is rejected before allocating

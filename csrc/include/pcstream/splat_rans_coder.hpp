@@ -29,6 +29,7 @@ namespace rans {
 constexpr int kScaleBits = 12;                 // table totals are 2^12
 constexpr uint32_t kTotal = 1u << kScaleBits;
 constexpr uint32_t kMaxFreq = kTotal - 1;      // every used table has >= 2 symbols: a value costs > 0 bits
+constexpr int kMaxShift = 8;                   // tables may be stored at precision 12 - shift (>= 4 bits)
 constexpr uint32_t kLow = 1u << 16;            // state interval [2^16, 2^32)
 constexpr int kTokens = 80;                    // zigzag < 16 direct; then 2 tokens per exponent 4..35
 constexpr int kDirect = 16;
@@ -38,10 +39,10 @@ constexpr int kKeyContexts = 24;               // min(bit length of the previous
 // Values a payload of `bytes` bytes can describe at most (each costs >= -log2(4095/4096) bit).
 constexpr uint64_t kMaxValuesPerByte = 8 * 2840;
 
-// Quantises counts to frequencies summing to kTotal, each <= kMaxFreq and
+// Quantises counts to frequencies summing to 2^bits, each < 2^bits and
 // > 0 where the count is > 0 (a single used symbol gets a companion of
 // frequency 1). All-zero counts give all-zero frequencies (unused table).
-std::vector<uint32_t> quantise_counts(const std::vector<uint64_t>& counts);
+std::vector<uint32_t> quantise_counts(const std::vector<uint64_t>& counts, int bits = kScaleBits);
 
 // Token of a zigzagged residual u (< 2^36) and its number of raw bits.
 inline int token_of(uint64_t u, int* raw_bits) {
