@@ -193,6 +193,7 @@ struct BitWriter {
 };
 
 struct BitReader {
+  const uint8_t* start;
   const uint8_t* p;
   const uint8_t* end;
   uint64_t acc = 0;
@@ -208,6 +209,8 @@ struct BitReader {
     n -= bits;
     return v;
   }
+  // Every raw byte holds at least one used bit (the refill reads ahead).
+  bool exact() const { return !overrun && (static_cast<uint64_t>(p - start) * 8 - n + 7) / 8 == static_cast<uint64_t>(end - start); }
 };
 
 // One slice's decoder: two rANS states, its 16-bit words, its raw-bit stream.
@@ -216,7 +219,7 @@ struct SliceDecoder {
   const uint8_t* wp;
   const uint8_t* wend;
   BitReader bits;
-  SliceDecoder(const uint8_t* p, size_t size) : bits{nullptr, nullptr} {
+  SliceDecoder(const uint8_t* p, size_t size) : bits{nullptr, nullptr, nullptr} {
     ByteReader rd(p, size);
     x[0] = rd.u32("splat rans: state");
     x[1] = rd.u32("splat rans: state");
@@ -225,7 +228,7 @@ struct SliceDecoder {
     if (nw > rd.remaining() / 2) fail(ErrorCode::Truncated, "splat rans: words exceed the slice", rd.offset());
     wp = rd.cursor();
     wend = wp + 2 * nw;
-    bits = BitReader{wend, p + size};
+    bits = BitReader{wend, wend, p + size};
   }
   template <int N>
   int symbol(const DecTable<N>& t, uint32_t& s) {
@@ -244,7 +247,7 @@ struct SliceDecoder {
   void finish() const {
     if (x[0] != kLow || x[1] != kLow || wp != wend)
       fail(ErrorCode::CorruptPayload, "splat rans: slice does not end in the initial state");
-    if (bits.overrun || bits.end != bits.p) fail(ErrorCode::CorruptPayload, "splat rans: raw bits do not match");
+    if (!bits.exact()) fail(ErrorCode::CorruptPayload, "splat rans: raw bits do not match");
   }
 };
 
