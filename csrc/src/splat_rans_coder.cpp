@@ -56,21 +56,17 @@ using namespace rans;
 
 constexpr uint8_t kBucketOf[9] = {0, 1, 2, 2, 3, 3, 3, 3, 3};
 inline int bucket(uint32_t m) { return m < 9 ? kBucketOf[m] : 4; }
-#ifndef MAGV
-#define MAGV 0
-#endif
-inline int mag_class(uint32_t up, uint32_t up2, uint32_t left) {
-#if MAGV == 0
-  (void)up2;
-  return std::min(bucket(up) + bucket(left), kMagClasses - 1);
-#elif MAGV == 3
-  return std::min(bucket(up) + bucket(left) + bucket(up2), kMagClasses - 1);
-#else
-  uint32_t a = std::min<uint32_t>(2 * up + up2 + 2 * left, 1000);
-  static const uint32_t th[8] = {0, 1, 2, 4, 7, 11, 17, 27};
-  int k = 0; while (k < 8 && a > th[k]) ++k;
-  return std::min(k, kMagClasses - 1);
-#endif
+// Magnitude class of a value: the column's running mean of |residual| (x16, recent rows
+// weigh most: it follows local statistics as an adaptive coder would) and the residual
+// of the previous column in the same row.
+inline int mag_class(uint32_t mean16, uint32_t left) {
+  const int q = mean16 < 4 ? 0 : mean16 < 12 ? 1 : mean16 < 24 ? 2 : mean16 < 48 ? 3 : 4;
+  return std::min(q + bucket(left), kMagClasses - 1);
+}
+// mean16 <- mean16 + (16 * min(m, 255) - mean16) / 8, truncating toward zero.
+inline uint32_t update_mean(uint32_t mean16, uint32_t m) {
+  const int32_t cur = static_cast<int32_t>(mean16);
+  return static_cast<uint32_t>(cur + (static_cast<int32_t>(std::min<uint32_t>(m, 255) << 4) - cur) / 8);
 }
 inline uint32_t mag(int64_t r) { return static_cast<uint32_t>(std::min<int64_t>(std::llabs(r), 1 << 30)); }
 
@@ -92,7 +88,13 @@ std::vector<DecTable<N>> read_tables(ByteReader& rd, size_t count) {
   for (size_t c = 0; c < count; ++c) {
     DecTable<N>& t = tabs[c];
     uint64_t m = rd.varint("splat rans: table size");
-    if (m > static_cast<uint64_t>(N)) fail(ErrorCode::CorruptPayload, "splat rans: table too large", rd.offset());
+    if (m > static_cast<uint64_t>(N)) {  // a copy of table c - (m - N)
+      const uint64_t d = m - N;
+      if (d > kMaxCopyDistance || d > c || !tabs[c - d].used)
+        fail(ErrorCode::CorruptPayload, "splat rans: table copy out of range", rd.offset());
+      t = tabs[c - d];
+      continue;
+    }
     // Frequencies are stored at precision 12 - shift (shift <= kMaxShift) and scaled up.
     const int shift = m ? rd.u8("splat rans: table precision") : 0;
     if (shift > kMaxShift) fail(ErrorCode::CorruptPayload, "splat rans: table precision out of range", rd.offset());
@@ -147,6 +149,34 @@ void write_tables(ByteWriter& head, const std::vector<std::vector<uint64_t>>& co
         }
         if (best < 0 || bits < best) { best = bits; f = g; shift = sh; }
       }
+    }
+    // A copy of one of the previous tables when that is estimated cheaper than its own.
+    int copy = 0;
+    if (used > 0) {
+      double own = 16;
+      for (int t = 0; t < ntok; ++t) {
+        if (f[t]) own += 8.0 * (f[t] < 128 ? 1 : 2);
+        if (cnt[t]) own += static_cast<double>(cnt[t]) * (kScaleBits - shift - std::log2(static_cast<double>(f[t])));
+      }
+      for (size_t d = 1; d <= std::min<size_t>(c, kMaxCopyDistance); ++d) {
+        const uint32_t* g = &freq[(c - d) * ntok];
+        double bits = 8.0 * (ntok + d < 128 ? 1 : 2);
+        bool ok = true;  // every counted symbol needs a frequency (so the table is a used one)
+        for (int t = 0; t < ntok && ok; ++t) {
+          if (!cnt[t]) continue;
+          if (!g[t]) ok = false;
+          else bits += static_cast<double>(cnt[t]) * (kScaleBits - std::log2(static_cast<double>(g[t])));
+        }
+        if (ok && bits < own) { own = bits; copy = static_cast<int>(d); }
+      }
+    }
+    if (copy) {
+      head.varint(static_cast<uint64_t>(ntok) + copy);
+      for (int t = 0; t < ntok; ++t) {
+        freq[c * ntok + t] = freq[(c - copy) * ntok + t];
+        cum[c * ntok + t] = cum[(c - copy) * ntok + t];
+      }
+      continue;
     }
     int m = ntok;
     while (m > 0 && f[m - 1] == 0) --m;
@@ -258,7 +288,7 @@ void model_rows(const int32_t* data, size_t n, int cols, const uint8_t* side, in
                 const std::vector<ColumnPlan>& plan, std::vector<uint32_t>& ct, BitWriter& raw,
                 std::vector<uint64_t>& counts) {
   ct.resize(n * cols);
-  std::vector<uint32_t> up(cols, 0), up2(cols, 0);
+  std::vector<uint32_t> mean(cols, 0);
   size_t k = 0;
   for (size_t i = 0; i < n; ++i) {
     const int32_t* row = data + i * cols;
@@ -270,11 +300,11 @@ void model_rows(const int32_t* data, size_t n, int cols, const uint8_t* side, in
       uint64_t u = zigzag(r);
       int tok = token_of(u, &rb);  // |r| < 2^35 (|prediction| < 2^34): tok < kTokens
       raw.put(u, rb);
-      uint32_t ctx = static_cast<uint32_t>(static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], up2[c], left));
+      uint32_t ctx = static_cast<uint32_t>(static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(mean[c], left));
       ct[k] = (ctx << 8) | static_cast<uint32_t>(tok);
       ++counts[static_cast<size_t>(ctx) * kTokens + tok];
-      up2[c] = up[c];
-      up[c] = left = mag(r);
+      left = mag(r);
+      mean[c] = update_mean(mean[c], left);
     }
   }
   raw.finish();
@@ -305,14 +335,14 @@ std::vector<uint8_t> rans_slice(const std::vector<uint32_t>& ct, int ntok, const
 void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols, const uint8_t* side, int nside,
                  const int32_t* ext, const std::vector<ColumnPlan>& plan, const std::vector<DecTable<kTokens>>& tabs) {
   SliceDecoder sd(p, size);
-  std::vector<uint32_t> up(cols, 0), up2(cols, 0);
+  std::vector<uint32_t> mean(cols, 0);
   size_t k = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t sbase = static_cast<size_t>(side ? side[i] : 0) * kMagClasses;
     int32_t* row = out + i * cols;
     uint32_t left = 0;
     for (int c = 0; c < cols; ++c, ++k) {
-      const DecTable<kTokens>& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(up[c], up2[c], left)];
+      const DecTable<kTokens>& t = tabs[static_cast<size_t>(c) * nside * kMagClasses + sbase + mag_class(mean[c], left)];
       if (!t.used) fail(ErrorCode::CorruptPayload, "splat rans: value in a context without a table");
       const int tok = sd.symbol(t, sd.x[k & 1]);
       uint64_t u = static_cast<uint64_t>(tok);
@@ -323,8 +353,8 @@ void decode_rows(const uint8_t* p, size_t size, int32_t* out, size_t n, int cols
       const int64_t v = predict(plan[c], out, i, c, cols, ext) + unzigzag(u);
       if (v < INT32_MIN || v > INT32_MAX) fail(ErrorCode::CorruptPayload, "splat rans: value out of range");
       row[c] = static_cast<int32_t>(v);
-      up2[c] = up[c];
-      up[c] = left = mag(unzigzag(u));
+      left = mag(unzigzag(u));
+      mean[c] = update_mean(mean[c], left);
     }
   }
   sd.finish();

@@ -146,6 +146,16 @@ TEST_CASE("splat_rans/corrupt_payloads_give_typed_errors") {
   CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
                     ErrorCode::CorruptPayload);
   bad = z;
+  bad[t0 + 4] = R::kTokens + 1;  // table 1 a copy of table 0: valid
+  CHECK(splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1) == zero);
+  bad[t0 + 4] = R::kTokens + 2;  // a copy from before the first table
+  CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
+                    ErrorCode::CorruptPayload);
+  bad = z;
+  bad[t0 + 5] = R::kTokens + 1;  // table 2 a copy of the unused table 1
+  CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
+                    ErrorCode::CorruptPayload);
+  bad = z;
   bad[t0 + 1] = 9;  // precision below 4 bits
   CHECK_THROWS_CODE((splat::decode_columns_rans(bad.data(), bad.size(), 10, 1, nullptr, 1, nullptr, 1)),
                     ErrorCode::CorruptPayload);

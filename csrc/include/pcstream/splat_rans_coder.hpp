@@ -29,6 +29,7 @@ namespace rans {
 constexpr int kScaleBits = 12;                 // table totals are 2^12
 constexpr uint32_t kTotal = 1u << kScaleBits;
 constexpr uint32_t kMaxFreq = kTotal - 1;      // every used table has >= 2 symbols: a value costs > 0 bits
+constexpr uint64_t kMaxCopyDistance = 16;      // a table may repeat one of the 16 tables before it
 constexpr int kMaxShift = 8;                   // tables may be stored at precision 12 - shift (>= 4 bits)
 constexpr uint32_t kLow = 1u << 16;            // state interval [2^16, 2^32)
 constexpr int kTokens = 80;                    // zigzag < 16 direct; then 2 tokens per exponent 4..35
