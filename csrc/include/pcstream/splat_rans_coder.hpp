@@ -5,12 +5,13 @@
 // Morton order, per-column prediction plans (splat_column_plan.hpp), per-row
 // side classes. Each residual r becomes a token (zigzag value below 16, else a
 // log bucket with its top mantissa bit) coded by rANS plus raw low bits. The
-// encoder counts tokens per context (column, side class, magnitude class of
-// the neighbouring residuals) over all rows and stores one 12-bit frequency
-// table per used context in the payload head; rows are cut into slices of
-// kSliceRows, each with two interleaved 32-bit rANS states (16-bit
-// renormalisation) and a separate raw-bit stream, so slices decode in
-// parallel without adaptive state.
+// encoder counts tokens per context (column, side class, magnitude class from
+// the column's running mean |residual| and the previous column's residual)
+// over all rows and stores one table per used context in the payload head
+// (precision 4-12 bits chosen per table, or a copy of one of the 16 previous
+// tables); rows are cut into slices of kSliceRows, each with two interleaved
+// 32-bit rANS states (16-bit renormalisation) and a separate raw-bit
+// stream, so slices decode in parallel without adaptive state.
 //
 // Errors: decode_columns_rans throws pcstream::Error (CorruptPayload,
 // BadLength, Truncated, InvalidArgument) on malformed payloads; every count
@@ -34,7 +35,7 @@ constexpr int kMaxShift = 8;                   // tables may be stored at precis
 constexpr uint32_t kLow = 1u << 16;            // state interval [2^16, 2^32)
 constexpr int kTokens = 80;                    // zigzag < 16 direct; then 2 tokens per exponent 4..35
 constexpr int kDirect = 16;
-constexpr int kMagClasses = 6;                 // min(bucket(previous row) + bucket(left), 5)
+constexpr int kMagClasses = 6;                 // min(class(running mean) + bucket(left), 5)
 constexpr int kKeyTokens = 134;                // sorted-key deltas < 2^63: exponents up to 62
 constexpr int kKeyContexts = 24;               // min(bit length of the previous delta, 23)
 // Values a payload of `bytes` bytes can describe at most (each costs >= -log2(4095/4096) bit).
