@@ -1,5 +1,5 @@
 """Encode/decode CPU time on one scene (default playbot, 500k splats), both position modes
-("keys", the default, and "octree"), against our numpy SPZ v4 writer/reader in the same run.
+("keys", the default, and "octree"; "keys" also with stream version 2), against our numpy SPZ v4 writer/reader in the same run.
 CPU seconds (process_time, all threads) are reported beside wall seconds (best of --repeat)
 because the shared machine is usually loaded; the load average is recorded too.
 
@@ -42,11 +42,15 @@ def main():
     res["spz_v4_numpy_writer"] = {"cpu_s": c, "wall_s": w}
     _, c, w = measure(lambda: read_spz(blob), a.repeat)
     res["spz_v4_numpy_reader"] = {"cpu_s": c, "wall_s": w}
-    for mode in ("keys", "octree"):
+    # "keys_v2": the same encoder writing stream version 2 (adaptive binary range coder), for a
+    # same-run before/after comparison with version 3 (static-table rANS).
+    for name, mode, version in (("keys", "keys", 3), ("keys_v2", "keys", 2), ("octree", "octree", 3)):
+        codec.FORMAT_VERSION = version
         b, ce, we = measure(lambda: codec.encode(s, 0.5, positions=mode), a.repeat)
         _, cd, wd = measure(lambda: codec.decode(b), a.repeat)
-        res[mode] = {"bytes_per_splat": len(b) / len(s), "encode_cpu_s": ce, "encode_wall_s": we,
-                     "decode_cpu_s": cd, "decode_wall_s": wd}
+        res[name] = {"version": version, "bytes_per_splat": len(b) / len(s), "encode_cpu_s": ce,
+                     "encode_wall_s": we, "decode_cpu_s": cd, "decode_wall_s": wd}
+    codec.FORMAT_VERSION = 3
     res["loadavg_after"] = os.getloadavg()[0]
     for k, v in res.items():
         print(k, v)

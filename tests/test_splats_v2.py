@@ -36,7 +36,7 @@ def test_rotation_importance_roundtrip_and_fidelity():
     s = synthetic(4000, 1, seed=5)
     blob, order = encode(s, 0.2, return_order=True)
     h = codec._parse(blob, allow_partial=False).header
-    assert h["v"] == 2 and h["rot_imp"]["kmax"] > 0
+    assert h["v"] == codec.FORMAT_VERSION and h["rot_imp"]["kmax"] > 0
     plain, order2 = encode(s, 0.2, return_order=True, importance=False)
     assert "rot_imp" not in codec._parse(plain, allow_partial=False).header
     assert len(blob) < len(plain)
@@ -92,7 +92,7 @@ def test_v2_corrupt_elements_give_typed_errors():
     s = synthetic(1500, 1, seed=2)
     blob = encode(s, 0.2)
     for mutate in (lambda h: h["rot_imp"].update(kmax=99), lambda h: h["rot_imp"].pop("ref"),
-                   lambda h: h.update(rot_imp="x"), lambda h: h.update(v=1), lambda h: h.update(v=3)):
+                   lambda h: h.update(rot_imp="x"), lambda h: h.update(v=1), lambda h: h.update(v=4)):
         with pytest.raises(errors.CorruptPayloadError):
             decode(_with_header(blob, mutate))
     # the scale/rotation chunk holds exactly two column payloads

@@ -11,6 +11,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/range_coder.hpp"
 #include "pcstream/splat_column_plan.hpp"
+#include "pcstream/splat_slices.hpp"
 
 namespace pcstream {
 namespace splat {
@@ -206,27 +207,6 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
 }
 
 size_t column_slices(size_t n) { return n == 0 ? 1 : (n + kSliceRows - 1) / kSliceRows; }
-
-namespace {
-
-// Runs fn(slice) for every slice, on up to `threads` threads; the first exception is rethrown.
-template <class Fn>
-void for_slices(size_t count, int threads, Fn&& fn) {
-  size_t t = std::max<size_t>(1, std::min<size_t>(count, threads < 1 ? 1 : static_cast<size_t>(threads)));
-  std::vector<std::exception_ptr> errs(count);
-  auto work = [&](size_t first) {
-    for (size_t s = first; s < count; s += t) {
-      try { fn(s); } catch (...) { errs[s] = std::current_exception(); }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < t; ++i) pool.emplace_back(work, i);
-  work(0);
-  for (auto& th : pool) th.join();
-  for (auto& e : errs) if (e) std::rethrow_exception(e);
-}
-
-}  // namespace
 
 std::vector<uint8_t> encode_columns_sliced(const int32_t* data, size_t n, int cols, const uint8_t* side, int nside,
                                            const int32_t* ext, int threads) {

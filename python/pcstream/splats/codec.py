@@ -24,8 +24,9 @@ from . import lod as lod_mod
 from .scene import SH_COEFFS, SplatScene, logit, normalized_rotations, sigmoid
 
 MAGIC = b"PCSPLAT\x00"
-FORMAT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)  # v1: one-slice column coder; v2: sliced (parallel) column coder
+FORMAT_VERSION = 3
+# v1: one-slice adaptive column coder; v2: sliced (parallel) adaptive coder; v3: sliced static-table rANS
+SUPPORTED_VERSIONS = (1, 2, 3)
 CODEC_ID = 6
 MAX_SPLATS = 1 << 27
 MAX_DEPTH = 21
@@ -270,14 +271,28 @@ def _encode_columns(version, data, side=None, nside=1, ext=None) -> bytes:
     core = _core()
     if version == 1:
         return core.splat_encode_columns(data, side, nside, ext)
-    return core.splat_encode_columns_v2(data, side, nside, ext)
+    if version == 2:
+        return core.splat_encode_columns_v2(data, side, nside, ext)
+    return core.splat_encode_columns_v3(data, side, nside, ext)
+
+
+def _encode_keys(version, keys) -> bytes:
+    core = _core()
+    return core.splat_encode_keys(keys) if version < 3 else core.splat_encode_keys_v3(keys)
+
+
+def _decode_keys(version, payload, n, key_bits) -> np.ndarray:
+    core = _core()
+    return core.splat_decode_keys(payload, n, key_bits) if version < 3 else core.splat_decode_keys_v3(payload, n, key_bits)
 
 
 def _decode_columns(version, payload, n, cols, side=None, nside=1, ext=None) -> np.ndarray:
     core = _core()
     if version == 1:
         return core.splat_decode_columns(payload, n, cols, side, nside, ext)
-    return core.splat_decode_columns_v2(payload, n, cols, side, nside, ext)
+    if version == 2:
+        return core.splat_decode_columns_v2(payload, n, cols, side, nside, ext)
+    return core.splat_decode_columns_v3(payload, n, cols, side, nside, ext)
 
 
 # ---------------------------------------------------------------- encoder
@@ -337,7 +352,7 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
     elif opts.positions == "keys":
         keys = core.splat_morton_codes(qp)
         order = np.argsort(keys, kind="stable")
-        chunks = [(b"POSK", core.splat_encode_keys(keys[order]))]
+        chunks = [(b"POSK", _encode_keys(FORMAT_VERSION, keys[order]))]
         geometry = None
     else:
         raise InvalidArgumentError("positions must be 'octree' or 'keys'")
@@ -367,7 +382,7 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
             if prev_vox is not None:
                 pidx = np.searchsorted(prev_vox, vox >> np.uint64(3 * (lvl - prev_level)))
                 pext = np.concatenate(prev_mats, 1)[pidx]
-            body = _pack_list([core.splat_encode_keys(vox), _encode_columns(FORMAT_VERSION, flat, None, 1, pext)])
+            body = _pack_list([_encode_keys(FORMAT_VERSION, vox), _encode_columns(FORMAT_VERSION, flat, None, 1, pext)])
             chunks.insert(len([c for c in chunks if c[0] == b"LODL"]),
                           (b"LODL", bytes([lvl]) + struct.pack("<I", len(vox)) + body))
             prev_vox, prev_mats, prev_level = vox, rmats, lvl
@@ -408,14 +423,14 @@ def _rotation_side(mats: list, scale_q: np.ndarray, nlev: int, steps: dict, imp)
 
 
 def _encode_scale_rotation(mats, side, nside, ext, nlev, steps, imp) -> bytes:
-    """Group 2. v2: log-scales first, then (index, rotation) with contexts from the decoded scales."""
+    """Group 2. v2, v3: log-scales first, then (index, rotation) with contexts from the decoded scales."""
     g = mats[1]
     if FORMAT_VERSION == 1:
         return _encode_columns(1, g, side, nside, ext)
     sc = np.ascontiguousarray(g[:, 0:3])
     ro = np.ascontiguousarray(g[:, 3:7])
-    a = _encode_columns(2, sc, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
-    b = _encode_columns(2, ro, _rotation_side(mats, sc, nlev, steps, imp), 16,
+    a = _encode_columns(FORMAT_VERSION, sc, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
+    b = _encode_columns(FORMAT_VERSION, ro, _rotation_side(mats, sc, nlev, steps, imp), 16,
                         None if ext is None else np.ascontiguousarray(ext[:, 3:7]))
     return _pack_list([a, b])
 
@@ -424,8 +439,8 @@ def _decode_scale_rotation(version, payload, n, g1, side, nside, ext, nlev, step
     if version == 1:
         return _decode_columns(1, payload, n, 7, side, nside, ext)
     a, b = _unpack_list(payload, 2, exact=2)
-    sc = _decode_columns(2, a, n, 3, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
-    ro = _decode_columns(2, b, n, 4, _rotation_side([g1], sc, nlev, steps, imp), 16,
+    sc = _decode_columns(version, a, n, 3, side, nside, None if ext is None else np.ascontiguousarray(ext[:, 0:3]))
+    ro = _decode_columns(version, b, n, 4, _rotation_side([g1], sc, nlev, steps, imp), 16,
                          None if ext is None else np.ascontiguousarray(ext[:, 3:7]))
     return np.concatenate([sc, ro], 1)
 
@@ -588,7 +603,7 @@ def _decode_lods(parsed: _Parsed) -> list:
         if not (1 <= lvl < depth) or (prev is not None and lvl <= prev[0]) or cnt > int(h["n"]):
             raise CorruptPayloadError("splat stream: LoD level or count out of range")
         kp, cp = _unpack_list(payload[5:], 2)
-        vox = core.splat_decode_keys(kp, cnt, 3 * lvl)
+        vox = _decode_keys(int(h["v"]), kp, cnt, 3 * lvl)
         if cnt > 1 and np.any(vox[1:] <= vox[:-1]):
             raise CorruptPayloadError("splat stream: LoD voxels not strictly increasing")
         ext = None
@@ -625,7 +640,7 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
         raise TruncatedError("splat stream: position chunk missing")
     if ch[0][0] == b"POSK":
-        qp = core.splat_morton_decode(core.splat_decode_keys(ch[0][1], n, 3 * depth))
+        qp = core.splat_morton_decode(_decode_keys(int(h["v"]), ch[0][1], n, 3 * depth))
     else:
         parts = _unpack_list(ch[0][1])
         qp = core.splat_decode_positions(parts[0], parts[1:], max(n, 1))
