@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "pcstream/error.hpp"
 
@@ -99,6 +100,28 @@ std::vector<ColumnPlan> read_plans(ByteReader& rd, int cols, bool has_ext) {
     if (w < -kMaxPlanWeight || w > kMaxPlanWeight) fail(ErrorCode::CorruptPayload, "splat columns: weight out of range");
     plan[c] = {mode, static_cast<int32_t>(o), static_cast<int32_t>(w)};
   }
+  return plan;
+}
+
+void write_column_prefix(ByteWriter& w, size_t n, int cols, int nside, const std::vector<ColumnPlan>& plans) {
+  w.varint(n);
+  w.u8(static_cast<uint8_t>(cols));
+  w.u8(static_cast<uint8_t>(nside));
+  write_plans(w, plans);
+}
+
+std::vector<ColumnPlan> read_column_prefix(ByteReader& rd, size_t n, int cols, int nside, const uint8_t* side,
+                                           bool has_ext) {
+  uint64_t sn = rd.varint("splat columns: row count");
+  int scols = rd.u8("splat columns: column count");
+  int sside = rd.u8("splat columns: side classes");
+  if (sn != n || scols != cols || sside != nside)
+    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
+             std::to_string(scols) + ") differs from the header's", 0);
+  std::vector<ColumnPlan> plan = read_plans(rd, cols, has_ext);
+  if (side)
+    for (size_t i = 0; i < n; ++i)
+      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
   return plan;
 }
 

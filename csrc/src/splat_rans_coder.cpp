@@ -381,10 +381,7 @@ std::vector<uint8_t> encode_columns_rans(const int32_t* data, size_t n, int cols
                ct[s], raw[s], counts[s]);
   });
   ByteWriter head;
-  head.varint(n);
-  head.u8(static_cast<uint8_t>(cols));
-  head.u8(static_cast<uint8_t>(nside));
-  write_plans(head, plan);
+  write_column_prefix(head, n, cols, nside, plan);
   std::vector<uint32_t> freq, cum;
   write_tables(head, counts, nctx, kTokens, freq, cum);
   std::vector<std::vector<uint8_t>> bodies(ns);
@@ -399,16 +396,7 @@ std::vector<int32_t> decode_columns_rans(const uint8_t* payload, size_t size, si
   if (cols < 1 || cols > kMaxColumns) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 columns");
   if (nside < 1 || nside > kMaxSideClasses) fail(ErrorCode::InvalidArgument, "splat columns: 1..64 side classes");
   ByteReader rd(payload, size);
-  uint64_t sn = rd.varint("splat columns: row count");
-  int scols = rd.u8("splat columns: column count");
-  int sside = rd.u8("splat columns: side classes");
-  if (sn != n || scols != cols || sside != nside)
-    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
-             std::to_string(scols) + ") differs from the header's", 0);
-  std::vector<ColumnPlan> plan = read_plans(rd, cols, ext != nullptr);
-  if (side)
-    for (size_t i = 0; i < n; ++i)
-      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  std::vector<ColumnPlan> plan = read_column_prefix(rd, n, cols, nside, side, ext != nullptr);
   const size_t nctx = ctx_count(cols, nside);
   std::vector<DecTable<kTokens>> tabs = read_tables<kTokens>(rd, nctx);
   const size_t ns = column_slices(n);

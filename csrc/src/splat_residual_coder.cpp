@@ -170,10 +170,7 @@ std::vector<uint8_t> encode_columns(const int32_t* data, size_t n, int cols, con
   check_shape(n, cols, side, nside);
   std::vector<ColumnPlan> plan = choose_plans(data, n, cols, ext);
   ByteWriter head;
-  head.varint(n);
-  head.u8(static_cast<uint8_t>(cols));
-  head.u8(static_cast<uint8_t>(nside));
-  write_plans(head, plan);
+  write_column_prefix(head, n, cols, nside, plan);
   RangeEncoder enc;
   encode_rows(enc, data, n, cols, side, nside, ext, plan);
   auto& body = enc.finish();
@@ -185,16 +182,7 @@ std::vector<int32_t> decode_columns(const uint8_t* payload, size_t size, size_t 
                                     int nside, const int32_t* ext) {
   check_shape(0, cols, nullptr, nside);
   ByteReader rd(payload, size);
-  uint64_t sn = rd.varint("splat columns: row count");
-  int scols = rd.u8("splat columns: column count");
-  int sside = rd.u8("splat columns: side classes");
-  if (sn != n || scols != cols || sside != nside)
-    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
-             std::to_string(scols) + ") differs from the header's", 0);
-  std::vector<ColumnPlan> plan = read_plans(rd, cols, ext != nullptr);
-  if (side)
-    for (size_t i = 0; i < n; ++i)
-      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  std::vector<ColumnPlan> plan = read_column_prefix(rd, n, cols, nside, side, ext != nullptr);
   // Every value costs at least one adaptive binary decision, and a decision
   // costs at least -log2(1 - 32/65536) > 1/1500 bit: bound n before allocating.
   if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))
@@ -222,10 +210,7 @@ std::vector<uint8_t> encode_columns_sliced(const int32_t* data, size_t n, int co
     bodies[s] = std::move(enc.finish());
   });
   ByteWriter head;
-  head.varint(n);
-  head.u8(static_cast<uint8_t>(cols));
-  head.u8(static_cast<uint8_t>(nside));
-  write_plans(head, plan);
+  write_column_prefix(head, n, cols, nside, plan);
   for (auto& b : bodies) head.varint(b.size());
   for (auto& b : bodies) head.bytes(b);
   return std::move(head.bytes());
@@ -235,16 +220,7 @@ std::vector<int32_t> decode_columns_sliced(const uint8_t* payload, size_t size, 
                                            const uint8_t* side, int nside, const int32_t* ext, int threads) {
   check_shape(0, cols, nullptr, nside);
   ByteReader rd(payload, size);
-  uint64_t sn = rd.varint("splat columns: row count");
-  int scols = rd.u8("splat columns: column count");
-  int sside = rd.u8("splat columns: side classes");
-  if (sn != n || scols != cols || sside != nside)
-    fail(ErrorCode::CorruptPayload, "splat columns: payload shape (" + std::to_string(sn) + "x" +
-             std::to_string(scols) + ") differs from the header's", 0);
-  std::vector<ColumnPlan> plan = read_plans(rd, cols, ext != nullptr);
-  if (side)
-    for (size_t i = 0; i < n; ++i)
-      if (side[i] >= nside) fail(ErrorCode::InvalidArgument, "splat columns: side class out of range");
+  std::vector<ColumnPlan> plan = read_column_prefix(rd, n, cols, nside, side, ext != nullptr);
   // Every value costs at least one adaptive binary decision, and a decision
   // costs at least -log2(1 - 32/65536) > 1/1500 bit: bound n before allocating.
   if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))

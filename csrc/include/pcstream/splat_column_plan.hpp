@@ -45,6 +45,14 @@ void write_plans(ByteWriter& w, const std::vector<ColumnPlan>& plans);
 // Reads `cols` plans; mode 3 is accepted only when has_ext.
 std::vector<ColumnPlan> read_plans(ByteReader& r, int cols, bool has_ext);
 
+// The prefix every column payload version starts with: varint rows, u8 columns,
+// u8 side classes, then the plans. read_column_prefix throws CorruptPayload when the
+// stored shape differs from the caller's (n, cols, nside), InvalidArgument when a side
+// class is >= nside, Truncated when the bytes end.
+void write_column_prefix(ByteWriter& w, size_t n, int cols, int nside, const std::vector<ColumnPlan>& plans);
+std::vector<ColumnPlan> read_column_prefix(ByteReader& r, size_t n, int cols, int nside, const uint8_t* side,
+                                           bool has_ext);
+
 inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
