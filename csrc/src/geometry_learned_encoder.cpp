@@ -47,14 +47,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
     levels[depth].keys.push_back(k);
     dup.push_back(0);
   }
-  for (int L = depth - 1; L >= 0; --L) {
-    Level& up = levels[L];
-    for (uint64_t k : levels[L + 1].keys) {
-      uint64_t pk = k >> 3;
-      if (up.keys.empty() || up.keys.back() != pk) { up.keys.push_back(pk); up.codes.push_back(0); }
-      up.codes.back() = static_cast<uint8_t>(up.codes.back() | (1u << (k & 7)));
-    }
-  }
+  build_parent_levels(levels, depth);
 
   Header h;
   h.depth = depth;

@@ -21,6 +21,17 @@ std::vector<int32_t> Level::xyz() const {
   return out;
 }
 
+void build_parent_levels(std::vector<Level>& levels, int depth) {
+  for (int L = depth - 1; L >= 0; --L) {
+    Level& up = levels[L];
+    for (uint64_t k : levels[L + 1].keys) {
+      uint64_t pk = k >> 3;
+      if (up.keys.empty() || up.keys.back() != pk) { up.keys.push_back(pk); up.codes.push_back(0); }
+      up.codes.back() = static_cast<uint8_t>(up.codes.back() | (1u << (k & 7)));
+    }
+  }
+}
+
 Level children_of(const Level& parent, std::vector<int32_t>* child_parent, std::vector<uint8_t>* octant) {
   Level ch;
   size_t n = 0;

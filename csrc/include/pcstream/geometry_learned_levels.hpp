@@ -25,6 +25,10 @@ struct Level {
   std::vector<int32_t> xyz() const;
 };
 
+// Fills levels[depth-1..0] (keys and occupancy codes) from the leaf keys in
+// levels[depth].keys (sorted, unique). Precondition: levels.size() == depth + 1.
+void build_parent_levels(std::vector<Level>& levels, int depth);
+
 // The children of `parent` (whose codes are known): keys, parent row, octant.
 Level children_of(const Level& parent, std::vector<int32_t>* child_parent = nullptr,
                   std::vector<uint8_t>* octant = nullptr);
