@@ -161,7 +161,7 @@ class _NoBar:
 
 
 def _progress_bar(steps: int, show: bool):
-    """tqdm on stderr (an optional dependency: without it, no bar)."""
+    """tqdm on stderr (a dependency; an environment without it just gets no bar)."""
     if not show:
         return _NoBar()
     try:
