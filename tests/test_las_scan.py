@@ -2,6 +2,9 @@
 synthetic point formats, API dispatch, corrupt and truncated payloads."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -229,19 +232,11 @@ def test_corrupt_chunk_in_a_file_gives_typed_error():
 # --------------------------------------------------------------------------- frozen format
 
 def _golden_scan():
-    """A small deterministic scan (integer arithmetic only): 3 pulses of 1-3 returns per step."""
-    pts, pulse, t = [], [], []
-    x, y, time = 100, 200, 1_000_000
-    for k in range(300):
-        nr = 1 + (k * 7) % 3
-        x += 37 + (k * 13) % 5
-        y += (k * 3) % 4
-        time += 9 + (k % 2)
-        for r in range(1, nr + 1):
-            pts.append((x % 4096 + r, y % 4096, 500 + (k * 11) % 40 - 30 * r))
-            pulse.append((r, nr))
-            t.append(time)
-    return (np.asarray(pts, np.uint32), np.asarray(pulse, np.uint8), np.asarray(t, np.uint64).reshape(-1, 1))
+    """300 pulses of the golden-vector scan generator (formats/testvectors/make_attr_vectors.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "formats" / "testvectors"))
+    from make_attr_vectors import scan_pulses
+    pts, pulse, t = scan_pulses(300)
+    return pts.astype(np.uint32), pulse, np.asarray(t, np.uint64).reshape(-1, 1)
 
 
 def test_golden_payloads_are_frozen():

@@ -35,6 +35,33 @@ void check_values(const Raw& values, size_t n, ValueType t, int comps) {
 
 py::bytes to_bytes(const std::vector<uint8_t>& v) { return py::bytes(reinterpret_cast<const char*>(v.data()), v.size()); }
 
+RahtOptions raht_options(double quality, double chroma_scale, double deadzone, int min_neighbours, bool predict,
+                         const py::tuple& weights) {
+  RahtOptions opt;
+  opt.quality = quality;
+  opt.chroma_scale = chroma_scale;
+  opt.deadzone = deadzone;
+  opt.predict_min_neighbours = min_neighbours;
+  opt.predict = predict;
+  if (weights.size() != 5) fail(ErrorCode::InvalidArgument, "weights must be 5 integers");
+  for (int k = 0; k < 5; ++k) opt.weights[k] = weights[k].cast<int>();
+  return opt;
+}
+
+// Decodes `payload` into a fresh (n * comps) value buffer with the GIL released.
+template <class Decode>
+py::array decode_values(const Points& pts, const py::bytes& payload, ValueType t, int comps, Decode decode) {
+  const size_t n = check_points(pts);
+  std::string buf = payload;
+  Raw out(static_cast<py::ssize_t>(n * comps * value_width(t)));
+  uint8_t* o = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    decode(pts.data(), n, reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), t, comps, o);
+  }
+  return out;
+}
+
 py::bytes encode_lossless_py(const Points& pts, const Raw& values, int type_code, int comps, int predictor, int window) {
   const size_t n = check_points(pts);
   const ValueType t = value_type_from_code(static_cast<uint8_t>(type_code), false);
@@ -51,17 +78,9 @@ py::bytes encode_lossless_py(const Points& pts, const Raw& values, int type_code
 }
 
 py::array decode_lossless_py(const Points& pts, const py::bytes& payload, int type_code, int comps) {
-  const size_t n = check_points(pts);
   const ValueType t = value_type_from_code(static_cast<uint8_t>(type_code), false);
   if (comps < 1 || comps > 64) fail(ErrorCode::InvalidArgument, "components must be in [1, 64]");
-  std::string buf = payload;
-  Raw out(static_cast<py::ssize_t>(n * comps * value_width(t)));
-  uint8_t* o = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    decode_lossless(pts.data(), n, reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), t, comps, o);
-  }
-  return out;
+  return decode_values(pts, payload, t, comps, &decode_lossless);
 }
 
 py::bytes encode_raht_py(const Points& pts, const Raw& values, int type_code, int comps, double quality,
@@ -69,14 +88,7 @@ py::bytes encode_raht_py(const Points& pts, const Raw& values, int type_code, in
   const size_t n = check_points(pts);
   const ValueType t = value_type_from_code(static_cast<uint8_t>(type_code), false);
   check_values(values, n, t, comps);
-  RahtOptions opt;
-  opt.quality = quality;
-  opt.chroma_scale = chroma_scale;
-  opt.deadzone = deadzone;
-  opt.predict_min_neighbours = min_neighbours;
-  opt.predict = predict;
-  if (weights.size() != 5) fail(ErrorCode::InvalidArgument, "weights must be 5 integers");
-  for (int k = 0; k < 5; ++k) opt.weights[k] = weights[k].cast<int>();
+  const RahtOptions opt = raht_options(quality, chroma_scale, deadzone, min_neighbours, predict, weights);
   std::vector<uint8_t> out;
   {
     py::gil_scoped_release nogil;
@@ -86,17 +98,9 @@ py::bytes encode_raht_py(const Points& pts, const Raw& values, int type_code, in
 }
 
 py::array decode_raht_py(const Points& pts, const py::bytes& payload, int type_code, int comps) {
-  const size_t n = check_points(pts);
   const ValueType t = value_type_from_code(static_cast<uint8_t>(type_code), false);
   if (comps != 1 && comps != 3) fail(ErrorCode::InvalidArgument, "RAHT values must have 1 or 3 components");
-  std::string buf = payload;
-  Raw out(static_cast<py::ssize_t>(n * comps * value_width(t)));
-  uint8_t* o = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    decode_raht(pts.data(), n, reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), t, comps, o);
-  }
-  return out;
+  return decode_values(pts, payload, t, comps, &decode_raht);
 }
 
 py::list encode_raht_levels_py(const Points& pts, const Raw& values, int type_code, int comps, double quality,
@@ -105,14 +109,7 @@ py::list encode_raht_levels_py(const Points& pts, const Raw& values, int type_co
   const size_t n = check_points(pts);
   const ValueType t = value_type_from_code(static_cast<uint8_t>(type_code), false);
   check_values(values, n, t, comps);
-  RahtOptions opt;
-  opt.quality = quality;
-  opt.chroma_scale = chroma_scale;
-  opt.deadzone = deadzone;
-  opt.predict_min_neighbours = min_neighbours;
-  opt.predict = predict;
-  if (weights.size() != 5) fail(ErrorCode::InvalidArgument, "weights must be 5 integers");
-  for (int k = 0; k < 5; ++k) opt.weights[k] = weights[k].cast<int>();
+  const RahtOptions opt = raht_options(quality, chroma_scale, deadzone, min_neighbours, predict, weights);
   std::vector<std::vector<uint8_t>> out;
   {
     py::gil_scoped_release nogil;

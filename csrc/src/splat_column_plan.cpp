@@ -125,5 +125,20 @@ std::vector<ColumnPlan> read_column_prefix(ByteReader& rd, size_t n, int cols, i
   return plan;
 }
 
+void read_slice_lengths(ByteReader& rd, size_t ns, std::vector<size_t>& start, std::vector<size_t>& len) {
+  if (ns > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: slice lengths exceed the payload", rd.offset());
+  len.assign(ns, 0);
+  start.assign(ns, 0);
+  uint64_t total = 0;
+  for (size_t s = 0; s < ns; ++s) {
+    len[s] = rd.varint("splat columns: slice length");
+    total += len[s];
+    if (len[s] > rd.remaining() || total > rd.remaining())
+      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
+  }
+  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
+  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
+}
+
 }  // namespace splat
 }  // namespace pcstream

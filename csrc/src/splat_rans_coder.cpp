@@ -192,22 +192,6 @@ void write_tables(ByteWriter& head, const std::vector<std::vector<uint64_t>>& co
   }
 }
 
-// Reads the slice lengths of `ns` slices filling the rest of the payload.
-void read_slices(ByteReader& rd, size_t ns, std::vector<size_t>& start, std::vector<size_t>& len) {
-  if (ns > rd.remaining()) fail(ErrorCode::Truncated, "splat rans: slice lengths exceed the payload", rd.offset());
-  len.assign(ns, 0);
-  start.assign(ns, 0);
-  uint64_t total = 0;
-  for (size_t s = 0; s < ns; ++s) {
-    len[s] = rd.varint("splat columns: slice length");
-    total += len[s];
-    if (len[s] > rd.remaining() || total > rd.remaining())
-      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
-  }
-  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
-  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
-}
-
 // Forward bit stream for the raw low bits (LSB first).
 struct BitWriter {
   std::vector<uint8_t> out;
@@ -404,7 +388,7 @@ std::vector<int32_t> decode_columns_rans(const uint8_t* payload, size_t size, si
   if (static_cast<uint64_t>(n) * cols > (static_cast<uint64_t>(rd.remaining()) + 8) * kMaxValuesPerByte)
     fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
   std::vector<size_t> len, start;
-  read_slices(rd, ns, start, len);
+  read_slice_lengths(rd, ns, start, len);
   std::vector<int32_t> out(n * static_cast<size_t>(cols));
   const uint8_t* base = rd.cursor();
   for_slices(ns, threads, [&](size_t s) {
@@ -466,7 +450,7 @@ std::vector<uint64_t> decode_sorted_keys_rans(const uint8_t* payload, size_t siz
     fail(ErrorCode::BadLength, "sorted keys: count impossible for the payload size");
   const size_t ns = column_slices(n);
   std::vector<size_t> len, start;
-  read_slices(rd, ns, start, len);
+  read_slice_lengths(rd, ns, start, len);
   std::vector<uint64_t> out(n);
   const uint8_t* base = rd.cursor();
   const uint64_t limit = uint64_t{1} << key_bits;

@@ -226,16 +226,8 @@ std::vector<int32_t> decode_columns_sliced(const uint8_t* payload, size_t size, 
   if (n > (static_cast<uint64_t>(rd.remaining()) + 8) * 8 * kMaxDecisionsPerBit / static_cast<uint64_t>(cols))
     fail(ErrorCode::BadLength, "splat columns: row count impossible for the payload size");
   const size_t ns = column_slices(n);
-  std::vector<size_t> len(ns), start(ns);
-  uint64_t total = 0;
-  for (size_t s = 0; s < ns; ++s) {
-    len[s] = rd.varint("splat columns: slice length");
-    total += len[s];
-    if (len[s] > rd.remaining() || total > rd.remaining())
-      fail(ErrorCode::Truncated, "splat columns: slice lengths exceed the payload", rd.offset());
-  }
-  if (total != rd.remaining()) fail(ErrorCode::CorruptPayload, "splat columns: trailing bytes after the slices");
-  for (size_t s = 0, p = 0; s < ns; ++s) { start[s] = p; p += len[s]; }
+  std::vector<size_t> len, start;
+  read_slice_lengths(rd, ns, start, len);
   std::vector<int32_t> out(n * static_cast<size_t>(cols));
   const uint8_t* base = rd.cursor();
   for_slices(ns, threads, [&](size_t s) {

@@ -180,13 +180,14 @@ def record_pcs() -> tuple:
 SCAN_NAME = "scan-v1.pcs"
 
 
-def _scan_cloud():
-    """A deterministic LiDAR-like scan (integer arithmetic only): pulses of 1-3 returns,
-    every codec-9 model among its fields (pulse references, a constant, symbols, residuals,
-    times)."""
+def scan_pulses(steps: int):
+    """A deterministic LiDAR-like scan (integer arithmetic only): `steps` pulses of 1-3
+    returns. Returns points (int64, n x 3), (return number, number of returns) (uint8,
+    n x 2) and GPS times in microseconds (int list). Also the input of the frozen
+    codec 8/9 payload test in tests/test_las_scan.py."""
     pts, pulse, t = [], [], []
     x, y, time = 100, 200, 1_000_000
-    for k in range(400):
+    for k in range(steps):
         nr = 1 + (k * 7) % 3
         x += 37 + (k * 13) % 5
         y += (k * 3) % 4
@@ -195,7 +196,13 @@ def _scan_cloud():
             pts.append((x % 4096 + r, y % 4096, 500 + (k * 11) % 40 - 30 * r))
             pulse.append((r, nr))
             t.append(time)
-    pts, pulse = np.asarray(pts, np.int64), np.asarray(pulse, np.uint8)
+    return np.asarray(pts, np.int64), np.asarray(pulse, np.uint8), t
+
+
+def _scan_cloud():
+    """scan_pulses(400) with every codec-9 model among its fields (pulse references, a
+    constant, symbols, residuals, times)."""
+    pts, pulse, t = scan_pulses(400)
     n = len(pts)
     idx = np.arange(n)
     attrs = {"return_number": pulse[:, 0].copy(), "number_of_returns": pulse[:, 1].copy(),

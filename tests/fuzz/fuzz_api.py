@@ -12,11 +12,9 @@ Checked: no crash or hang, only pcstream.errors exceptions from both decode path
 """
 from __future__ import annotations
 
-import sys
-import tempfile
-from pathlib import Path
 
 import atheris
+from atheris_main import run  # noqa: E402  (the shared main, beside this file)
 
 with atheris.instrument_imports():
     import msgpack
@@ -92,15 +90,7 @@ def seeds() -> list:
 
 
 def main() -> None:
-    argv = list(sys.argv)
-    if not any(not a.startswith("-") for a in argv[1:]):
-        corpus = tempfile.mkdtemp(prefix="pcs-api-corpus-")
-        for i, seed in enumerate(seeds()):
-            Path(corpus, f"seed{i}").write_bytes(seed)
-        argv.append(corpus)
-    atheris.Setup(argv, TestOneInput)
-    atheris.Fuzz()
-
+    run(TestOneInput, seeds(), "pcs-api-corpus-")
 
 if __name__ == "__main__":
     main()

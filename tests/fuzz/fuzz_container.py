@@ -13,13 +13,10 @@ exceptions, and a file that verify() accepts also opens, reads and streams.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
 import atheris
+from atheris_main import run  # noqa: E402  (the shared main, beside this file)
 
 with atheris.instrument_imports():
     from pcstream import container as pc
@@ -52,16 +49,9 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    argv = list(sys.argv)
-    if not any(not a.startswith("-") for a in argv[1:]):
-        corpus = tempfile.mkdtemp(prefix="pcs-corpus-")
-        vec = Path(__file__).resolve().parents[2] / "formats" / "testvectors"
-        for f in list(vec.glob("*.pcs")) + list(vec.glob("broken/*.pcs")):
-            shutil.copy(f, os.path.join(corpus, f.parent.name + "-" + f.name))
-        argv.append(corpus)
-    atheris.Setup(argv, TestOneInput)
-    atheris.Fuzz()
-
+    vec = Path(__file__).resolve().parents[2] / "formats" / "testvectors"
+    run(TestOneInput, (f.read_bytes() for f in sorted(vec.glob("*.pcs")) + sorted(vec.glob("broken/*.pcs"))),
+        "pcs-corpus-")
 
 if __name__ == "__main__":
     main()

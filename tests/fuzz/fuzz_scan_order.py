@@ -16,10 +16,10 @@ C++ decoders have their own libFuzzer target, csrc/fuzz/fuzz_scan_order.cpp.)
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import atheris
+from atheris_main import run  # noqa: E402  (the shared main, beside this file)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,15 +38,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    argv = list(sys.argv)
-    if not any(not a.startswith("-") for a in argv[1:]):
-        corpus = tempfile.mkdtemp(prefix="pcs-scan-corpus-")
-        for i, seed in enumerate(CASE.seeds()):
-            Path(corpus, f"seed{i}").write_bytes(seed)
-        argv.append(corpus)
-    atheris.Setup(argv, TestOneInput)
-    atheris.Fuzz()
-
+    run(TestOneInput, CASE.seeds(), "pcs-scan-corpus-")
 
 if __name__ == "__main__":
     main()

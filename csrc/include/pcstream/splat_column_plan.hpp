@@ -50,6 +50,11 @@ std::vector<ColumnPlan> read_plans(ByteReader& r, int cols, bool has_ext);
 // stored shape differs from the caller's (n, cols, nside), InvalidArgument when a side
 // class is >= nside, Truncated when the bytes end.
 void write_column_prefix(ByteWriter& w, size_t n, int cols, int nside, const std::vector<ColumnPlan>& plans);
+// Reads the varint lengths of `ns` slices that fill the rest of the payload; `start`
+// gets each slice's offset from the cursor. Throws Truncated when they overrun the
+// bytes left, CorruptPayload when bytes are left over.
+void read_slice_lengths(ByteReader& r, size_t ns, std::vector<size_t>& start, std::vector<size_t>& len);
+
 std::vector<ColumnPlan> read_column_prefix(ByteReader& r, size_t n, int cols, int nside, const uint8_t* side,
                                            bool has_ext);
 
