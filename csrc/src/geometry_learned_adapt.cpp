@@ -16,14 +16,7 @@ namespace {
 
 // Levels 0..depth with their occupancy codes (the leaf level has none), as the encoder builds them.
 std::vector<Level> build_levels(const uint32_t* xyz, size_t n, int depth) {
-  if (depth < 1 || depth > kMaxDepth) fail(ErrorCode::InvalidArgument, "learned adapt: depth must be in [1, 21]");
-  const uint32_t lim = 1u << depth;
-  std::vector<uint64_t> keys(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (xyz[3 * i] >= lim || xyz[3 * i + 1] >= lim || xyz[3 * i + 2] >= lim)
-      fail(ErrorCode::InvalidArgument, "learned adapt: coordinate outside [0, 2^depth) at point " + std::to_string(i));
-    keys[i] = morton_key(xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]);
-  }
+  std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, "learned adapt");
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   std::vector<Level> levels(static_cast<size_t>(depth) + 1);

@@ -25,14 +25,7 @@ class EncodeIO : public SymbolIO {
 
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
                size_t min_learned_voxels) {
-  if (depth < 1 || depth > kMaxDepth) fail(ErrorCode::InvalidArgument, "learned encode: depth must be in [1, 21]");
-  const uint32_t lim = 1u << depth;
-  std::vector<uint64_t> keys(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (xyz[3 * i] >= lim || xyz[3 * i + 1] >= lim || xyz[3 * i + 2] >= lim)
-      fail(ErrorCode::InvalidArgument, "learned encode: coordinate outside [0, 2^depth) at point " + std::to_string(i));
-    keys[i] = morton_key(xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]);
-  }
+  std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, "learned encode");
   Encoded out;
   out.order.resize(n);
   std::iota(out.order.begin(), out.order.end(), int64_t{0});

@@ -1,6 +1,9 @@
 #include "pcstream/geometry_learned_levels.hpp"
 
+#include <string>
+
 #include "pcstream/error.hpp"
+#include "pcstream/geometry_learned.hpp"
 #include "pcstream/morton.hpp"
 
 namespace pcstream::learned {
@@ -19,6 +22,20 @@ std::vector<int32_t> Level::xyz() const {
   std::vector<int32_t> out(3 * keys.size());
   for (size_t i = 0; i < keys.size(); ++i) morton_xyz(keys[i], out.data() + 3 * i);
   return out;
+}
+
+std::vector<uint64_t> leaf_keys(const uint32_t* xyz, size_t n, int depth, const char* who) {
+  if (depth < 1 || depth > kMaxDepth)
+    fail(ErrorCode::InvalidArgument, std::string(who) + ": depth must be in [1, 21]");
+  const uint32_t lim = 1u << depth;
+  std::vector<uint64_t> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (xyz[3 * i] >= lim || xyz[3 * i + 1] >= lim || xyz[3 * i + 2] >= lim)
+      fail(ErrorCode::InvalidArgument,
+           std::string(who) + ": coordinate outside [0, 2^depth) at point " + std::to_string(i));
+    keys[i] = morton_key(xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]);
+  }
+  return keys;
 }
 
 void build_parent_levels(std::vector<Level>& levels, int depth) {

@@ -25,6 +25,10 @@ struct Level {
   std::vector<int32_t> xyz() const;
 };
 
+// Morton keys of n points (input order). Throws InvalidArgument, prefixed by `who`,
+// when depth is outside [1, 21] or a coordinate is outside [0, 2^depth).
+std::vector<uint64_t> leaf_keys(const uint32_t* xyz, size_t n, int depth, const char* who);
+
 // Fills levels[depth-1..0] (keys and occupancy codes) from the leaf keys in
 // levels[depth].keys (sorted, unique). Precondition: levels.size() == depth + 1.
 void build_parent_levels(std::vector<Level>& levels, int depth);
