@@ -187,15 +187,6 @@ def _options_for(name: str, attribute_options: dict | None) -> dict:
     return opts
 
 
-def _plain_version(codec) -> int:
-    """Codec version of a full-resolution payload (codec.encode) of a codec that also has
-    level-range payloads (those carry levels_version)."""
-    if not getattr(codec, "levels_version", 0):
-        return int(codec.version)
-    from . import attributes as attr_mod
-    return int(getattr(attr_mod, "CODEC_VERSION", {}).get(codec.codec_id, 1))
-
-
 def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, lossy: bool = False,
            level: int | None = None, units: str = "unknown", axes: str = "unknown",
            geometry_codec="classic", attribute_codec="auto",
@@ -289,7 +280,7 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
     gmod = _geometry_module(gid)
     cont = _container()
     if learned_lossy:
-        pass
+        pass    # points, stream, count and final_level come from the lossy encoder above
     elif lossy and level < q.depth:
         vop = np.asarray(eg.voxel_of_point, dtype=np.int64)
         m = int(eg.chunks[-1].point_count) if eg.chunks else 0
@@ -331,15 +322,9 @@ def encode(xyz, attributes: dict | None = None, *, precision=None, origin=None, 
             cands = [attr_codecs.get(9), attr_codecs.get(DEFAULT_ATTRIBUTE_CODEC)]   # scan order: codec 9 or raw
         for codec in cands:     # "auto": the smallest lossless payload
             opts = {} if codec.codec_id == DEFAULT_ATTRIBUTE_CODEC else _options_for(name, attribute_options)
-            if getattr(codec.encode, "needs_context", False):   # scan order (codec 9): one chunk, pulse context
-                payload, params = codec.encode(a, points=points, params=opts, context=getattr(eg, "pulse", None))
-                pieces = [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))]
-            elif learned_lossy:   # one full-resolution chunk: level ranges need points at the coded depth
-                o = {k: v for k, v in opts.items() if k != "levels"}
-                payload, params = codec.encode(a, points=points, params=o)
-                pieces = [(int(final_level), int(final_level), bytes(payload), _plain_version(codec), count)]
-            else:
-                pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level)
+            # Learned lossy: one full-resolution chunk (level ranges need points at the coded depth).
+            pieces, params = attr_levels.encode_stream(codec, a, points, opts, geometry_his, final_level,
+                                                       single=learned_lossy, context=getattr(eg, "pulse", None))
             size = _stored_size(codec, pieces) if gid == 8 else sum(len(p[2]) for p in pieces)
             if best is None or size < best[0]:
                 best = (size, codec, pieces, params)

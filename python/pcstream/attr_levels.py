@@ -59,19 +59,33 @@ def _voxels_at(points: np.ndarray, shift: int) -> int:
     return int(1 + np.count_nonzero(np.any(c[1:] != c[:-1], axis=1)))
 
 
-def encode_stream(codec, values, points, options: dict, geometry_his: list, final_level: int):
-    """-> ([(level_lo, level_hi, payload, codec_version, point_count)], params) of one attribute."""
+def encode_stream(codec, values, points, options: dict, geometry_his: list, final_level: int, *,
+                  single: bool = False, context=None):
+    """-> ([(level_lo, level_hi, payload, codec_version, point_count)], params) of one attribute.
+    Level-capable codecs write one payload per level range unless `single`; the others
+    (and `single`) one full-resolution payload. `context` goes to codecs that need it
+    (scan order: the pulse channel)."""
     opts = dict(options or {})
-    if codec.encode_levels is not None:
-        his = level_his(opts.pop("levels", None), geometry_his, final_level)
+    levels = opts.pop("levels", None)
+    if codec.encode_levels is not None and not single:
+        his = level_his(levels, geometry_his, final_level)
         pieces, params = codec.encode_levels(values, points=points, params=opts, depth=int(final_level),
                                              level_his=his)
         out = [(int(lo), int(hi), bytes(p), codec.levels_version, _voxels_at(points, final_level - int(hi)))
                for lo, hi, p in pieces]
         return out, params
-    opts.pop("levels", None)
-    payload, params = codec.encode(values, points=points, params=opts)
-    return [(int(final_level), int(final_level), bytes(payload), codec.version, int(len(points)))], params
+    kw = {"context": context} if getattr(codec.encode, "needs_context", False) else {}
+    payload, params = codec.encode(values, points=points, params=opts, **kw)
+    return [(int(final_level), int(final_level), bytes(payload), plain_version(codec), int(len(points)))], params
+
+
+def plain_version(codec) -> int:
+    """Codec version of a full-resolution payload (codec.encode); a level-capable codec's
+    `version` is that of its newest (level-range) payloads."""
+    if not codec.levels_version:
+        return int(codec.version)
+    from . import attributes as attr_mod
+    return int(attr_mod.CODEC_VERSION.get(codec.codec_id, 1))
 
 
 def interleave(geom_chunks: list, attr_chunks: list) -> list:
