@@ -149,26 +149,10 @@ def _head_cost(base: dict, delta: dict, a, h, y, scale, layers, want_grad: bool)
     return float(bits), grads
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix(self, **kw) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress_bar(steps: int, show: bool):
-    """tqdm on stderr (a dependency; an environment without it just gets no bar)."""
-    if not show:
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=steps, desc="adapt", unit="step", file=sys.stderr, leave=False)
+    """tqdm on stderr; `disable` keeps the same object quiet when no bar is wanted."""
+    from tqdm import tqdm
+    return tqdm(total=steps, desc="adapt", unit="step", file=sys.stderr, leave=False, disable=not show)
 
 
 def fit_delta(model, samples: dict, *, steps: int = DEFAULT_STEPS, layers=DEFAULT_LAYERS,
