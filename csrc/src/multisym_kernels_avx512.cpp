@@ -22,6 +22,19 @@ PCS_AVX512 inline __mmask16 first_lanes16(int n) {  // lanes [0, min(n, 16)) set
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// Inclusive prefix sum of 16 lanes in 4 shift-and-add steps (Hillis-Steele).
+PCS_AVX512 inline __m512i inclusive_scan16(__m512i x) {
+  const __m512i back1 = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+  const __m512i back2 = _mm512_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13);
+  const __m512i back4 = _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+  const __m512i back8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7);
+  x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFFE, back1, x));
+  x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFFC, back2, x));
+  x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFF0, back4, x));
+  return _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFF00, back8, x));
+}
+
+
 PCS_AVX512 const char* row_freqs_avx512(const float* p, int K, int precision, uint32_t* g) {
   // Steps 1-2: lanes 0-15 of the 32-lane accumulator in acc0, 16-31 in acc1;
   // the flushed values q are parked in g for step 4.
@@ -79,20 +92,13 @@ PCS_AVX512 const char* row_freqs_avx512(const float* p, int K, int precision, ui
 
 PCS_AVX512 void prefix_avx512(const uint32_t* g, int K, uint32_t* cdf) {
   const __m512i one = _mm512_set1_epi32(1);
-  const __m512i back1 = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
-  const __m512i back2 = _mm512_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13);
-  const __m512i back4 = _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-  const __m512i back8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7);
   const __m512i last = _mm512_set1_epi32(15);
   __m512i carry = _mm512_setzero_si512();
   cdf[0] = 0;
   for (int i = 0; i < K; i += 16) {
     const __mmask16 live = first_lanes16(K - i);
     __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(live, g + i), one);
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFFE, back1, x));
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFFC, back2, x));
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFF0, back4, x));
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFF00, back8, x));
+    x = inclusive_scan16(x);
     x = _mm512_add_epi32(x, carry);
     _mm512_mask_storeu_epi32(cdf + 1 + i, live, x);
     carry = _mm512_permutexvar_epi32(last, x);
@@ -134,10 +140,6 @@ PCS_AVX512 int find_avx512(const uint32_t* g, int K, uint32_t v, uint32_t* cdf, 
     return s;
   }
   const __m512i one = _mm512_set1_epi32(1);
-  const __m512i back1 = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
-  const __m512i back2 = _mm512_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13);
-  const __m512i back4 = _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-  const __m512i back8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7);
   const __m512i last = _mm512_set1_epi32(15);
   const __m512i vv = _mm512_set1_epi32(static_cast<int>(v));
   __m512i carry = _mm512_setzero_si512();
@@ -145,10 +147,7 @@ PCS_AVX512 int find_avx512(const uint32_t* g, int K, uint32_t v, uint32_t* cdf, 
   for (int i = 0; i < K; i += 16) {
     const __mmask16 live = first_lanes16(K - i);
     __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(live, g + i), one);
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFFE, back1, x));
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFFC, back2, x));
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFFF0, back4, x));
-    x = _mm512_add_epi32(x, _mm512_maskz_permutexvar_epi32(0xFF00, back8, x));
+    x = inclusive_scan16(x);
     x = _mm512_add_epi32(x, carry);  // x[j] = cdf[i + j + 1]
     // Lanes past K repeat cdf[K] = 2^P > v, so the first lane above v is live.
     const __mmask16 above = _mm512_mask_cmpgt_epu32_mask(live, x, vv);
