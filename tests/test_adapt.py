@@ -19,6 +19,12 @@ STEPS = 25
 pytestmark = pytest.mark.skipif(not learned.available_models(), reason="no shipped learned model")
 
 
+# These tests exercise the adaptation mechanism on version 2 streams with the default
+# model: the adaptive refiner of version 3/4 streams already repairs most of what
+# adaptation fixes on synthetic inputs (tested separately below).
+V2 = {"refine": False, "model": learned.DEFAULT_MODEL_ID}
+
+
 def lattice(side: int = 128) -> np.ndarray:
     """A tilted plane where only even x are occupied: far from the training data, so the
     heads learn its fixed child patterns quickly."""
@@ -30,13 +36,13 @@ def lattice(side: int = 128) -> np.ndarray:
 @pytest.fixture(scope="module")
 def adapted():
     pts = lattice()
-    return pts, learned.encode_geometry(pts, 9, adapt=True, adapt_steps=STEPS, progress=False)
+    return pts, learned.encode_geometry(pts, 9, adapt=True, adapt_steps=STEPS, progress=False, **V2)
 
 
 @pytest.fixture(scope="module")
 def adapted_file(adapted):
     pts, _ = adapted
-    return pcstream.encode(pts, codec="learned", adapt=True, adapt_steps=STEPS)
+    return pcstream.encode(pts, codec="learned", adapt=True, adapt_steps=STEPS, geometry_options=V2)
 
 
 def payloads(e):
@@ -49,7 +55,7 @@ def test_adapted_roundtrip_is_bit_exact(adapted):
     assert r.kept and e.weights and r.weight_bytes == len(e.weights)
     assert r.geometry_bytes + r.weight_bytes < r.geometry_bytes_unadapted
     info = learned.parse_header(e.header)
-    assert e.header[0] == 2 and info["adapted"]
+    assert e.header[0] == 2 and info["adapted"] and not info["refined"]
     assert info["adapt_digest"] == hashlib.sha256(e.weights).digest()
     # The delta is what the core applies: names in the format's order, qp -32.
     q = weights.decode_quantized(e.weights)
@@ -57,14 +63,14 @@ def test_adapted_roundtrip_is_bit_exact(adapted):
     assert all(t.qp == -32 for t in q.values())
     out = learned.decode_geometry(e.header, payloads(e), weights=e.weights)
     assert np.array_equal(out, pts[e.order])
-    plain = learned.encode_geometry(pts, 9)
+    plain = learned.encode_geometry(pts, 9, **V2)
     assert r.geometry_bytes_unadapted == len(plain.header) + sum(map(len, payloads(plain)))
 
 
 def test_file_level_roundtrip_info_and_progressive(adapted, adapted_file, tmp_path):
     pts, _ = adapted
     blob = adapted_file
-    plain = pcstream.encode(pts, codec="learned")
+    plain = pcstream.encode(pts, codec="learned", geometry_options=V2)
     assert len(blob) < len(plain)
     c = pcstream.decode(blob)
     assert c.complete and np.array_equal(np.sort(c.xyz, axis=0), np.sort(pts.astype(float), axis=0))
@@ -87,18 +93,18 @@ def test_file_level_roundtrip_info_and_progressive(adapted, adapted_file, tmp_pa
 def test_never_worse_keeps_the_plain_stream():
     # Uniform noise: a single optimizer step cannot pay for a delta on every weight.
     pts = np.unique(np.random.default_rng(3).integers(0, 256, (3000, 3)), axis=0)
-    e = learned.encode_geometry(pts, 8, adapt=True, adapt_steps=1, progress=False)
-    plain = learned.encode_geometry(pts, 8)
+    e = learned.encode_geometry(pts, 8, adapt=True, adapt_steps=1, progress=False, **V2)
+    plain = learned.encode_geometry(pts, 8, **V2)
     assert not e.report.kept and e.weights is None
     assert e.header == plain.header and payloads(e) == payloads(plain)
-    assert pcstream.encode(pts, codec="learned", adapt=True, adapt_steps=1) == pcstream.encode(pts, codec="learned")
+    assert pcstream.encode(pts, codec="learned", adapt=True, adapt_steps=1, geometry_options=V2) == pcstream.encode(pts, codec="learned", geometry_options=V2)
     # adapt_steps=0 never tries.
-    assert learned.encode_geometry(pts, 8, adapt=True, adapt_steps=0).weights is None
+    assert learned.encode_geometry(pts, 8, adapt=True, adapt_steps=0, **V2).weights is None
 
 
 def test_same_bytes_one_and_two_threads(adapted):
     pts, e2 = adapted
-    e1 = learned.encode_geometry(pts, 9, adapt=True, adapt_steps=STEPS, threads=1, progress=False)
+    e1 = learned.encode_geometry(pts, 9, adapt=True, adapt_steps=STEPS, threads=1, progress=False, **V2)
     assert e1.weights == e2.weights and e1.header == e2.header and payloads(e1) == payloads(e2)
     a = _core.learned_head_samples(learned.load_model(), pts.astype(np.uint32), 9, 1, 64, 5000)
     b = _core.learned_head_samples(learned.load_model(), pts.astype(np.uint32), 9, 2, 64, 5000)
@@ -122,7 +128,7 @@ def test_corrupt_or_missing_weights_give_typed_errors(adapted, adapted_file):
     d.feed_weights(e.weights)
     with pytest.raises(errors.CorruptPayloadError):
         d.feed_weights(e.weights)                                  # a second one
-    plain = learned.encode_geometry(pts, 9)
+    plain = learned.encode_geometry(pts, 9, **V2)
     C = learned.load_model().channels
     crafted = {
         "unknown tensor": weights.encode_quantized({"prior.emb_code": np.zeros((256, C), np.int64)}, qp=-32),
@@ -152,7 +158,7 @@ def test_corrupt_or_missing_weights_give_typed_errors(adapted, adapted_file):
 
 def test_random_delta_payloads_and_truncated_headers_give_typed_errors(adapted):
     pts, e = adapted
-    plain = learned.encode_geometry(pts, 9)
+    plain = learned.encode_geometry(pts, 9, **V2)
     rng = np.random.default_rng(5)
     good = bytearray(e.weights)
     for i in range(40):
@@ -184,7 +190,7 @@ def test_model_mismatch(adapted):
     m = learned.load_model()
     adapted_model = _core.learned_adapt_model(m, e.weights)
     assert adapted_model.adapted and adapted_model.hash == m.hash
-    plain = learned.encode_geometry(lattice(), 9)
+    plain = learned.encode_geometry(lattice(), 9, **V2)
     with pytest.raises(errors.ModelMismatchError):
         _core.LearnedDecoder(plain.header, adapted_model, 1 << 20, 1)
     with pytest.raises(errors.ModelMismatchError):
@@ -197,7 +203,7 @@ def test_adapt_needs_the_learned_codec():
     with pytest.raises(errors.InvalidArgumentError):
         pcstream.encode(lattice(8), codec="classic", adapt=True)
     with pytest.raises(errors.InvalidArgumentError):
-        learned.encode_geometry(lattice(8), 9, adapt=True, adapt_steps=-1)
+        learned.encode_geometry(lattice(8), 9, adapt=True, adapt_steps=-1, **V2)
 
 
 def test_fit_lowers_the_cost_it_optimises():
@@ -270,7 +276,7 @@ def test_golden_adapted_stream_decodes_and_reencodes():
     pts = learned.decode_geometry(header, payloads, model=base, weights=payload)
     assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_POINTS_SHA256
     adapted = _core.learned_adapt_model(base, payload)
-    enc = learned.encode_geometry(golden_points(), 7, model=adapted)
+    enc = learned.encode_geometry(golden_points(), 7, model=adapted, refine=False)   # the version 2 vector
     assert pack_stream(enc.header, [c.payload for c in enc.chunks]) == GOLDEN_ADAPTED.read_bytes()
 
 
@@ -280,9 +286,20 @@ def _regen() -> None:
     payload = learned_adapt.delta_payload(golden_delta())
     GOLDEN_DELTA.write_bytes(payload)
     adapted = _core.learned_adapt_model(learned.load_model(GOLDEN_MODEL.read_bytes()), payload)
-    enc = learned.encode_geometry(golden_points(), 7, model=adapted)
+    enc = learned.encode_geometry(golden_points(), 7, model=adapted, refine=False)   # the version 2 vector
     GOLDEN_ADAPTED.write_bytes(pack_stream(enc.header, [c.payload for c in enc.chunks]))
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
     _regen()
+
+
+def test_refined_streams_keep_the_never_worse_rule():
+    pts = lattice()
+    e = learned.encode_geometry(pts, 9, adapt=True, adapt_steps=STEPS, progress=False)
+    plain = learned.encode_geometry(pts, 9)
+    size = len(e.header) + sum(map(len, payloads(e))) + len(e.weights or b"")
+    assert size <= len(plain.header) + sum(map(len, payloads(plain)))
+    assert learned.parse_header(e.header)["refined"] and e.header[0] in (3, 4)
+    out = learned.decode_geometry(e.header, payloads(e), weights=e.weights)
+    assert np.array_equal(out, pts[e.order])

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "formats" / "testvectors"
 GOLDEN_MODEL = VECTORS / "learned-v1.0-model-rand4.pcsm"
 GOLDEN_STREAM = VECTORS / "learned-v1.0-sphere.bin"
+# The same points coded with the adaptive refiner (header version 3), same model.
+GOLDEN_REFINED = VECTORS / "learned-v3.0-sphere-refined.bin"
 # SHA-256 of the decoded golden points (uint32 little-endian, (N,3) row-major).
 GOLDEN_POINTS_SHA256 = "4eccb24fd1159506fc573448e21314ede101062398bc9ebfd5ed0c313ea8da3a"
 
@@ -160,6 +162,37 @@ def test_model_matches_torch():
         np.testing.assert_allclose(out[f"logits{s}"], ref[s].numpy(), rtol=1e-4, atol=1e-4)
 
 
+def test_cloud_samples_cover_every_scale_in_complete_pieces():
+    from pcstream.learn import data
+    pts = np.unique(sphere(20000, 9, seed=3), axis=0)
+    pieces = data.cloud_samples(pts, 9, budget=700)
+    per_level = {}
+    for parent, pc, child, cc in pieces:
+        assert len(child) <= 700 + 7 and len(parent) and len(cc) == len(child)
+        # every parent's code lists exactly the children present in the piece (cuts fall between parents)
+        _, inv = data._unique_level(child, 1)
+        assert (data._codes(len(parent), inv, child) == pc).all()
+        assert ((cc > 0) & (cc < 256)).all()
+        lvl = int(max(1, child.max())).bit_length()
+        per_level[lvl] = per_level.get(lvl, 0) + len(child)
+    # the finest coded scale (children at level 8) is there in full
+    assert sum(len(c) for _, _, c, _ in pieces if len(c)) >= len(np.unique(pts >> 1, axis=0))
+    order = data.morton_order(pts)
+    k = pts[order]
+    assert (np.diff(k[:, 0] >> 8) >= 0).all()  # Morton order puts x's top bit first
+
+
+def test_choose_model_by_density(monkeypatch):
+    dense = np.unique(sphere(100000, 7, seed=1), axis=0)      # a filled sphere surface: ~11 points per 4^3 cell
+    sparse = np.random.default_rng(0).integers(0, 2 ** 16, (5000, 3))
+    monkeypatch.setattr(learned, "available_models",
+                        lambda: {learned.DEFAULT_MODEL_ID: None, learned.DENSE_MODEL_ID: None})
+    assert learned.choose_model(dense, 7) == learned.DENSE_MODEL_ID
+    assert learned.choose_model(sparse, 16) == learned.DEFAULT_MODEL_ID
+    monkeypatch.setattr(learned, "available_models", lambda: {learned.DEFAULT_MODEL_ID: None})
+    assert learned.choose_model(dense, 7) == learned.DEFAULT_MODEL_ID
+
+
 # ---------------------------------------------------------------- codec
 
 @settings(max_examples=25, deadline=None)
@@ -278,8 +311,32 @@ def test_golden_stream_decodes_and_reencodes():
     header, payloads = unpack_stream(GOLDEN_STREAM.read_bytes())
     pts = learned.decode_geometry(header, payloads, model=model)
     assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_POINTS_SHA256
-    enc = learned.encode_geometry(golden_points(), 7, model=model)
+    enc = learned.encode_geometry(golden_points(), 7, model=model, refine=False)
     assert pack_stream(enc.header, [c.payload for c in enc.chunks]) == GOLDEN_STREAM.read_bytes()
+
+
+def test_golden_refined_stream_decodes_and_reencodes():
+    if not GOLDEN_REFINED.exists():
+        pytest.fail("golden vector missing: run `python tests/test_learned.py regen-refined`")
+    model = GOLDEN_MODEL.read_bytes()
+    header, payloads = unpack_stream(GOLDEN_REFINED.read_bytes())
+    assert header[0] == 3 and learned.parse_header(header)["refined"]
+    pts = learned.decode_geometry(header, payloads, model=model)
+    assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_POINTS_SHA256
+    enc = learned.encode_geometry(golden_points(), 7, model=model)
+    assert pack_stream(enc.header, [c.payload for c in enc.chunks]) == GOLDEN_REFINED.read_bytes()
+    # the refiner pays for itself even on this small random-weight model's stream
+    assert len(GOLDEN_REFINED.read_bytes()) < len(GOLDEN_STREAM.read_bytes())
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(2, 9), st.integers(1, 3000), st.integers(0, 2**31), st.booleans())
+def test_refined_and_plain_streams_roundtrip(depth, n, seed, refine):
+    pts = np.random.default_rng(seed).integers(0, 2 ** depth, (n, 3))
+    enc = learned.encode_geometry(pts, depth, model=RAND4, refine=refine, min_learned_voxels=1)
+    assert learned.parse_header(enc.header)["refined"] == refine
+    out = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=RAND4)
+    assert np.array_equal(out, pts[enc.order])
 
 
 def test_decode_without_torch():
@@ -323,11 +380,19 @@ def _regen() -> None:
     VECTORS.mkdir(parents=True, exist_ok=True)
     GOLDEN_MODEL.write_bytes(random_model("golden-rand4", channels=4, kernel=3, seed=7))
     model = GOLDEN_MODEL.read_bytes()
-    enc = learned.encode_geometry(golden_points(), 7, model=model)
+    enc = learned.encode_geometry(golden_points(), 7, model=model, refine=False)
     GOLDEN_STREAM.write_bytes(pack_stream(enc.header, [c.payload for c in enc.chunks]))
     pts = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=model)
     print("GOLDEN_POINTS_SHA256 =", hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest())
 
 
+def _regen_refined() -> None:
+    """Writes the version 3 vector only (the model and the version 1 vector stay)."""
+    enc = learned.encode_geometry(golden_points(), 7, model=GOLDEN_MODEL.read_bytes())
+    GOLDEN_REFINED.write_bytes(pack_stream(enc.header, [c.payload for c in enc.chunks]))
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
     _regen()
+if __name__ == "__main__" and sys.argv[1:] == ["regen-refined"]:
+    _regen_refined()

@@ -1,6 +1,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/geometry_learned_levels.hpp"
+#include "pcstream/geometry_learned_refine.hpp"
 #include "pcstream/multisym.hpp"
 
 namespace pcstream::learned {
@@ -8,13 +9,16 @@ namespace {
 
 class DecodeIO : public SymbolIO {
  public:
-  explicit DecodeIO(RangeDecoder& d) : dec_(d) {}
-  uint32_t code(const uint32_t* cdf, uint32_t) override {
+  DecodeIO(RangeDecoder& d, bool refine) : dec_(d), refine_(refine) {}
+  uint32_t code(const uint32_t* cdf, uint32_t, int step) override {
+    if (refine_) return refiner_.decode(dec_, cdf, step);
     return static_cast<uint32_t>(decode_symbol(dec_, cdf, kNibble, kCdfBits));
   }
 
  private:
   RangeDecoder& dec_;
+  bool refine_;
+  NibbleRefiner refiner_;
 };
 
 }  // namespace
@@ -96,7 +100,7 @@ void Decoder::feed_chunk(const uint8_t* payload, size_t size) {
       ++s.level;
     }
   } else {
-    DecodeIO io(dec);
+    DecodeIO io(dec, s.header.refined);
     code_level_learned(*s.model, s.parent, s.current, io, s.threads, s.nbr_cache);
     dec.check_end("learned geometry level");
     // s.current now carries its codes: it becomes the parent of the next level.

@@ -4,6 +4,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/geometry_learned_levels.hpp"
+#include "pcstream/geometry_learned_refine.hpp"
 #include "pcstream/multisym.hpp"
 
 namespace pcstream::learned {
@@ -11,20 +12,25 @@ namespace {
 
 class EncodeIO : public SymbolIO {
  public:
-  explicit EncodeIO(RangeEncoder& e) : enc_(e) {}
-  uint32_t code(const uint32_t* cdf, uint32_t value) override {
-    encode_symbol(enc_, cdf, static_cast<int>(value), kCdfBits);
+  EncodeIO(RangeEncoder& e, bool refine) : enc_(e), refine_(refine) {}
+  uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
+    if (refine_)
+      refiner_.encode(enc_, cdf, step, value);
+    else
+      encode_symbol(enc_, cdf, static_cast<int>(value), kCdfBits);
     return value;
   }
 
  private:
   RangeEncoder& enc_;
+  bool refine_;
+  NibbleRefiner refiner_;  // fresh per level: each level's chunk stands alone
 };
 
 }  // namespace
 
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
-               size_t min_learned_voxels) {
+               size_t min_learned_voxels, bool refine) {
   std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, "learned encode");
   Encoded out;
   out.order.resize(n);
@@ -52,6 +58,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   h.point_count = n;
   h.adapted = model.adapted();
   h.adapt_digest = model.adapt_digest();
+  h.refined = refine;
   out.header = write_header(h);
   if (n == 0) return out;
 
@@ -77,7 +84,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   std::vector<int32_t> nbr_cache;
   for (int L = h.learned_start; L < depth; ++L) {
     RangeEncoder enc;
-    EncodeIO io(enc);
+    EncodeIO io(enc, refine);
     code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
     finish_chunk(enc, L + 1, L + 1);
   }

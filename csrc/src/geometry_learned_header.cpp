@@ -8,7 +8,8 @@ namespace pcstream::learned {
 
 std::vector<uint8_t> write_header(const Header& h) {
   ByteWriter w;
-  w.u8(h.adapted ? kHeaderVersionAdapted : kHeaderVersion);
+  w.u8(h.refined ? (h.adapted ? kHeaderVersionRefinedAdapted : kHeaderVersionRefined)
+                 : (h.adapted ? kHeaderVersionAdapted : kHeaderVersion));
   w.u8(static_cast<uint8_t>(h.depth));
   w.u8(static_cast<uint8_t>(h.learned_start));
   w.u8(static_cast<uint8_t>(h.model_id.size()));
@@ -22,7 +23,7 @@ std::vector<uint8_t> write_header(const Header& h) {
 Header parse_header(const uint8_t* data, size_t size) {
   ByteReader r(data, size);
   uint8_t version = r.u8("learned header version");
-  if (version != kHeaderVersion && version != kHeaderVersionAdapted)
+  if (version < kHeaderVersion || version > kHeaderVersionRefinedAdapted)
     fail(ErrorCode::UnsupportedCodec, "learned geometry header version " + std::to_string(version) + " is not supported", 0);
   Header h;
   h.depth = r.u8("depth");
@@ -36,7 +37,8 @@ Header parse_header(const uint8_t* data, size_t size) {
   h.model_id.assign(reinterpret_cast<const char*>(id), id_len);
   std::memcpy(h.model_hash.data(), r.take(32, "model hash"), 32);
   h.point_count = r.varint("point count");
-  if (version == kHeaderVersionAdapted) {
+  h.refined = version == kHeaderVersionRefined || version == kHeaderVersionRefinedAdapted;
+  if (version == kHeaderVersionAdapted || version == kHeaderVersionRefinedAdapted) {
     h.adapted = true;
     std::memcpy(h.adapt_digest.data(), r.take(32, "adaptation digest"), 32);
   }

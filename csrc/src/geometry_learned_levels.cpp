@@ -109,12 +109,12 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
     nn::Matrix lo = model.logits(step, feat, {}, threads);
     for (size_t i = 0; i < rows.size(); ++i) {
       nn::softmax_to_cdf(lo.row(i), kNibble, kCdfBits, cdf);
-      low[i] = static_cast<int32_t>(io.code(cdf, child.codes[rows[i]] & 15u));
+      low[i] = static_cast<int32_t>(io.code(cdf, child.codes[rows[i]] & 15u, step));
     }
     nn::Matrix hi = model.logits(step + 1, feat, low, threads);
     for (size_t i = 0; i < rows.size(); ++i) {
       nn::softmax_to_cdf(hi.row(i), kNibble, kCdfBits, cdf);
-      uint32_t h = io.code(cdf, child.codes[rows[i]] >> 4);
+      uint32_t h = io.code(cdf, child.codes[rows[i]] >> 4, step + 1);
       uint32_t code = static_cast<uint32_t>(low[i]) | h << 4;
       if (code == 0) fail(ErrorCode::CorruptPayload, "learned geometry: decoded an empty occupancy code");
       child.codes[rows[i]] = static_cast<uint8_t>(code);

@@ -58,17 +58,19 @@ TEST_CASE("geometry_learned_adapt/delta_applied_and_bound") {
   Encoded e1 = encode(pts.data(), pts.size() / 3, 8, *adapted, 1);
   Encoded e2 = encode(pts.data(), pts.size() / 3, 8, *adapted, 2);
   CHECK(e1.header == e2.header);
-  CHECK(e1.header[0] == kHeaderVersionAdapted);
+  CHECK(e1.header[0] == kHeaderVersionRefinedAdapted);
+  Encoded unrefined = encode(pts.data(), pts.size() / 3, 8, *adapted, 1, kLearnedMinVoxels, false);
+  CHECK(unrefined.header[0] == kHeaderVersionAdapted);
   Header h = parse_header(e1.header.data(), e1.header.size());
   CHECK(h.adapted && h.adapt_digest == adapted->adapt_digest());
   for (size_t i = 0; i < e1.chunks.size(); ++i) CHECK(e1.chunks[i].payload == e2.chunks[i].payload);
   Decoder d(e1.header.data(), e1.header.size(), *adapted, 1u << 30, 2);
   for (auto& c : e1.chunks) d.feed(c.payload.data(), c.payload.size());
   CHECK(d.done() && d.points().size() == pts.size());
-  // Version 2 needs the adapted model, version 1 the base one.
+  // Versions 2/4 need the adapted model, versions 1/3 the base one.
   CHECK_THROWS_CODE(Decoder(e1.header.data(), e1.header.size(), *base, 1u << 30, 1), ErrorCode::ModelMismatch);
   Encoded plain = encode(pts.data(), pts.size() / 3, 8, *base, 1);
-  CHECK(plain.header[0] == kHeaderVersion);
+  CHECK(plain.header[0] == kHeaderVersionRefined);
   CHECK_THROWS_CODE(Decoder(plain.header.data(), plain.header.size(), *adapted, 1u << 30, 1), ErrorCode::ModelMismatch);
   CHECK_THROWS_CODE(adapt_model(*adapted, payload.data(), payload.size()), ErrorCode::InvalidArgument);
 }

@@ -157,8 +157,10 @@ def _inner_module(cid: int):
 
 
 def _load_model(model):
+    # The lossy codec's figures were measured with the default model; it does not
+    # switch models by density (see learned.choose_model).
     from . import learned
-    return learned.load_model(model)
+    return learned.load_model(learned.DEFAULT_MODEL_ID if model is None else model)
 
 
 def _threads(threads):
@@ -279,7 +281,7 @@ def encode_geometry(points, depth: int | None = None, *, step: float = 1.0, omit
     else:
         best = None
         for cid in cands:
-            kw = {} if cid == 1 else {"model": model, "threads": threads}
+            kw = {} if cid == 1 else {"model": _load_model(model), "threads": threads}
             e = _inner_module(cid).encode_geometry(coarse.astype(np.uint32), d, **kw)
             size = len(e.header) + sum(len(x.payload) for x in e.chunks)
             if best is None or size < best[0]:

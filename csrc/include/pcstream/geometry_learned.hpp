@@ -30,6 +30,10 @@ constexpr uint8_t kHeaderVersion = 1;
 // Header of a stream coded with an input-adapted model (formats/learned-geometry.md):
 // version 1's fields plus the SHA-256 of the WGHT payload carrying the delta.
 constexpr uint8_t kHeaderVersionAdapted = 2;
+// Versions 3 and 4: as 1 and 2, with the nibbles coded through the adaptive
+// refiner (geometry_learned_refine.hpp) instead of the model's CDF directly.
+constexpr uint8_t kHeaderVersionRefined = 3;
+constexpr uint8_t kHeaderVersionRefinedAdapted = 4;
 constexpr int kMaxDepth = 21;
 constexpr size_t kLearnedMinVoxels = 64;
 
@@ -41,6 +45,7 @@ struct Header {
   uint64_t point_count = 0;  // points incl. duplicates
   bool adapted = false;      // version 2: the model was adapted by a WGHT delta
   std::array<uint8_t, 32> adapt_digest{};  // SHA-256 of that WGHT payload
+  bool refined = false;      // versions 3 and 4: nibbles coded through NibbleRefiner
 };
 std::vector<uint8_t> write_header(const Header& h);
 Header parse_header(const uint8_t* data, size_t size);
@@ -60,8 +65,10 @@ struct Encoded {
 // xyz: n rows of (x, y, z) in [0, 2^depth). Levels with fewer than
 // `min_learned_voxels` voxels use the coarse binary coder (the first level with
 // at least that many, and every finer one, goes through the model).
+// `refine` writes a version 3/4 stream (adaptive refinement of the model's
+// probabilities: smaller, a little slower); false writes version 1/2.
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
-               size_t min_learned_voxels = kLearnedMinVoxels);
+               size_t min_learned_voxels = kLearnedMinVoxels, bool refine = true);
 
 class Decoder {
  public:

@@ -49,8 +49,9 @@ uint8_t decode_code_coarse(RangeDecoder& dec, CoarseContexts& ctx);
 class SymbolIO {
  public:
   virtual ~SymbolIO() = default;
-  // Codes symbol `value` (encoder) or returns the decoded one, with an integer CDF over 16 symbols, total 2^16.
-  virtual uint32_t code(const uint32_t* cdf, uint32_t value) = 0;
+  // Codes symbol `value` (encoder) or returns the decoded one, with an integer CDF over 16 symbols,
+  // total 2^16, as coding step `step` (0..3: group 1 low/high nibble, group 2 low/high nibble).
+  virtual uint32_t code(const uint32_t* cdf, uint32_t value, int step) = 0;
 };
 // `nbr_cache`: the neighbour table of `parent` from the previous level (empty
 // when unknown); on return it holds the table of `child` for the next level.

@@ -181,3 +181,54 @@ def pick_level(points: np.ndarray, depth: int, rng: np.random.Generator, min_vox
     ok = [t for t in range(1, depth) if counts[t] >= min_voxels] or [depth - 1]
     w = np.array([np.sqrt(counts[t]) for t in ok], dtype=np.float64)
     return int(rng.choice(ok, p=w / w.sum()))
+
+
+def _spread3(x: np.ndarray) -> np.ndarray:
+    """Bits of a 21-bit integer spread to every third bit (Morton interleave helper)."""
+    x = x.astype(np.uint64) & np.uint64(0x1FFFFF)
+    for shift, mask in ((32, 0x1F00000000FFFF), (16, 0x1F0000FF0000FF), (8, 0x100F00F00F00F00F),
+                        (4, 0x10C30C30C30C30C3), (2, 0x1249249249249249)):
+        x = (x | (x << np.uint64(shift))) & np.uint64(mask)
+    return x
+
+
+def morton_order(v: np.ndarray) -> np.ndarray:
+    """Permutation sorting integer points (N,3) < 2^21 by Morton key (x most significant)."""
+    key = (_spread3(v[:, 0]) << np.uint64(2)) | (_spread3(v[:, 1]) << np.uint64(1)) | _spread3(v[:, 2])
+    return np.argsort(key, kind="stable")
+
+
+def cloud_samples(points: np.ndarray, depth: int, budget: int, min_voxels: int = 64):
+    """Every scale of one voxelised cloud, cut into pieces of at most about `budget` children.
+
+    Returns a list of (parent_xyz, parent_codes, child_xyz, child_codes), one per piece. The
+    children of a level are taken in Morton order and cut only between parents, so each
+    piece is a compact region whose parents' codes are complete; neighbours outside a piece
+    are missing, as in a crop. One augmented cloud thus feeds every level at once, in
+    proportion to its voxels (the fine levels, where the bits are, dominate).
+    """
+    vox = {depth: _decode_key(np.unique(_key(points)))}
+    codes = {}
+    for t in range(depth - 1, -1, -1):
+        parent, inv = _unique_level(vox[t + 1], 1)
+        codes[t] = _codes(len(parent), inv, vox[t + 1])
+        vox[t] = parent
+    out = []
+    for t in range(1, depth):
+        child = vox[t]
+        if len(child) < min_voxels:
+            continue
+        order = morton_order(child)
+        child, ccodes = child[order], codes[t][order]
+        pkey = _key(child >> 1)
+        starts = np.flatnonzero(np.r_[True, pkey[1:] != pkey[:-1]])   # first child of each parent
+        n_pieces = max(1, int(np.ceil(len(child) / budget)))
+        cuts = starts[np.searchsorted(starts, np.linspace(0, len(child), n_pieces + 1)[1:-1].astype(np.int64))]
+        bounds = np.r_[0, cuts, len(child)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if b - a < 8:
+                continue
+            c = child[a:b]
+            parent, inv = _unique_level(c, 1)
+            out.append((parent, _codes(len(parent), inv, c), c, ccodes[a:b]))
+    return out

@@ -15,7 +15,7 @@ from .model_file import write_model
 
 
 def export_model(model: OccupancyModel, model_id: str) -> bytes:
-    tensors = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.runtime_state().items()}
     return write_model(model_id, tensors, channels=model.channels, kernel=model.kernel)
 
 

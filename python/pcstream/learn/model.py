@@ -15,17 +15,41 @@ from .model_file import tensor_shapes
 from .sparse_ops import Linear, SparseConv, neighbor_table
 
 
+def _bit_matrix(n: int, bits: int) -> torch.Tensor:
+    """(n, bits) float: row v holds the bits of v (rows >= 2^bits are zero)."""
+    v = torch.arange(n).clamp(max=2 ** bits - 1) * (torch.arange(n) < 2 ** bits)
+    return ((v[:, None] >> torch.arange(bits)) & 1).float()
+
+
+class _BitEmbedding(torch.nn.Module):
+    """An embedding table of occupancy codes trained as free table + (bits of the code) @ W.
+
+    The bit term lets every code share what its set bits mean (a neighbour's child in a
+    given octant), so training converges far faster than with 256 independent rows; the
+    exported table is the sum, so the runtime and the file format see a plain table.
+    """
+
+    def __init__(self, n: int, bits: int, c: int, free_scale: float):
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.randn(n, c) * free_scale)
+        self.bits_w = torch.nn.Parameter(torch.randn(bits, c) * (1.0 / bits) ** 0.5)
+        self.register_buffer("bits", _bit_matrix(n, bits), persistent=False)
+
+    def weight(self) -> torch.Tensor:
+        return self.table + self.bits @ self.bits_w
+
+
 class _Head(torch.nn.Module):
     def __init__(self, c: int, with_low: bool):
         super().__init__()
         self.fc1 = Linear(c, c)
         self.fc2 = Linear(c, 16)
         if with_low:
-            self.emb_low = torch.nn.Parameter(torch.randn(16, c) * 0.1)
+            self.emb_low = _BitEmbedding(16, 4, c, 0.05)
 
     def forward(self, f, low=None):
         if low is not None:
-            f = f + self.emb_low[low]
+            f = f + self.emb_low.weight()[low]
         return self.fc2(F.relu(self.fc1(f)))
 
 
@@ -71,7 +95,7 @@ class OccupancyModel(torch.nn.Module):
         self.channels, self.kernel = channels, kernel
         c = channels
         self.prior = torch.nn.Module()
-        self.prior.emb_code = torch.nn.Parameter(torch.randn(256, c) * 0.5)
+        self.prior.emb_code = _BitEmbedding(256, 8, c, 0.1)
         self.prior.conv0 = SparseConv(c, c, kernel)
         self.prior.res = torch.nn.Module()
         self.prior.res.conv1 = SparseConv(c, c, kernel)
@@ -83,12 +107,38 @@ class OccupancyModel(torch.nn.Module):
         self.target.res.conv1 = SparseConv(c, c, kernel)
         self.target.res.conv2 = SparseConv(c, c, kernel)
         self.ctx = torch.nn.Module()
-        self.ctx.emb_code = torch.nn.Parameter(torch.randn(257, c) * 0.5)
+        self.ctx.emb_code = _BitEmbedding(257, 8, c, 0.1)
         self.ctx.conv = SparseConv(c, c, kernel)
         for s in range(4):
             setattr(self, f"head{s}", _Head(c, with_low=s in (1, 3)))
-        names = {k for k, _ in self.named_parameters()}
+        names = set(self.runtime_state())
         assert names == set(tensor_shapes(channels, kernel)), names ^ set(tensor_shapes(channels, kernel))
+
+    @torch.no_grad()
+    def load_runtime_tensors(self, tensors: dict) -> None:
+        """Sets every weight from runtime tensors (a model file's contents or an old
+        checkpoint without bit embeddings): tables go to the free part, bit weights to 0."""
+        mods = dict(self.named_modules())
+        params = dict(self.named_parameters())
+        for name, shape in tensor_shapes(self.channels, self.kernel).items():
+            t = torch.as_tensor(np.asarray(tensors[name], dtype=np.float32)).reshape(shape)
+            if isinstance(mods.get(name), _BitEmbedding):
+                mods[name].table.copy_(t)
+                mods[name].bits_w.zero_()
+            else:
+                params[name].copy_(t)
+
+    def runtime_state(self) -> dict[str, torch.Tensor]:
+        """The tensors of the runtime's model file (bit embeddings materialised as tables)."""
+        out = {}
+        for name, mod in self.named_modules():
+            if isinstance(mod, _BitEmbedding):
+                out[name] = mod.weight().detach()
+        for name, p in self.named_parameters():
+            owner = name.rsplit(".", 1)[0]
+            if not isinstance(dict(self.named_modules()).get(owner), _BitEmbedding):
+                out[name] = p.detach()
+        return out
 
     @staticmethod
     def _net(mod, x, table):
@@ -97,14 +147,14 @@ class OccupancyModel(torch.nn.Module):
 
     def forward(self, b: Batch) -> list[torch.Tensor]:
         """Logits (rows, 16) of the four coding steps, teacher-forced with the true codes."""
-        p = self._net(self.prior, self.prior.emb_code[b.parent_codes], b.parent_table)
+        p = self._net(self.prior, self.prior.emb_code.weight()[b.parent_codes], b.parent_table)
         x = p[b.child_parent] + self.target.emb_octant[b.octant]
         x = self._net(self.target, x, b.child_table)
         lo = b.child_codes & 15
         f1 = x[b.group1]
         ctx_idx = torch.full_like(b.child_codes, 256)
         ctx_idx[b.group1] = b.child_codes[b.group1]
-        z = F.relu(self.ctx.conv(self.ctx.emb_code[ctx_idx], b.child_table[b.group2]))
+        z = F.relu(self.ctx.conv(self.ctx.emb_code.weight()[ctx_idx], b.child_table[b.group2]))
         f2 = x[b.group2] + z
         return [self.head0(f1), self.head1(f1, lo[b.group1]), self.head2(f2), self.head3(f2, lo[b.group2])]
 

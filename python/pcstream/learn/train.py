@@ -37,8 +37,10 @@ def main(argv=None) -> None:
     ap.add_argument("--minutes", type=float, default=15.0,
                     help="training budget in CPU minutes of this process (all runs together)")
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--budget", type=int, default=8000, help="max child voxels per step")
-    ap.add_argument("--reuse", type=int, default=6, help="scales drawn from each augmented cloud")
+    ap.add_argument("--budget", type=int, default=16000, help="max child voxels per step")
+    ap.add_argument("--pool", type=int, default=96,
+                    help="pieces kept in the shuffle pool (each augmented cloud adds all its scales)")
+    ap.add_argument("--kinds", default="dense,lidar,indoor", help="cloud kinds to train on (comma list)")
     ap.add_argument("--synthetic", type=float, default=0.15, help="fraction of synthetic surfaces")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -63,7 +65,8 @@ def main(argv=None) -> None:
         rng.bit_generator.state = ck["rng"]
         print(f"resumed at step {step} ({elapsed / 60:.1f} min)")
 
-    clouds = data.load_training_clouds(a.data)
+    kinds = set(a.kinds.split(","))
+    clouds = [c for c in data.load_training_clouds(a.data) if c.kind in kinds]
     if not clouds:
         raise SystemExit("no training data found (set PCSTREAM_DATA or --data)")
     print(f"{len(clouds)} training clouds; held out: {', '.join(data.HELD_OUT)}")
@@ -78,18 +81,14 @@ def main(argv=None) -> None:
     bar = tqdm(total=a.steps, initial=step, unit="step", dynamic_ncols=True)
     ema = None
     last_ckpt = time.time()
-    current, uses = None, 0
+    pool: list = []
     while step < a.steps and elapsed < budget_s:
         t0 = time.process_time()
-        if current is None or uses >= a.reuse:
-            cloud = None if rng.uniform() < a.synthetic else clouds[rng.integers(len(clouds))]
-            current, uses = data.augment_voxelize(cloud, rng), 0
-        uses += 1
-        pts, depth = current
-        t = data.pick_level(pts, depth, rng)
-        s = data.scale_sample(pts, depth, t, a.budget, rng)
-        if s is None:
-            continue
+        while len(pool) < a.pool:   # refill with every scale of fresh augmented clouds
+            synth = "dense" in kinds and rng.uniform() < a.synthetic
+            cloud = None if synth else clouds[rng.integers(len(clouds))]
+            pool.extend(data.cloud_samples(*data.augment_voxelize(cloud, rng), a.budget))
+        s = pool.pop(int(rng.integers(len(pool))))
         batch = make_batch(*s, a.kernel)
         frac = min(1.0, max(elapsed / budget_s, step / a.steps))
         for g in opt.param_groups:

@@ -1,0 +1,69 @@
+#include "pcstream/geometry_learned_refine.hpp"
+
+#include "pcstream/geometry_model.hpp"
+
+namespace pcstream::learned {
+
+NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1) {
+  // The model's P(bit k = 1 | lower bits): frequencies of the symbols that agree with `prefix`.
+  const uint32_t mask = (1u << k) - 1u;
+  uint32_t all = 0, one = 0;
+  for (uint32_t s = 0; s < 16; ++s) {
+    if ((s & mask) != prefix) continue;
+    const uint32_t f = cdf[s + 1] - cdf[s];
+    all += f;
+    if (s >> k & 1u) one += f;
+  }
+  uint32_t p = all ? static_cast<uint32_t>((static_cast<uint64_t>(one) << 16) / all) : 32768u;
+  p = p < 1u ? 1u : p > 65535u ? 65535u : p;
+  *model_p1 = p;
+  int b = (geom::stretch12(static_cast<int>(p >> 4)) + 3072) * kBuckets / 6144;
+  b = b < 0 ? 0 : b >= kBuckets ? kBuckets - 1 : b;
+  return cells_[step & 3][k & 3][b];
+}
+
+// (ones + w * p_model) / (total + w): the model's probability is a prior worth w observations.
+uint32_t NibbleRefiner::refined(const Cell& c, uint32_t model_p1) {
+  const uint64_t q = (static_cast<uint64_t>(c.ones) * 65536u + static_cast<uint64_t>(kPriorWeight) * model_p1) /
+                     (static_cast<uint64_t>(c.total) + kPriorWeight);
+  return q < 32u ? 32u : q > 65504u ? 65504u : static_cast<uint32_t>(q);
+}
+
+void NibbleRefiner::bump(Cell& c, int bit) {
+  c.ones += bit ? 1u : 0u;
+  if (++c.total >= kCountLimit) {
+    c.ones >>= 1;
+    c.total >>= 1;
+  }
+}
+
+uint32_t NibbleRefiner::probability(const uint32_t* cdf, int step, int k, uint32_t prefix) {
+  uint32_t pm;
+  return refined(cell(cdf, step, k, prefix, &pm), pm);
+}
+
+void NibbleRefiner::encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value) {
+  uint32_t prefix = 0;
+  for (int k = 0; k < 4; ++k) {
+    const int bit = static_cast<int>(value >> k & 1u);
+    uint32_t pm;
+    Cell& c = cell(cdf, step, k, prefix, &pm);
+    enc.encode_bit_p(bit, refined(c, pm));
+    bump(c, bit);
+    prefix |= static_cast<uint32_t>(bit) << k;
+  }
+}
+
+uint32_t NibbleRefiner::decode(RangeDecoder& dec, const uint32_t* cdf, int step) {
+  uint32_t prefix = 0;
+  for (int k = 0; k < 4; ++k) {
+    uint32_t pm;
+    Cell& c = cell(cdf, step, k, prefix, &pm);
+    const int bit = dec.decode_bit_p(refined(c, pm));
+    bump(c, bit);
+    prefix |= static_cast<uint32_t>(bit) << k;
+  }
+  return prefix;
+}
+
+}  // namespace pcstream::learned
