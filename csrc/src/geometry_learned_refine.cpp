@@ -39,7 +39,8 @@ void NibbleRefiner::bump(Cell& c, int bit) {
 
 uint32_t NibbleRefiner::probability(const uint32_t* cdf, int step, int k, uint32_t prefix) {
   uint32_t pm;
-  return refined(cell(cdf, step, k, prefix, &pm), pm);
+  const Cell& c = cell(cdf, step, k, prefix, &pm);  // sets pm: keep it out of refined()'s argument list
+  return refined(c, pm);
 }
 
 void NibbleRefiner::encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value) {
