@@ -2,6 +2,7 @@
 
 #include "pcstream/error.hpp"
 #include "pcstream/learned_model.hpp"
+#include "pcstream/nn_kernels.hpp"
 #include "pcstream/sparse_neighbors.hpp"
 
 namespace pcstream::learned {
@@ -64,11 +65,6 @@ Layer OccupancyModel::layer(const std::string& name, uint32_t in, uint32_t out, 
   return l;
 }
 
-nn::Matrix OccupancyModel::conv(const nn::Matrix& x, const std::vector<int32_t>& nbr, size_t n_out, Layer l,
-                                int threads) const {
-  return nn::sparse_conv(x, nbr, n_out, kk_, l.w, l.b, static_cast<size_t>(c_), threads);
-}
-
 std::vector<int32_t> OccupancyModel::neighbors(const std::vector<int32_t>& xyz, int threads) const {
   nn::CoordIndex index(xyz.data(), xyz.size() / 3);
   return nn::neighbor_table(index, xyz.data(), xyz.size() / 3, k_, threads);
@@ -81,14 +77,15 @@ nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const
   if (parent_nbr.size() != np * kk_ || child_nbr.size() != nc * kk_ || octant.size() != nc)
     fail(ErrorCode::InvalidArgument, "OccupancyModel::trunk: inconsistent sizes");
   const size_t C = static_cast<size_t>(c_);
-  // Prior network on the parents.
+  using nn::Epilogue;
+  // Prior network on the parents; the first layer reads the code embedding in place.
+  const nn::ConvPlan pplan = nn::make_conv_plan(parent_nbr.data(), np, kk_, np, threads);
   std::vector<int32_t> idx(parent_codes.begin(), parent_codes.end());
-  nn::Matrix p = lookup(emb_code_, 256, C, idx);
-  p = conv(p, parent_nbr, np, prior_[0], threads);
-  nn::relu_inplace(p);
-  nn::Matrix h = conv(p, parent_nbr, np, prior_[1], threads);
-  nn::relu_inplace(h);
-  nn::add_inplace(p, conv(h, parent_nbr, np, prior_[2], threads));
+  nn::Matrix p, h;
+  nn::conv_apply(pplan, nn::RowSource{emb_code_, C, idx.data()}, C, prior_[0].w, prior_[0].b, C, Epilogue::Relu, p,
+                 threads);
+  nn::conv_apply(pplan, nn::rows_of(p), C, prior_[1].w, prior_[1].b, C, Epilogue::Relu, h, threads);
+  nn::conv_apply(pplan, nn::rows_of(h), C, prior_[2].w, prior_[2].b, C, Epilogue::AddTo, p, threads);
   // Copy to the children with the octant embedding.
   nn::Matrix x(nc, C);
   for (size_t i = 0; i < nc; ++i) {
@@ -100,26 +97,27 @@ nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const
     for (size_t c = 0; c < C; ++c) xr[c] = pr[c] + oe[c];
   }
   // Target network on the children.
-  x = conv(x, child_nbr, nc, target_[0], threads);
-  nn::relu_inplace(x);
-  h = conv(x, child_nbr, nc, target_[1], threads);
-  nn::relu_inplace(h);
-  nn::add_inplace(x, conv(h, child_nbr, nc, target_[2], threads));
-  return x;
+  const nn::ConvPlan cplan = nn::make_conv_plan(child_nbr.data(), nc, kk_, nc, threads);
+  nn::conv_apply(cplan, nn::rows_of(x), C, target_[0].w, target_[0].b, C, Epilogue::Relu, p, threads);
+  nn::conv_apply(cplan, nn::rows_of(p), C, target_[1].w, target_[1].b, C, Epilogue::Relu, h, threads);
+  nn::conv_apply(cplan, nn::rows_of(h), C, target_[2].w, target_[2].b, C, Epilogue::AddTo, p, threads);
+  return p;
 }
 
 nn::Matrix OccupancyModel::context(const std::vector<int32_t>& ctx, const std::vector<int32_t>& child_nbr,
                                    const std::vector<int32_t>& out_rows, int threads) const {
   const size_t nc = ctx.size();
   if (child_nbr.size() != nc * kk_) fail(ErrorCode::InvalidArgument, "OccupancyModel::context: inconsistent sizes");
-  nn::Matrix e = lookup(emb_ctx_, 257, static_cast<size_t>(c_), ctx);
-  std::vector<int32_t> nbr(out_rows.size() * kk_);
-  for (size_t i = 0; i < out_rows.size(); ++i) {
-    if (out_rows[i] < 0 || static_cast<size_t>(out_rows[i]) >= nc) fail(ErrorCode::InvalidArgument, "context: bad row");
-    std::copy_n(child_nbr.data() + static_cast<size_t>(out_rows[i]) * kk_, kk_, nbr.data() + i * kk_);
-  }
-  nn::Matrix z = conv(e, nbr, out_rows.size(), ctx_conv_, threads);
-  nn::relu_inplace(z);
+  for (int32_t v : ctx)
+    if (v < 0 || v > kCtxUnknown) fail(ErrorCode::InvalidArgument, "embedding index out of range");
+  for (int32_t r : out_rows)
+    if (r < 0 || static_cast<size_t>(r) >= nc) fail(ErrorCode::InvalidArgument, "context: bad row");
+  // Only the rows `out_rows` of the table; the input rows are read from the embedding in place.
+  const nn::ConvPlan plan = nn::make_conv_plan(child_nbr.data(), nc, kk_, nc, threads, out_rows.data(), out_rows.size());
+  const size_t C = static_cast<size_t>(c_);
+  nn::Matrix z;
+  nn::conv_apply(plan, nn::RowSource{emb_ctx_, C, ctx.data()}, C, ctx_conv_.w, ctx_conv_.b, C, nn::Epilogue::Relu, z,
+                 threads);
   return z;
 }
 
@@ -137,16 +135,29 @@ void OccupancyModel::head_inputs(int step, nn::Matrix feat, const std::vector<in
   *fc2_in = std::move(h);
 }
 
-nn::Matrix OccupancyModel::logits(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads) const {
+nn::Matrix OccupancyModel::logits(int step, const nn::Matrix& feat, const std::vector<int32_t>& low, int threads) const {
   if (step < 0 || step > 3 || feat.cols != static_cast<size_t>(c_))
     fail(ErrorCode::InvalidArgument, "OccupancyModel::logits: bad step or feature width");
+  const size_t C = static_cast<size_t>(c_), n = feat.rows;
+  nn::Matrix with_low;
+  const nn::Matrix* in = &feat;
   if (step == 1 || step == 3) {
-    if (low.size() != feat.rows) fail(ErrorCode::InvalidArgument, "OccupancyModel::logits: low nibbles missing");
-    nn::add_inplace(feat, lookup(emb_lo_[step == 1 ? 0 : 1], 16, static_cast<size_t>(c_), low));
+    if (low.size() != n) fail(ErrorCode::InvalidArgument, "OccupancyModel::logits: low nibbles missing");
+    const float* emb = emb_lo_[step == 1 ? 0 : 1];
+    with_low = nn::Matrix(n, C);
+    for (size_t i = 0; i < n; ++i) {
+      if (low[i] < 0 || low[i] >= kNibble) fail(ErrorCode::InvalidArgument, "embedding index out of range");
+      const float* f = feat.row(i);
+      const float* e = emb + static_cast<size_t>(low[i]) * C;
+      float* o = with_low.row(i);
+      for (size_t c = 0; c < C; ++c) o[c] = f[c] + e[c];
+    }
+    in = &with_low;
   }
-  nn::Matrix h = nn::linear(feat, head1_[step].w, head1_[step].b, static_cast<size_t>(c_), threads);
-  nn::relu_inplace(h);
-  return nn::linear(h, head2_[step].w, head2_[step].b, kNibble, threads);
+  nn::Matrix h, out;
+  nn::linear_apply(nn::rows_of(*in), n, C, head1_[step].w, head1_[step].b, C, nn::Epilogue::Relu, h, threads);
+  nn::linear_apply(nn::rows_of(h), n, C, head2_[step].w, head2_[step].b, kNibble, nn::Epilogue::Store, out, threads);
+  return out;
 }
 
 }  // namespace pcstream::learned

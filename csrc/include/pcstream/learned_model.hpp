@@ -66,7 +66,7 @@ class OccupancyModel {
                      const std::vector<int32_t>& out_rows, int threads) const;
   // 16 logits per row for coding step 0..3; `feat` rows are X (plus Z for
   // steps 2, 3); `low` (steps 1, 3) holds the decoded low nibbles.
-  nn::Matrix logits(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads) const;
+  nn::Matrix logits(int step, const nn::Matrix& feat, const std::vector<int32_t>& low, int threads) const;
   // The inputs of head `step`'s two linear layers for the same arguments as
   // logits(): fc1_in = feat (+ low-nibble embedding), fc2_in = relu(fc1(fc1_in)).
   void head_inputs(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads, nn::Matrix* fc1_in,
@@ -75,7 +75,6 @@ class OccupancyModel {
  private:
   Layer layer(const std::string& name, uint32_t in, uint32_t out, bool conv) const;
   const float* table(const std::string& name, uint32_t rows) const;
-  nn::Matrix conv(const nn::Matrix& x, const std::vector<int32_t>& nbr, size_t n_out, Layer l, int threads) const;
 
   nn::ModelFile file_;
   bool adapted_ = false;

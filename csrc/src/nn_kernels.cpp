@@ -1,0 +1,335 @@
+// SIMD convolution and linear kernels (see nn_kernels.hpp for the contract).
+//
+// One set of templates, written with GCC vector extensions, is instantiated
+// inside functions compiled for AVX-512, for AVX2 and for the baseline ISA.
+// A vector operation is the same float32 operation in every lane, so the ISA
+// only decides how many output channels move together.
+#include "pcstream/nn_kernels.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "pcstream/error.hpp"
+#include "pcstream/parallel_rows.hpp"
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define PCS_X86_CLONES 1
+#define PCS_TARGET(t) __attribute__((target(t)))
+#else
+#define PCS_X86_CLONES 0
+#define PCS_TARGET(t)
+#endif
+#define PCS_INLINE __attribute__((always_inline)) inline
+
+namespace pcstream::nn {
+namespace {
+
+template <int W>
+struct Vec {
+  // Unaligned, aliasing vector of W floats.
+  typedef float type __attribute__((vector_size(4 * W), aligned(4), __may_alias__));
+};
+
+// acc[b][0..S) += sum over ci of x[b][ci] * w[ci][0..S), ci ascending, for B
+// rows at once (S = W * NV output channels, in registers).
+template <int W, int NV, int B>
+PCS_INLINE void mac_block(float* const* acc, const float* const* x, const float* w, size_t cin, size_t ldw) {
+  typedef typename Vec<W>::type V;
+  V a[B][NV];
+  for (int b = 0; b < B; ++b)
+    for (int v = 0; v < NV; ++v) a[b][v] = *reinterpret_cast<const V*>(acc[b] + v * W);
+  for (size_t ci = 0; ci < cin; ++ci) {
+    V wv[NV];
+    for (int v = 0; v < NV; ++v) wv[v] = *reinterpret_cast<const V*>(w + ci * ldw + v * W);
+    for (int b = 0; b < B; ++b) {
+      const float s = x[b][ci];
+      for (int v = 0; v < NV; ++v) a[b][v] = a[b][v] + s * wv[v];  // multiply, then add: never fused
+    }
+  }
+  for (int b = 0; b < B; ++b)
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(acc[b] + v * W) = a[b][v];
+}
+
+// mac_block for r < B rows (the remainder of a run of pairs).
+template <int W, int NV, int B>
+PCS_INLINE void mac_rest(size_t r, float* const* acc, const float* const* x, const float* w, size_t cin, size_t ldw) {
+  if constexpr (B > 1) {
+    if (r == B - 1)
+      mac_block<W, NV, B - 1>(acc, x, w, cin, ldw);
+    else
+      mac_rest<W, NV, B - 1>(r, acc, x, w, cin, ldw);
+  }
+}
+
+// The same sums one output element at a time (any channel count).
+PCS_INLINE void mac_scalar(float* acc, const float* x, const float* w, size_t cin, size_t cout) {
+  for (size_t ci = 0; ci < cin; ++ci) {
+    const float xv = x[ci];
+    const float* wr = w + ci * cout;
+    for (size_t co = 0; co < cout; ++co) acc[co] += xv * wr[co];
+  }
+}
+
+PCS_INLINE void finish_row(const float* acc, size_t cout, Epilogue ep, float* out) {
+  switch (ep) {
+    case Epilogue::Store: std::copy_n(acc, cout, out); break;
+    case Epilogue::Relu:
+      for (size_t c = 0; c < cout; ++c) out[c] = acc[c] > 0.0f ? acc[c] : 0.0f;
+      break;
+    case Epilogue::AddTo:
+      for (size_t c = 0; c < cout; ++c) out[c] = out[c] + acc[c];
+      break;
+  }
+}
+
+struct ConvArgs {
+  const ConvPlan* plan;
+  RowSource x;
+  size_t cin;
+  const float* w;
+  const float* bias;
+  size_t cout;
+  Epilogue ep;
+  float* out;
+};
+
+// Tiles [t0, t1) of a convolution; NV == 0 selects the scalar path.
+template <int W, int NV, int B>
+PCS_INLINE void conv_tiles(const ConvArgs& a, size_t t0, size_t t1) {
+  const ConvPlan& p = *a.plan;
+  const size_t T = ConvPlan::kTile, cin = a.cin, cout = a.cout, K = p.K;
+  std::vector<float> accbuf(T * cout);
+  float* acc = accbuf.data();
+  const int32_t* in = p.in_rows.data();
+  const int32_t* outr = p.out_rows.data();
+  for (size_t t = t0; t < t1; ++t) {
+    const size_t r0 = t * T, r1 = std::min(p.n_out, r0 + T);
+    for (size_t r = r0; r < r1; ++r) std::copy_n(a.bias, cout, acc + (r - r0) * cout);
+    for (size_t j = 0; j < K; ++j) {
+      const size_t q0 = p.start[t * K + j], q1 = p.start[t * K + j + 1];
+      const float* wj = a.w + j * cin * cout;
+      if constexpr (NV == 0) {
+        for (size_t q = q0; q < q1; ++q)
+          mac_scalar(acc + (static_cast<size_t>(outr[q]) - r0) * cout, a.x.row(static_cast<size_t>(in[q])), wj, cin, cout);
+      } else {
+        constexpr size_t S = static_cast<size_t>(W * NV);
+        for (size_t s = 0; s < cout; s += S) {
+          float* ap[B];
+          const float* xp[B];
+          size_t q = q0;
+          for (; q + B <= q1; q += B) {
+            for (int b = 0; b < B; ++b) {
+              ap[b] = acc + (static_cast<size_t>(outr[q + b]) - r0) * cout + s;
+              xp[b] = a.x.row(static_cast<size_t>(in[q + b]));
+            }
+            mac_block<W, NV, B>(ap, xp, wj + s, cin, cout);
+          }
+          const size_t rest = q1 - q;
+          for (size_t b = 0; b < rest; ++b) {
+            ap[b] = acc + (static_cast<size_t>(outr[q + b]) - r0) * cout + s;
+            xp[b] = a.x.row(static_cast<size_t>(in[q + b]));
+          }
+          mac_rest<W, NV, B>(rest, ap, xp, wj + s, cin, cout);
+        }
+      }
+    }
+    for (size_t r = r0; r < r1; ++r) finish_row(acc + (r - r0) * cout, cout, a.ep, a.out + r * cout);
+  }
+}
+
+struct LinearArgs {
+  RowSource x;
+  size_t cin;
+  const float* w;
+  const float* bias;
+  size_t cout;
+  Epilogue ep;
+  float* out;
+};
+
+template <int W, int NV, int B>
+PCS_INLINE void linear_rows(const LinearArgs& a, size_t r0, size_t r1) {
+  const size_t cin = a.cin, cout = a.cout;
+  float acc[B * kMaxChannels];
+  for (size_t r = r0; r < r1; r += B) {
+    const size_t nb = std::min<size_t>(B, r1 - r);
+    float* ap[B];
+    const float* xp[B];
+    for (size_t b = 0; b < nb; ++b) {
+      std::copy_n(a.bias, cout, acc + b * cout);
+      xp[b] = a.x.row(r + b);
+    }
+    if constexpr (NV == 0) {
+      for (size_t b = 0; b < nb; ++b) mac_scalar(acc + b * cout, xp[b], a.w, cin, cout);
+    } else {
+      constexpr size_t S = static_cast<size_t>(W * NV);
+      for (size_t s = 0; s < cout; s += S) {
+        for (size_t b = 0; b < nb; ++b) ap[b] = acc + b * cout + s;
+        if (nb == B)
+          mac_block<W, NV, B>(ap, xp, a.w + s, cin, cout);
+        else
+          mac_rest<W, NV, B>(nb, ap, xp, a.w + s, cin, cout);
+      }
+    }
+    for (size_t b = 0; b < nb; ++b) finish_row(acc + b * cout, cout, a.ep, a.out + (r + b) * cout);
+  }
+}
+
+// Register blocking per ISA: vector width W, NV vectors per strip, B rows.
+// Channel counts that are not a multiple of 16 take the scalar path.
+#define PCS_DISPATCH(FN, ARGS, LO, HI, W, NV_STRIP16, B_STRIP16, NV_WIDE, B_WIDE) \
+  do {                                                                          \
+    if (ARGS.cout % 16 != 0)                                                    \
+      FN<1, 0, 1>(ARGS, LO, HI);                                                \
+    else if (ARGS.cout % (W * NV_WIDE) == 0)                                    \
+      FN<W, NV_WIDE, B_WIDE>(ARGS, LO, HI);                                     \
+    else                                                                        \
+      FN<W, NV_STRIP16, B_STRIP16>(ARGS, LO, HI);                               \
+  } while (0)
+
+#if PCS_X86_CLONES
+PCS_TARGET("avx512f") void conv_avx512(const ConvArgs& a, size_t t0, size_t t1) {
+  PCS_DISPATCH(conv_tiles, a, t0, t1, 16, 1, 8, 2, 4);
+}
+PCS_TARGET("avx2") void conv_avx2(const ConvArgs& a, size_t t0, size_t t1) {
+  PCS_DISPATCH(conv_tiles, a, t0, t1, 8, 2, 4, 2, 4);
+}
+PCS_TARGET("avx512f") void linear_avx512(const LinearArgs& a, size_t r0, size_t r1) {
+  PCS_DISPATCH(linear_rows, a, r0, r1, 16, 1, 8, 2, 4);
+}
+PCS_TARGET("avx2") void linear_avx2(const LinearArgs& a, size_t r0, size_t r1) {
+  PCS_DISPATCH(linear_rows, a, r0, r1, 8, 2, 4, 2, 4);
+}
+#endif
+void conv_base(const ConvArgs& a, size_t t0, size_t t1) { PCS_DISPATCH(conv_tiles, a, t0, t1, 4, 4, 2, 4, 2); }
+void linear_base(const LinearArgs& a, size_t r0, size_t r1) { PCS_DISPATCH(linear_rows, a, r0, r1, 4, 4, 2, 4, 2); }
+
+Isa detect_isa() {
+#if PCS_X86_CLONES
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2")) return Isa::Avx2;
+#endif
+  return Isa::Baseline;
+}
+
+Isa choose_isa() {
+  Isa best = detect_isa();
+  const char* env = std::getenv("PCSTREAM_NN_ISA");
+  if (!env) return best;
+  for (Isa i : {Isa::Baseline, Isa::Avx2, Isa::Avx512})
+    if (std::string(env) == isa_name(i) && isa_supported(i)) return i;
+  return best;
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2";
+    default: return "baseline";
+  }
+}
+
+bool isa_supported(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(detect_isa()); }
+
+Isa active_isa() {
+  static const Isa isa = choose_isa();
+  return isa;
+}
+
+ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t n_in, int threads,
+                        const int32_t* select, size_t n_out) {
+  ConvPlan p;
+  p.n_out = select ? n_out : table_rows;
+  p.n_in = n_in;
+  p.K = K;
+  if (K == 0) fail(ErrorCode::InvalidArgument, "conv plan: empty kernel");
+  if (n_in > (size_t{1} << 31) || p.n_out > (size_t{1} << 31)) fail(ErrorCode::LimitExceeded, "conv plan: too many rows");
+  const size_t T = ConvPlan::kTile, nt = p.tiles();
+  auto table_row = [&](size_t o) -> const int32_t* {
+    const size_t r = select ? static_cast<size_t>(select[o]) : o;
+    return nbr + r * K;
+  };
+  if (select)
+    for (size_t o = 0; o < p.n_out; ++o)
+      if (select[o] < 0 || static_cast<size_t>(select[o]) >= table_rows)
+        fail(ErrorCode::InvalidArgument, "conv plan: selected row out of range");
+  // Pass 1: pairs per (tile, offset), validating every entry.
+  std::vector<uint64_t> count(nt * K + 1, 0);
+  const size_t min_tiles = std::max<size_t>(1, kMinRowsPerThread / T);
+  parallel_blocks(nt, threads, min_tiles, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t)
+      for (size_t o = t * T; o < std::min(p.n_out, (t + 1) * T); ++o) {
+        const int32_t* nb = table_row(o);
+        for (size_t j = 0; j < K; ++j) {
+          if (nb[j] < -1 || (nb[j] >= 0 && static_cast<size_t>(nb[j]) >= n_in))
+            fail(ErrorCode::InvalidArgument, "conv plan: neighbour index out of range");
+          count[t * K + j + 1] += nb[j] >= 0;
+        }
+      }
+  });
+  for (size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
+  if (count.back() > (uint64_t{1} << 31)) fail(ErrorCode::LimitExceeded, "conv plan: too many pairs");
+  p.start.assign(count.begin(), count.end());
+  p.in_rows.resize(count.back());
+  p.out_rows.resize(count.back());
+  // Pass 2: fill, output rows ascending within each (tile, offset).
+  parallel_blocks(nt, threads, min_tiles, [&](size_t t0, size_t t1) {
+    std::vector<uint32_t> pos(K);
+    for (size_t t = t0; t < t1; ++t) {
+      std::copy_n(p.start.begin() + static_cast<std::ptrdiff_t>(t * K), K, pos.begin());
+      for (size_t o = t * T; o < std::min(p.n_out, (t + 1) * T); ++o) {
+        const int32_t* nb = table_row(o);
+        for (size_t j = 0; j < K; ++j)
+          if (nb[j] >= 0) {
+            p.in_rows[pos[j]] = nb[j];
+            p.out_rows[pos[j]++] = static_cast<int32_t>(o);
+          }
+      }
+    }
+  });
+  return p;
+}
+
+void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, const float* bias, size_t cout,
+                Epilogue ep, Matrix& out, int threads, Isa isa) {
+  if (ep != Epilogue::AddTo) {
+    if (out.rows != plan.n_out || out.cols != cout) out = Matrix(plan.n_out, cout);
+  } else if (out.rows != plan.n_out || out.cols != cout) {
+    fail(ErrorCode::InvalidArgument, "conv: residual shape mismatch");
+  }
+  if (!isa_supported(isa)) fail(ErrorCode::InvalidArgument, "conv: instruction set not supported here");
+  const ConvArgs a{&plan, x, cin, w, bias, cout, ep, out.data.data()};
+  const size_t min_tiles = std::max<size_t>(1, kMinRowsPerThread / ConvPlan::kTile);
+  parallel_blocks(plan.tiles(), threads, min_tiles, [&](size_t t0, size_t t1) {
+#if PCS_X86_CLONES
+    if (isa == Isa::Avx512) return conv_avx512(a, t0, t1);
+    if (isa == Isa::Avx2) return conv_avx2(a, t0, t1);
+#endif
+    conv_base(a, t0, t1);
+  });
+}
+
+void linear_apply(RowSource x, size_t n, size_t cin, const float* w, const float* bias, size_t cout, Epilogue ep,
+                  Matrix& out, int threads, Isa isa) {
+  if (ep != Epilogue::AddTo) {
+    if (out.rows != n || out.cols != cout) out = Matrix(n, cout);
+  } else if (out.rows != n || out.cols != cout) {
+    fail(ErrorCode::InvalidArgument, "linear: residual shape mismatch");
+  }
+  if (!isa_supported(isa)) fail(ErrorCode::InvalidArgument, "linear: instruction set not supported here");
+  const LinearArgs a{x, cin, w, bias, cout, ep, out.data.data()};
+  parallel_blocks(n, threads, kMinRowsPerThread, [&](size_t r0, size_t r1) {
+#if PCS_X86_CLONES
+    if (isa == Isa::Avx512) return linear_avx512(a, r0, r1);
+    if (isa == Isa::Avx2) return linear_avx2(a, r0, r1);
+#endif
+    linear_base(a, r0, r1);
+  });
+}
+
+}  // namespace pcstream::nn
