@@ -5,6 +5,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/morton.hpp"
+#include "pcstream/sparse_neighbors.hpp"
 
 namespace pcstream::learned {
 
@@ -96,12 +97,13 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
   const size_t nc = child.keys.size();
   const size_t kk = static_cast<size_t>(model.kernel()) * model.kernel() * model.kernel();
   if (nbr_cache.size() != parent.keys.size() * kk) nbr_cache = model.neighbors(parent.xyz(), threads);
-  std::vector<int32_t> cxyz = child.xyz();
-  std::vector<int32_t> child_nbr = model.neighbors(cxyz, threads);
+  // The children's table follows from the parents' (no hashing).
+  std::vector<int32_t> child_nbr = nn::child_neighbor_table(nbr_cache, parent.codes, model.kernel(), threads);
   nn::Matrix x = model.trunk(parent.codes, nbr_cache, cp, oct, child_nbr, threads);
 
+  // Parity of x+y+z: of the octant bits, the key's low 3 bits.
   std::vector<int32_t> group[2];
-  for (size_t i = 0; i < nc; ++i) group[(cxyz[3 * i] + cxyz[3 * i + 1] + cxyz[3 * i + 2]) & 1].push_back(static_cast<int32_t>(i));
+  for (size_t i = 0; i < nc; ++i) group[__builtin_parityll(child.keys[i] & 7)].push_back(static_cast<int32_t>(i));
 
   uint32_t cdf[kNibble + 1];
   auto code_nibbles = [&](int step, const nn::Matrix& feat, const std::vector<int32_t>& rows) {
