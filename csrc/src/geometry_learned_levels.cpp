@@ -5,6 +5,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/morton.hpp"
+#include "pcstream/nn_kernels.hpp"
 #include "pcstream/sparse_neighbors.hpp"
 
 namespace pcstream::learned {
@@ -110,12 +111,12 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
     std::vector<int32_t> low(rows.size());
     nn::Matrix lo = model.logits(step, feat, {}, threads);
     for (size_t i = 0; i < rows.size(); ++i) {
-      nn::softmax_to_cdf(lo.row(i), kNibble, kCdfBits, cdf);
+      nn::softmax16_to_cdf(lo.row(i), kCdfBits, cdf);
       low[i] = static_cast<int32_t>(io.code(cdf, child.codes[rows[i]] & 15u));
     }
     nn::Matrix hi = model.logits(step + 1, feat, low, threads);
     for (size_t i = 0; i < rows.size(); ++i) {
-      nn::softmax_to_cdf(hi.row(i), kNibble, kCdfBits, cdf);
+      nn::softmax16_to_cdf(hi.row(i), kCdfBits, cdf);
       uint32_t h = io.code(cdf, child.codes[rows[i]] >> 4);
       uint32_t code = static_cast<uint32_t>(low[i]) | h << 4;
       if (code == 0) fail(ErrorCode::CorruptPayload, "learned geometry: decoded an empty occupancy code");

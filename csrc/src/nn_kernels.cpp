@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pcstream/error.hpp"
+#include "pcstream/multisym.hpp"
 #include "pcstream/parallel_rows.hpp"
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
@@ -206,6 +207,54 @@ PCS_TARGET("avx2") void linear_avx2(const LinearArgs& a, size_t r0, size_t r1) {
 void conv_base(const ConvArgs& a, size_t t0, size_t t1) { PCS_DISPATCH(conv_tiles, a, t0, t1, 4, 4, 2, 4, 2); }
 void linear_base(const LinearArgs& a, size_t r0, size_t r1) { PCS_DISPATCH(linear_rows, a, r0, r1, 4, 4, 2, 4, 2); }
 
+// exp_nonpos (nn_softmax.cpp) in 16 lanes: the same float32 operations per
+// lane; lanes outside its domain (x < -87 or NaN) are computed on 0 and then
+// replaced by 0, as the scalar version returns early.
+typedef float F16 __attribute__((vector_size(64)));
+typedef int32_t I16 __attribute__((vector_size(64)));
+
+PCS_INLINE void exp16(const float* xin, float* out) {
+  F16 x;
+  std::memcpy(&x, xin, sizeof x);
+  const I16 ok = x >= -87.0f;  // false for NaN
+  const F16 zero = {};
+  x = ok ? x : zero;
+  x = x > 0.0f ? zero : x;
+  const F16 t = x * 1.44269504f + 0.5f;
+  I16 n = __builtin_convertvector(t, I16);       // truncation, as static_cast<int>
+  n = n + (__builtin_convertvector(n, F16) > t);  // -1 where the truncation rounded up: floor
+  const F16 fn = __builtin_convertvector(n, F16);
+  F16 r = x - fn * 0.693145752f;
+  r = r - fn * 1.42860677e-6f;
+  F16 p = zero + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const I16 bits = (n + 127) << 23;
+  F16 e = p * (F16)bits;  // a vector cast reinterprets the bits
+  e = ok ? e : zero;
+  std::memcpy(out, &e, sizeof e);
+}
+
+PCS_INLINE void softmax16(const float* logits, int total_bits, uint32_t* cdf) {
+  float m = logits[0];
+  for (int i = 1; i < 16; ++i) m = logits[i] > m ? logits[i] : m;
+  float d[16], e[16];
+  for (int i = 0; i < 16; ++i) d[i] = logits[i] - m;
+  exp16(d, e);
+  probs_to_cdf_row(e, 16, total_bits, cdf);
+}
+
+#if PCS_X86_CLONES
+PCS_TARGET("avx512f") void exp16_avx512(const float* x, float* out) { exp16(x, out); }
+PCS_TARGET("avx2") void exp16_avx2(const float* x, float* out) { exp16(x, out); }
+PCS_TARGET("avx512f") void softmax16_avx512(const float* l, int bits, uint32_t* cdf) { softmax16(l, bits, cdf); }
+PCS_TARGET("avx2") void softmax16_avx2(const float* l, int bits, uint32_t* cdf) { softmax16(l, bits, cdf); }
+#endif
+
 Isa detect_isa() {
 #if PCS_X86_CLONES
   __builtin_cpu_init();
@@ -330,6 +379,25 @@ void linear_apply(RowSource x, size_t n, size_t cin, const float* w, const float
 #endif
     linear_base(a, r0, r1);
   });
+}
+
+void exp_nonpos16(const float* x, float* out, Isa isa) {
+#if PCS_X86_CLONES
+  if (isa == Isa::Avx512) return exp16_avx512(x, out);
+  if (isa == Isa::Avx2) return exp16_avx2(x, out);
+#endif
+  (void)isa;
+  exp16(x, out);
+}
+
+void softmax16_to_cdf(const float* logits, int total_bits, uint32_t* cdf, Isa isa) {
+  if (total_bits > 16 || (1 << total_bits) < 32) fail(ErrorCode::InvalidArgument, "softmax_to_cdf: bad precision");
+#if PCS_X86_CLONES
+  if (isa == Isa::Avx512) return softmax16_avx512(logits, total_bits, cdf);
+  if (isa == Isa::Avx2) return softmax16_avx2(logits, total_bits, cdf);
+#endif
+  (void)isa;
+  softmax16(logits, total_bits, cdf);
 }
 
 }  // namespace pcstream::nn

@@ -80,8 +80,9 @@ void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, c
 void linear_apply(RowSource x, size_t n, size_t cin, const float* w, const float* bias, size_t cout, Epilogue ep,
                   Matrix& out, int threads, Isa isa = active_isa());
 
-// softmax_to_cdf for 16 logits per row, rows of `logits` (stride 16), with the
-// exponentials vectorised (the same operations as exp_nonpos, lane by lane).
+// out[i] = exp_nonpos(x[i]) for 16 values at once (the same operations per lane).
+void exp_nonpos16(const float* x, float* out, Isa isa = active_isa());
+// softmax_to_cdf(logits, 16, total_bits, cdf) with exp_nonpos16: identical output.
 void softmax16_to_cdf(const float* logits, int total_bits, uint32_t* cdf, Isa isa = active_isa());
 
 }  // namespace pcstream::nn
