@@ -3,6 +3,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/learned_model.hpp"
 #include "pcstream/nn_kernels.hpp"
+#include "pcstream/parallel_rows.hpp"
 #include "pcstream/sparse_neighbors.hpp"
 
 namespace pcstream::learned {
@@ -76,10 +77,20 @@ nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const
   const size_t np = parent_codes.size(), nc = child_parent.size();
   if (parent_nbr.size() != np * kk_ || child_nbr.size() != nc * kk_ || octant.size() != nc)
     fail(ErrorCode::InvalidArgument, "OccupancyModel::trunk: inconsistent sizes");
+  return trunk(parent_codes, nn::make_conv_plan(parent_nbr.data(), np, kk_, np, threads), child_parent, octant,
+               nn::make_conv_plan(child_nbr.data(), nc, kk_, nc, threads), threads);
+}
+
+nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const nn::ConvPlan& pplan,
+                                 const std::vector<int32_t>& child_parent, const std::vector<uint8_t>& octant,
+                                 const nn::ConvPlan& cplan, int threads) const {
+  const size_t np = parent_codes.size(), nc = child_parent.size();
+  if (pplan.n_out != np || pplan.n_in != np || pplan.K != kk_ || cplan.n_out != nc || cplan.n_in != nc ||
+      cplan.K != kk_ || octant.size() != nc)
+    fail(ErrorCode::InvalidArgument, "OccupancyModel::trunk: inconsistent sizes");
   const size_t C = static_cast<size_t>(c_);
   using nn::Epilogue;
   // Prior network on the parents; the first layer reads the code embedding in place.
-  const nn::ConvPlan pplan = nn::make_conv_plan(parent_nbr.data(), np, kk_, np, threads);
   std::vector<int32_t> idx(parent_codes.begin(), parent_codes.end());
   nn::Matrix p, h;
   nn::conv_apply(pplan, nn::RowSource{emb_code_, C, idx.data()}, C, prior_[0].w, prior_[0].b, C, Epilogue::Relu, p,
@@ -87,20 +98,22 @@ nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const
   nn::conv_apply(pplan, nn::rows_of(p), C, prior_[1].w, prior_[1].b, C, Epilogue::Relu, h, threads);
   nn::conv_apply(pplan, nn::rows_of(h), C, prior_[2].w, prior_[2].b, C, Epilogue::AddTo, p, threads);
   // Copy to the children with the octant embedding.
-  nn::Matrix x(nc, C);
-  for (size_t i = 0; i < nc; ++i) {
+  for (size_t i = 0; i < nc; ++i)
     if (child_parent[i] < 0 || static_cast<size_t>(child_parent[i]) >= np || octant[i] > 7)
       fail(ErrorCode::InvalidArgument, "OccupancyModel::trunk: bad parent index or octant");
-    const float* pr = p.row(static_cast<size_t>(child_parent[i]));
-    const float* oe = emb_oct_ + octant[i] * C;
-    float* xr = x.row(i);
-    for (size_t c = 0; c < C; ++c) xr[c] = pr[c] + oe[c];
-  }
-  // Target network on the children.
-  const nn::ConvPlan cplan = nn::make_conv_plan(child_nbr.data(), nc, kk_, nc, threads);
+  nn::Matrix x(nc, C);
+  nn::parallel_rows(nc, threads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const float* pr = p.row(static_cast<size_t>(child_parent[i]));
+      const float* oe = emb_oct_ + octant[i] * C;
+      float* xr = x.row(i);
+      for (size_t c = 0; c < C; ++c) xr[c] = pr[c] + oe[c];
+    }
+  });
+  // Target network on the children (x's buffer is reused for the hidden layer).
   nn::conv_apply(cplan, nn::rows_of(x), C, target_[0].w, target_[0].b, C, Epilogue::Relu, p, threads);
-  nn::conv_apply(cplan, nn::rows_of(p), C, target_[1].w, target_[1].b, C, Epilogue::Relu, h, threads);
-  nn::conv_apply(cplan, nn::rows_of(h), C, target_[2].w, target_[2].b, C, Epilogue::AddTo, p, threads);
+  nn::conv_apply(cplan, nn::rows_of(p), C, target_[1].w, target_[1].b, C, Epilogue::Relu, x, threads);
+  nn::conv_apply(cplan, nn::rows_of(x), C, target_[2].w, target_[2].b, C, Epilogue::AddTo, p, threads);
   return p;
 }
 
@@ -108,17 +121,25 @@ nn::Matrix OccupancyModel::context(const std::vector<int32_t>& ctx, const std::v
                                    const std::vector<int32_t>& out_rows, int threads) const {
   const size_t nc = ctx.size();
   if (child_nbr.size() != nc * kk_) fail(ErrorCode::InvalidArgument, "OccupancyModel::context: inconsistent sizes");
-  for (int32_t v : ctx)
-    if (v < 0 || v > kCtxUnknown) fail(ErrorCode::InvalidArgument, "embedding index out of range");
   for (int32_t r : out_rows)
     if (r < 0 || static_cast<size_t>(r) >= nc) fail(ErrorCode::InvalidArgument, "context: bad row");
-  // Only the rows `out_rows` of the table; the input rows are read from the embedding in place.
+  // Only the rows `out_rows` of the table.
   const nn::ConvPlan plan = nn::make_conv_plan(child_nbr.data(), nc, kk_, nc, threads, out_rows.data(), out_rows.size());
-  const size_t C = static_cast<size_t>(c_);
-  nn::Matrix z;
-  nn::conv_apply(plan, nn::RowSource{emb_ctx_, C, ctx.data()}, C, ctx_conv_.w, ctx_conv_.b, C, nn::Epilogue::Relu, z,
-                 threads);
+  nn::Matrix z(out_rows.size(), static_cast<size_t>(c_));
+  add_context(ctx, plan, z, threads);  // 0 + relu(v) == relu(v): relu gives +0 or a positive v
   return z;
+}
+
+void OccupancyModel::add_context(const std::vector<int32_t>& ctx, const nn::ConvPlan& plan, nn::Matrix& feat,
+                                 int threads) const {
+  const size_t C = static_cast<size_t>(c_);
+  if (plan.n_in != ctx.size() || plan.K != kk_ || feat.rows != plan.n_out || feat.cols != C)
+    fail(ErrorCode::InvalidArgument, "OccupancyModel::add_context: inconsistent sizes");
+  for (int32_t v : ctx)
+    if (v < 0 || v > kCtxUnknown) fail(ErrorCode::InvalidArgument, "embedding index out of range");
+  // The input rows are read from the embedding in place.
+  nn::conv_apply(plan, nn::RowSource{emb_ctx_, C, ctx.data()}, C, ctx_conv_.w, ctx_conv_.b, C, nn::Epilogue::ReluAddTo,
+                 feat, threads);
 }
 
 void OccupancyModel::head_inputs(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads,

@@ -82,6 +82,9 @@ PCS_INLINE void finish_row(const float* acc, size_t cout, Epilogue ep, float* ou
     case Epilogue::AddTo:
       for (size_t c = 0; c < cout; ++c) out[c] = out[c] + acc[c];
       break;
+    case Epilogue::ReluAddTo:
+      for (size_t c = 0; c < cout; ++c) out[c] = out[c] + (acc[c] > 0.0f ? acc[c] : 0.0f);
+      break;
   }
 }
 
@@ -307,37 +310,59 @@ ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t 
     for (size_t o = 0; o < p.n_out; ++o)
       if (select[o] < 0 || static_cast<size_t>(select[o]) >= table_rows)
         fail(ErrorCode::InvalidArgument, "conv plan: selected row out of range");
-  // Pass 1: pairs per (tile, offset), validating every entry.
-  std::vector<uint64_t> count(nt * K + 1, 0);
+  // Pass 1: pairs per (tile, offset), validating every entry (branch-free:
+  // entry + 1 must be in [0, n_in], as unsigned).
+  std::vector<uint32_t> count(nt * K + 1, 0);
   const size_t min_tiles = std::max<size_t>(1, kMinRowsPerThread / T);
   parallel_blocks(nt, threads, min_tiles, [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t)
+    uint32_t bad = 0;
+    std::vector<uint32_t> local(K);
+    for (size_t t = t0; t < t1; ++t) {
+      std::fill(local.begin(), local.end(), 0u);
+      uint32_t* c = local.data();
       for (size_t o = t * T; o < std::min(p.n_out, (t + 1) * T); ++o) {
         const int32_t* nb = table_row(o);
         for (size_t j = 0; j < K; ++j) {
-          if (nb[j] < -1 || (nb[j] >= 0 && static_cast<size_t>(nb[j]) >= n_in))
-            fail(ErrorCode::InvalidArgument, "conv plan: neighbour index out of range");
-          count[t * K + j + 1] += nb[j] >= 0;
+          const uint32_t v = static_cast<uint32_t>(nb[j]) + 1u;
+          bad |= static_cast<uint32_t>(v > n_in);
+          c[j] += static_cast<uint32_t>(v != 0);
         }
       }
+      std::copy(local.begin(), local.end(), count.begin() + static_cast<std::ptrdiff_t>(t * K + 1));
+    }
+    if (bad) fail(ErrorCode::InvalidArgument, "conv plan: neighbour index out of range");
   });
-  for (size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
-  if (count.back() > (uint64_t{1} << 31)) fail(ErrorCode::LimitExceeded, "conv plan: too many pairs");
-  p.start.assign(count.begin(), count.end());
-  p.in_rows.resize(count.back());
-  p.out_rows.resize(count.back());
-  // Pass 2: fill, output rows ascending within each (tile, offset).
+  uint64_t total = 0;
+  for (size_t i = 1; i < count.size(); ++i) {
+    total += count[i];
+    if (total > (uint64_t{1} << 31)) fail(ErrorCode::LimitExceeded, "conv plan: too many pairs");
+    count[i] = static_cast<uint32_t>(total);
+  }
+  p.start = std::move(count);
+  p.in_rows.resize(total);
+  p.out_rows.resize(total);
+  // Pass 2: per tile, rows are appended to per-offset staging lists without
+  // branches (written at the cursor, which advances past present neighbours
+  // only), then each list is copied to its run: output rows ascending.
   parallel_blocks(nt, threads, min_tiles, [&](size_t t0, size_t t1) {
-    std::vector<uint32_t> pos(K);
+    const size_t L = T + 1;  // room for the last (unused) write of a full list
+    std::vector<int32_t> st_in(K * L), st_out(K * L);
+    std::vector<uint32_t> n(K);
     for (size_t t = t0; t < t1; ++t) {
-      std::copy_n(p.start.begin() + static_cast<std::ptrdiff_t>(t * K), K, pos.begin());
+      std::fill(n.begin(), n.end(), 0u);
       for (size_t o = t * T; o < std::min(p.n_out, (t + 1) * T); ++o) {
         const int32_t* nb = table_row(o);
-        for (size_t j = 0; j < K; ++j)
-          if (nb[j] >= 0) {
-            p.in_rows[pos[j]] = nb[j];
-            p.out_rows[pos[j]++] = static_cast<int32_t>(o);
-          }
+        for (size_t j = 0; j < K; ++j) {
+          const int32_t v = nb[j];
+          st_in[j * L + n[j]] = v;
+          st_out[j * L + n[j]] = static_cast<int32_t>(o);
+          n[j] += static_cast<uint32_t>(v >= 0);
+        }
+      }
+      for (size_t j = 0; j < K; ++j) {
+        const uint32_t q = p.start[t * K + j];
+        std::copy_n(st_in.data() + j * L, n[j], p.in_rows.data() + q);
+        std::copy_n(st_out.data() + j * L, n[j], p.out_rows.data() + q);
       }
     }
   });
@@ -346,7 +371,7 @@ ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t 
 
 void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, const float* bias, size_t cout,
                 Epilogue ep, Matrix& out, int threads, Isa isa) {
-  if (ep != Epilogue::AddTo) {
+  if (ep == Epilogue::Store || ep == Epilogue::Relu) {
     if (out.rows != plan.n_out || out.cols != cout) out = Matrix(plan.n_out, cout);
   } else if (out.rows != plan.n_out || out.cols != cout) {
     fail(ErrorCode::InvalidArgument, "conv: residual shape mismatch");
@@ -365,7 +390,7 @@ void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, c
 
 void linear_apply(RowSource x, size_t n, size_t cin, const float* w, const float* bias, size_t cout, Epilogue ep,
                   Matrix& out, int threads, Isa isa) {
-  if (ep != Epilogue::AddTo) {
+  if (ep == Epilogue::Store || ep == Epilogue::Relu) {
     if (out.rows != n || out.cols != cout) out = Matrix(n, cout);
   } else if (out.rows != n || out.cols != cout) {
     fail(ErrorCode::InvalidArgument, "linear: residual shape mismatch");

@@ -64,13 +64,14 @@ struct ConvPlan {
 ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t n_in, int threads,
                         const int32_t* select = nullptr, size_t n_out = 0);
 
-// What a layer does with its sums before writing out[o]: store them, ReLU them
-// (v > 0 ? v : 0), or add them to out[o] (a residual: out[o] = out[o] + sum).
-enum class Epilogue { Store, Relu, AddTo };
+// What a layer does with its sums v before writing out[o]: store them, ReLU
+// them (v > 0 ? v : 0), add them to out[o] (a residual: out[o] = out[o] + v),
+// or add their ReLU (out[o] = out[o] + (v > 0 ? v : 0)).
+enum class Epilogue { Store, Relu, AddTo, ReluAddTo };
 
 // Sparse convolution of x (plan.n_in rows of cin channels) by w (K × cin × cout,
 // offset, input channel, output channel) + bias into out (plan.n_out × cout;
-// resized for Store/Relu, must already have that shape for AddTo).
+// resized for Store/Relu, must already have that shape for the adding ones).
 // Preconditions (unchecked: callers validate): rows referenced by the plan and
 // the RowSource index exist; 1 <= cin, cout <= kMaxChannels; out does not alias x.
 void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, const float* bias, size_t cout,
