@@ -99,7 +99,8 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
   const size_t nc = child.keys.size(), np = parent.keys.size();
   const size_t kk = static_cast<size_t>(model.kernel()) * model.kernel() * model.kernel();
   if (cache.table.size() != np * kk || cache.plan.n_out != np || cache.plan.n_in != np || cache.plan.K != kk) {
-    cache.table = model.neighbors(parent.xyz(), threads);
+    const std::vector<int32_t> t = model.neighbors(parent.xyz(), threads);
+    cache.table.assign(t.begin(), t.end());
     cache.plan = nn::make_conv_plan(cache.table.data(), np, kk, np, threads);
   }
   // The children's table follows from the parents' (no hashing).
@@ -114,7 +115,7 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
 
   // The CDFs of a step are computed for all rows at once (in parallel), then coded in order.
   constexpr size_t kRow = kNibble + 1;
-  std::vector<uint32_t> cdfs;
+  BigVector<uint32_t> cdfs;
   auto step_cdfs = [&](const nn::Matrix& logits) {
     cdfs.resize(logits.rows * kRow);
     nn::parallel_rows(logits.rows, threads, [&](size_t b, size_t e) {

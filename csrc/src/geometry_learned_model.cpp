@@ -101,7 +101,7 @@ nn::Matrix OccupancyModel::trunk(const std::vector<uint8_t>& parent_codes, const
   for (size_t i = 0; i < nc; ++i)
     if (child_parent[i] < 0 || static_cast<size_t>(child_parent[i]) >= np || octant[i] > 7)
       fail(ErrorCode::InvalidArgument, "OccupancyModel::trunk: bad parent index or octant");
-  nn::Matrix x(nc, C);
+  nn::Matrix x = nn::Matrix::uninit(nc, C);
   nn::parallel_rows(nc, threads, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       const float* pr = p.row(static_cast<size_t>(child_parent[i]));
@@ -165,7 +165,7 @@ nn::Matrix OccupancyModel::logits(int step, const nn::Matrix& feat, const std::v
   if (step == 1 || step == 3) {
     if (low.size() != n) fail(ErrorCode::InvalidArgument, "OccupancyModel::logits: low nibbles missing");
     const float* emb = emb_lo_[step == 1 ? 0 : 1];
-    with_low = nn::Matrix(n, C);
+    with_low = nn::Matrix::uninit(n, C);
     for (size_t i = 0; i < n; ++i) {
       if (low[i] < 0 || low[i] >= kNibble) fail(ErrorCode::InvalidArgument, "embedding index out of range");
       const float* f = feat.row(i);

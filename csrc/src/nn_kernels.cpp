@@ -372,7 +372,7 @@ ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t 
 void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, const float* bias, size_t cout,
                 Epilogue ep, Matrix& out, int threads, Isa isa) {
   if (ep == Epilogue::Store || ep == Epilogue::Relu) {
-    if (out.rows != plan.n_out || out.cols != cout) out = Matrix(plan.n_out, cout);
+    if (out.rows != plan.n_out || out.cols != cout) out = Matrix::uninit(plan.n_out, cout);
   } else if (out.rows != plan.n_out || out.cols != cout) {
     fail(ErrorCode::InvalidArgument, "conv: residual shape mismatch");
   }
@@ -391,7 +391,7 @@ void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, c
 void linear_apply(RowSource x, size_t n, size_t cin, const float* w, const float* bias, size_t cout, Epilogue ep,
                   Matrix& out, int threads, Isa isa) {
   if (ep == Epilogue::Store || ep == Epilogue::Relu) {
-    if (out.rows != n || out.cols != cout) out = Matrix(n, cout);
+    if (out.rows != n || out.cols != cout) out = Matrix::uninit(n, cout);
   } else if (out.rows != n || out.cols != cout) {
     fail(ErrorCode::InvalidArgument, "linear: residual shape mismatch");
   }

@@ -15,7 +15,7 @@ void check_channels(size_t c, const char* what) {
 }  // namespace
 
 Matrix embedding(const Matrix& table, const int32_t* idx, size_t n) {
-  Matrix out(n, table.cols);
+  Matrix out = Matrix::uninit(n, table.cols);
   for (size_t i = 0; i < n; ++i) {
     if (idx[i] < 0 || static_cast<size_t>(idx[i]) >= table.rows)
       fail(ErrorCode::InvalidArgument, "embedding: index out of range");

@@ -53,27 +53,27 @@ std::vector<int32_t> neighbor_table(const CoordIndex& in, const int32_t* out_xyz
   return table;
 }
 
-std::vector<int32_t> child_neighbor_table(const std::vector<int32_t>& parent_table, const std::vector<uint8_t>& codes,
-                                          int k, int threads) {
+BigVector<int32_t> child_neighbor_table(const int32_t* parent_table, size_t table_size, const std::vector<uint8_t>& codes,
+                                        int k, int threads) {
   const auto off = kernel_offsets(k);
   const size_t K = off.size(), np = codes.size();
   const int r = k / 2;
-  if (parent_table.size() != np * K) fail(ErrorCode::InvalidArgument, "child_neighbor_table: table size mismatch");
-  for (int32_t q : parent_table)
-    if (q < -1 || (q >= 0 && static_cast<size_t>(q) >= np))
-      fail(ErrorCode::InvalidArgument, "child_neighbor_table: parent index out of range");
-  // First child row of every parent (+ the total).
-  std::vector<int32_t> first(np + 1);
+  if (table_size != np * K) fail(ErrorCode::InvalidArgument, "child_neighbor_table: table size mismatch");
+  uint32_t bad = 0;  // branch-free check: q + 1 in [0, np] as unsigned
+  for (size_t i = 0; i < table_size; ++i) bad |= static_cast<uint32_t>(static_cast<uint64_t>(static_cast<uint32_t>(parent_table[i]) + 1u) > np);
+  if (bad) fail(ErrorCode::InvalidArgument, "child_neighbor_table: parent index out of range");
+  // rank[(q + 1) * 8 + s]: row of the child in octant s of parent q, or -1
+  // (row 0 stands for an absent parent, q = -1), so a lookup needs no branch.
+  std::vector<int32_t> rank(8 * (np + 1), -1);
   size_t nc = 0;
-  for (size_t p = 0; p < np; ++p) {
-    first[p] = static_cast<int32_t>(nc);
-    nc += static_cast<size_t>(__builtin_popcount(codes[p]));
-    if (nc > (size_t{1} << 31) - 1) fail(ErrorCode::LimitExceeded, "child_neighbor_table: too many children");
-  }
-  first[np] = static_cast<int32_t>(nc);
+  for (size_t p = 0; p < np; ++p)
+    for (int s = 0; s < 8; ++s)
+      if (codes[p] >> s & 1) {
+        if (nc >= (size_t{1} << 31) - 1) fail(ErrorCode::LimitExceeded, "child_neighbor_table: too many children");
+        rank[(p + 1) * 8 + static_cast<size_t>(s)] = static_cast<int32_t>(nc++);
+      }
   // For child octant o and offset j: the parent-table column and the octant in that parent.
-  std::vector<uint16_t> col(8 * K);
-  std::vector<uint8_t> sub(8 * K);
+  std::vector<uint32_t> col(8 * K), sub(8 * K);
   for (int o = 0; o < 8; ++o)
     for (size_t j = 0; j < K; ++j) {
       const int u[3] = {(o >> 2 & 1) + off[j][0], (o >> 1 & 1) + off[j][1], (o & 1) + off[j][2]};
@@ -82,28 +82,21 @@ std::vector<int32_t> child_neighbor_table(const std::vector<int32_t>& parent_tab
         e[a] = u[a] >= 0 ? u[a] / 2 : -((1 - u[a]) / 2);  // floor(u / 2)
         b[a] = u[a] - 2 * e[a];
       }
-      col[o * K + j] = static_cast<uint16_t>(((e[0] + r) * k + (e[1] + r)) * k + (e[2] + r));
-      sub[o * K + j] = static_cast<uint8_t>(b[0] << 2 | b[1] << 1 | b[2]);
+      col[o * K + j] = static_cast<uint32_t>(((e[0] + r) * k + (e[1] + r)) * k + (e[2] + r));
+      sub[o * K + j] = static_cast<uint32_t>(b[0] << 2 | b[1] << 1 | b[2]);
     }
-  std::vector<int32_t> table(nc * K);
+  BigVector<int32_t> table(nc * K);  // uninitialised: every entry is written below
   parallel_rows(np, threads, [&](size_t p0, size_t p1) {
     for (size_t p = p0; p < p1; ++p) {
-      const int32_t* pn = parent_table.data() + p * K;
-      int32_t* out = table.data() + static_cast<size_t>(first[p]) * K;
+      const int32_t* pn = parent_table + p * K;
+      const int32_t* own = rank.data() + (p + 1) * 8;
       for (int o = 0; o < 8; ++o) {
-        if (!(codes[p] >> o & 1)) continue;
-        const uint16_t* co = col.data() + o * K;
-        const uint8_t* so = sub.data() + o * K;
-        for (size_t j = 0; j < K; ++j) {
-          const int32_t q = pn[co[j]];
-          int32_t v = -1;
-          if (q >= 0) {
-            const unsigned c = codes[static_cast<size_t>(q)];
-            if (c >> so[j] & 1) v = first[static_cast<size_t>(q)] + __builtin_popcount(c & ((1u << so[j]) - 1));
-          }
-          out[j] = v;
-        }
-        out += K;
+        if (own[o] < 0) continue;
+        int32_t* out = table.data() + static_cast<size_t>(own[o]) * K;
+        const uint32_t* co = col.data() + o * K;
+        const uint32_t* so = sub.data() + o * K;
+        for (size_t j = 0; j < K; ++j)
+          out[j] = rank[static_cast<size_t>(pn[co[j]] + 1) * 8 + so[j]];
       }
     }
   });

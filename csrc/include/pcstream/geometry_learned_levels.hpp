@@ -56,7 +56,7 @@ class SymbolIO {
 // The self neighbour table of a level and its conv plan, carried from one
 // level to the next (the children's table is derived from it).
 struct NeighborCache {
-  std::vector<int32_t> table;
+  BigVector<int32_t> table;
   nn::ConvPlan plan;
 };
 // `cache`: that of `parent` from the previous level (empty when unknown); on

@@ -48,10 +48,10 @@ struct RowSource {
 inline RowSource rows_of(const Matrix& m) { return {m.data.data(), m.cols, nullptr}; }
 
 struct ConvPlan {
-  static constexpr size_t kTile = 64;  // output rows per tile
+  static constexpr size_t kTile = 256;  // output rows per tile
   size_t n_out = 0, n_in = 0, K = 0;
   // Pairs sorted by (tile, offset, output row); out_rows are plan output rows.
-  std::vector<int32_t> in_rows, out_rows;
+  BigVector<int32_t> in_rows, out_rows;
   // Pairs of tile t and offset j: [start[t*K+j], start[t*K+j+1]).
   std::vector<uint32_t> start;
   size_t tiles() const { return (n_out + kTile - 1) / kTile; }

@@ -21,14 +21,23 @@
 #include <cstdint>
 #include <vector>
 
+#include "pcstream/big_buffer.hpp"
+
 namespace pcstream::nn {
 
-// Row-major float32 matrix.
+// Row-major float32 matrix (zero-filled; uninit() leaves the values undefined
+// for outputs that are written in full).
 struct Matrix {
   size_t rows = 0, cols = 0;
-  std::vector<float> data;
+  BigVector<float> data;
   Matrix() = default;
   Matrix(size_t r, size_t c) : rows(r), cols(c), data(r * c, 0.0f) {}
+  static Matrix uninit(size_t r, size_t c) {
+    Matrix m;
+    m.rows = r, m.cols = c;
+    m.data.resize(r * c);
+    return m;
+  }
   float* row(size_t r) { return data.data() + r * cols; }
   const float* row(size_t r) const { return data.data() + r * cols; }
 };

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "pcstream/big_buffer.hpp"
+
 namespace pcstream::nn {
 
 constexpr int kMaxCoordBits = 21;
@@ -68,8 +70,13 @@ std::vector<int32_t> neighbor_table(const CoordIndex& in, const int32_t* out_xyz
 // neighbor_table on the child coordinates. A child's neighbour at offset d has
 // the parent (2c + d) >> 1 per axis, within the parents' own k-neighbourhood.
 // InvalidArgument when the table size or an entry is out of range.
-std::vector<int32_t> child_neighbor_table(const std::vector<int32_t>& parent_table, const std::vector<uint8_t>& parent_codes,
-                                          int k, int threads = 1);
+BigVector<int32_t> child_neighbor_table(const int32_t* parent_table, size_t table_size,
+                                        const std::vector<uint8_t>& parent_codes, int k, int threads);
+template <class Table>
+BigVector<int32_t> child_neighbor_table(const Table& parent_table, const std::vector<uint8_t>& parent_codes, int k,
+                                        int threads = 1) {
+  return child_neighbor_table(parent_table.data(), parent_table.size(), parent_codes, k, threads);
+}
 
 // The same map as (input row, output row) pairs grouped by offset:
 // pairs of offset j are [offset_start[j], offset_start[j+1]), output rows ascending.
