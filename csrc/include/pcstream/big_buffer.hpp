@@ -5,11 +5,13 @@
 // they are overwritten, and one page fault per 4 KiB page on first touch.
 // BigBufferAllocator default-initialises (no zero fill for `resize(n)` of
 // trivial types; `assign(n, v)` and the (n, v) constructor still fill) and,
-// on Linux, asks for transparent huge pages on blocks of 4 MiB and more
-// (madvise(MADV_HUGEPAGE): a hint; the memory is ordinary otherwise).
+// on Linux, asks for transparent huge pages on the 2 MiB-aligned interior of
+// blocks of 4 MiB and more (madvise(MADV_HUGEPAGE): a hint; the memory is
+// ordinary malloc memory otherwise, so freed blocks are reused by malloc).
 // Thread safety: stateless; as std::allocator.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -34,16 +36,15 @@ struct BigBufferAllocator {
   T* allocate(size_t n) {
     if (n > static_cast<size_t>(-1) / sizeof(T) / 2) throw std::bad_alloc();
     const size_t bytes = n * sizeof(T);
-    void* p = nullptr;
+    void* p = std::malloc(bytes ? bytes : 1);
+    if (!p) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (bytes >= kHugeFrom) {
-      const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-      p = std::aligned_alloc(kHugePage, rounded);
-      if (p) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure changes nothing
+    if (bytes >= kHugeFrom) {  // the 2 MiB-aligned interior of the block
+      const uintptr_t b = reinterpret_cast<uintptr_t>(p), e = b + bytes;
+      const uintptr_t hb = (b + kHugePage - 1) / kHugePage * kHugePage, he = e / kHugePage * kHugePage;
+      if (he > hb) madvise(reinterpret_cast<void*>(hb), he - hb, MADV_HUGEPAGE);  // a hint only
     }
 #endif
-    if (!p) p = std::malloc(bytes ? bytes : 1);
-    if (!p) throw std::bad_alloc();
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t) noexcept { std::free(p); }
