@@ -135,10 +135,10 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
       child.codes[rows[i]] = static_cast<uint8_t>(code);
     }
   };
-  code_nibbles(0, nn::gather_rows(x, group[0].data(), group[0].size()), group[0]);
+  code_nibbles(0, nn::gather_rows(x, group[0].data(), group[0].size(), threads), group[0]);
   std::vector<int32_t> ctx(nc, kCtxUnknown);
   for (int32_t r : group[0]) ctx[r] = child.codes[r];
-  nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size());
+  nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size(), threads);
   x = nn::Matrix();
   const nn::ConvPlan ctx_plan =
       nn::make_conv_plan(next.table.data(), nc, kk, nc, threads, group[1].data(), group[1].size());

@@ -165,14 +165,17 @@ nn::Matrix OccupancyModel::logits(int step, const nn::Matrix& feat, const std::v
   if (step == 1 || step == 3) {
     if (low.size() != n) fail(ErrorCode::InvalidArgument, "OccupancyModel::logits: low nibbles missing");
     const float* emb = emb_lo_[step == 1 ? 0 : 1];
-    with_low = nn::Matrix::uninit(n, C);
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i)
       if (low[i] < 0 || low[i] >= kNibble) fail(ErrorCode::InvalidArgument, "embedding index out of range");
-      const float* f = feat.row(i);
-      const float* e = emb + static_cast<size_t>(low[i]) * C;
-      float* o = with_low.row(i);
-      for (size_t c = 0; c < C; ++c) o[c] = f[c] + e[c];
-    }
+    with_low = nn::Matrix::uninit(n, C);
+    nn::parallel_rows(n, threads, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        const float* f = feat.row(i);
+        const float* em = emb + static_cast<size_t>(low[i]) * C;
+        float* o = with_low.row(i);
+        for (size_t c = 0; c < C; ++c) o[c] = f[c] + em[c];
+      }
+    });
     in = &with_low;
   }
   nn::Matrix h, out;

@@ -4,6 +4,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/nn_kernels.hpp"
 #include "pcstream/nn_runtime.hpp"
+#include "pcstream/parallel_rows.hpp"
 
 namespace pcstream::nn {
 namespace {
@@ -14,13 +15,14 @@ void check_channels(size_t c, const char* what) {
 
 }  // namespace
 
-Matrix embedding(const Matrix& table, const int32_t* idx, size_t n) {
-  Matrix out = Matrix::uninit(n, table.cols);
-  for (size_t i = 0; i < n; ++i) {
+Matrix embedding(const Matrix& table, const int32_t* idx, size_t n, int threads) {
+  for (size_t i = 0; i < n; ++i)
     if (idx[i] < 0 || static_cast<size_t>(idx[i]) >= table.rows)
       fail(ErrorCode::InvalidArgument, "embedding: index out of range");
-    std::copy_n(table.row(static_cast<size_t>(idx[i])), table.cols, out.row(i));
-  }
+  Matrix out = Matrix::uninit(n, table.cols);
+  parallel_rows(n, threads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) std::copy_n(table.row(static_cast<size_t>(idx[i])), table.cols, out.row(i));
+  });
   return out;
 }
 
@@ -52,6 +54,6 @@ void add_inplace(Matrix& a, const Matrix& b) {
   for (size_t i = 0; i < a.data.size(); ++i) a.data[i] += b.data[i];
 }
 
-Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n) { return embedding(x, rows, n); }
+Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n, int threads) { return embedding(x, rows, n, threads); }
 
 }  // namespace pcstream::nn

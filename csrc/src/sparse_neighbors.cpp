@@ -59,9 +59,6 @@ BigVector<int32_t> child_neighbor_table(const int32_t* parent_table, size_t tabl
   const size_t K = off.size(), np = codes.size();
   const int r = k / 2;
   if (table_size != np * K) fail(ErrorCode::InvalidArgument, "child_neighbor_table: table size mismatch");
-  uint32_t bad = 0;  // branch-free check: q + 1 in [0, np] as unsigned
-  for (size_t i = 0; i < table_size; ++i) bad |= static_cast<uint32_t>(static_cast<uint64_t>(static_cast<uint32_t>(parent_table[i]) + 1u) > np);
-  if (bad) fail(ErrorCode::InvalidArgument, "child_neighbor_table: parent index out of range");
   // rank[(q + 1) * 8 + s]: row of the child in octant s of parent q, or -1
   // (row 0 stands for an absent parent, q = -1), so a lookup needs no branch.
   std::vector<int32_t> rank(8 * (np + 1), -1);
@@ -87,6 +84,11 @@ BigVector<int32_t> child_neighbor_table(const int32_t* parent_table, size_t tabl
     }
   BigVector<int32_t> table(nc * K);  // uninitialised: every entry is written below
   parallel_rows(np, threads, [&](size_t p0, size_t p1) {
+    // Each worker checks the parent rows it reads (branch-free: q + 1 in [0, np] as unsigned).
+    uint32_t bad = 0;
+    for (size_t i = p0 * K; i < p1 * K; ++i)
+      bad |= static_cast<uint32_t>(static_cast<uint64_t>(static_cast<uint32_t>(parent_table[i]) + 1u) > np);
+    if (bad) fail(ErrorCode::InvalidArgument, "child_neighbor_table: parent index out of range");
     for (size_t p = p0; p < p1; ++p) {
       const int32_t* pn = parent_table + p * K;
       const int32_t* own = rank.data() + (p + 1) * 8;

@@ -46,7 +46,7 @@ struct Matrix {
 constexpr size_t kMaxChannels = 256;
 
 // out[i] = table[idx[i]]; idx values must be < table.rows.
-Matrix embedding(const Matrix& table, const int32_t* idx, size_t n);
+Matrix embedding(const Matrix& table, const int32_t* idx, size_t n, int threads = 1);
 
 // Sparse convolution: out[o] = bias + sum_j sum_ci x[nbr[o*K+j]][ci] * w[j][ci][:],
 // skipping nbr = -1. w is K*cin*cout floats (offset, input channel, output channel).
@@ -60,7 +60,7 @@ void relu_inplace(Matrix& x);
 // a += b (same shape).
 void add_inplace(Matrix& a, const Matrix& b);
 // out[i] = x[rows[i]].
-Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n);
+Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n, int threads = 1);
 
 // exp(x) for x <= 0 in float32 arithmetic only (range reduction by ln 2,
 // degree-6 polynomial, exponent bits); 0 for x < -87. Relative error < 1e-6.
