@@ -73,9 +73,26 @@ PCS_INLINE void mac_scalar(float* acc, const float* x, const float* w, size_t ci
   }
 }
 
+// dst[0..n) = src[0..n); vector moves when W > 1 (n is then a multiple of 16).
+template <int W>
+PCS_INLINE void copy_row(float* dst, const float* src, size_t n) {
+  if constexpr (W == 1) {
+    std::copy_n(src, n, dst);
+  } else {
+    typedef typename Vec<W>::type V;
+    for (size_t c = 0; c < n; c += W) *reinterpret_cast<V*>(dst + c) = *reinterpret_cast<const V*>(src + c);
+  }
+}
+
+// Store and Relu accumulate in the output rows themselves (finished in place);
+// the adding epilogues need the sum apart from out's current value.
+PCS_INLINE bool in_place(Epilogue ep) { return ep == Epilogue::Store || ep == Epilogue::Relu; }
+
 PCS_INLINE void finish_row(const float* acc, size_t cout, Epilogue ep, float* out) {
   switch (ep) {
-    case Epilogue::Store: std::copy_n(acc, cout, out); break;
+    case Epilogue::Store:
+      if (acc != out) std::copy_n(acc, cout, out);
+      break;
     case Epilogue::Relu:
       for (size_t c = 0; c < cout; ++c) out[c] = acc[c] > 0.0f ? acc[c] : 0.0f;
       break;
@@ -104,13 +121,14 @@ template <int W, int NV, int B>
 PCS_INLINE void conv_tiles(const ConvArgs& a, size_t t0, size_t t1) {
   const ConvPlan& p = *a.plan;
   const size_t T = ConvPlan::kTile, cin = a.cin, cout = a.cout, K = p.K;
-  std::vector<float> accbuf(T * cout);
-  float* acc = accbuf.data();
+  const bool direct = in_place(a.ep);
+  std::vector<float> accbuf(direct ? 0 : T * cout);
   const int32_t* in = p.in_rows.data();
   const int32_t* outr = p.out_rows.data();
   for (size_t t = t0; t < t1; ++t) {
     const size_t r0 = t * T, r1 = std::min(p.n_out, r0 + T);
-    for (size_t r = r0; r < r1; ++r) std::copy_n(a.bias, cout, acc + (r - r0) * cout);
+    float* acc = direct ? a.out + r0 * cout : accbuf.data();
+    for (size_t r = r0; r < r1; ++r) copy_row<(NV > 0 ? W : 1)>(acc + (r - r0) * cout, a.bias, cout);
     for (size_t j = 0; j < K; ++j) {
       const size_t q0 = p.start[t * K + j], q1 = p.start[t * K + j + 1];
       const float* wj = a.w + j * cin * cout;
@@ -139,7 +157,8 @@ PCS_INLINE void conv_tiles(const ConvArgs& a, size_t t0, size_t t1) {
         }
       }
     }
-    for (size_t r = r0; r < r1; ++r) finish_row(acc + (r - r0) * cout, cout, a.ep, a.out + r * cout);
+    if (a.ep != Epilogue::Store)
+      for (size_t r = r0; r < r1; ++r) finish_row(acc + (r - r0) * cout, cout, a.ep, a.out + r * cout);
   }
 }
 
@@ -156,13 +175,15 @@ struct LinearArgs {
 template <int W, int NV, int B>
 PCS_INLINE void linear_rows(const LinearArgs& a, size_t r0, size_t r1) {
   const size_t cin = a.cin, cout = a.cout;
-  float acc[B * kMaxChannels];
+  float accbuf[B * kMaxChannels];
+  const bool direct = in_place(a.ep);
   for (size_t r = r0; r < r1; r += B) {
     const size_t nb = std::min<size_t>(B, r1 - r);
     float* ap[B];
     const float* xp[B];
+    float* acc = direct ? a.out + r * cout : accbuf;
     for (size_t b = 0; b < nb; ++b) {
-      std::copy_n(a.bias, cout, acc + b * cout);
+      copy_row<(NV > 0 ? W : 1)>(acc + b * cout, a.bias, cout);
       xp[b] = a.x.row(r + b);
     }
     if constexpr (NV == 0) {
@@ -177,7 +198,8 @@ PCS_INLINE void linear_rows(const LinearArgs& a, size_t r0, size_t r1) {
           mac_rest<W, NV, B>(nb, ap, xp, a.w + s, cin, cout);
       }
     }
-    for (size_t b = 0; b < nb; ++b) finish_row(acc + b * cout, cout, a.ep, a.out + (r + b) * cout);
+    if (a.ep != Epilogue::Store)
+      for (size_t b = 0; b < nb; ++b) finish_row(acc + b * cout, cout, a.ep, a.out + (r + b) * cout);
   }
 }
 

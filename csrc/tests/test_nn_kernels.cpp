@@ -105,10 +105,19 @@ TEST_CASE("nn_kernels/conv_and_linear_exact_across_isas") {
         Matrix l;
         linear_apply(rows_of(x), n, cin, wm.data.data(), bm.data.data(), cout, Epilogue::Store, l, threads, isa);
         CHECK(same_bits(l, rl));
+        Matrix lr, la = residual, lz = residual;
+        linear_apply(rows_of(x), n, cin, wm.data.data(), bm.data.data(), cout, Epilogue::Relu, lr, threads, isa);
+        linear_apply(rows_of(x), n, cin, wm.data.data(), bm.data.data(), cout, Epilogue::AddTo, la, threads, isa);
+        Matrix cz = residual;
+        conv_apply(plan, rows_of(x), cin, wm.data.data(), bm.data.data(), cout, Epilogue::ReluAddTo, cz, threads, isa);
+        linear_apply(rows_of(x), n, cin, wm.data.data(), bm.data.data(), cout, Epilogue::ReluAddTo, lz, threads, isa);
         bool ok = true;
+        auto same = [](float a, float b) { return std::memcmp(&a, &b, 4) == 0; };
         for (size_t i = 0; i < rc.data.size(); ++i) {
           const float relu = rc.data[i] > 0.0f ? rc.data[i] : 0.0f, add = residual.data[i] + rc.data[i];
-          ok = ok && std::memcmp(&relu, &cr.data[i], 4) == 0 && std::memcmp(&add, &ca.data[i], 4) == 0;
+          const float lrelu = rl.data[i] > 0.0f ? rl.data[i] : 0.0f, ladd = residual.data[i] + rl.data[i];
+          ok = ok && same(relu, cr.data[i]) && same(add, ca.data[i]) && same(residual.data[i] + relu, cz.data[i]);
+          ok = ok && same(lrelu, lr.data[i]) && same(ladd, la.data[i]) && same(residual.data[i] + lrelu, lz.data[i]);
         }
         CHECK(ok);
         if (!same_bits(c, rc) || !same_bits(l, rl) || !ok)

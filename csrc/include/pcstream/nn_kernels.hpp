@@ -48,7 +48,7 @@ struct RowSource {
 inline RowSource rows_of(const Matrix& m) { return {m.data.data(), m.cols, nullptr}; }
 
 struct ConvPlan {
-  static constexpr size_t kTile = 256;  // output rows per tile
+  static constexpr size_t kTile = 64;  // output rows per tile
   size_t n_out = 0, n_in = 0, K = 0;
   // Pairs sorted by (tile, offset, output row); out_rows are plan output rows.
   BigVector<int32_t> in_rows, out_rows;
