@@ -9,8 +9,10 @@
 // then kernel offsets ascending, then input channels ascending), evaluated in
 // plain float32 with -ffp-contract=off and no fast-math. Threads split output
 // rows only (parallel_rows.hpp), never a sum, so results are identical for any
-// thread count. The compiler may vectorise across output channels, which does
-// not reorder any sum.
+// thread count. The SIMD kernels (nn_kernels.hpp) vectorise across output
+// channels only, which does not reorder any sum: every instruction set gives
+// the same bits. sparse_conv and linear here are the checked entry points;
+// the model uses the kernels' plans directly.
 //
 // Preconditions (checked, InvalidArgument otherwise): shapes agree; indices of
 // embeddings are in range; neighbour tables hold -1 or a valid input row.
