@@ -1,6 +1,12 @@
 """Learned geometry codec on held-out frames vs the classic codec and G-PCC v23.
 
     PYTHONPATH=python python3 bench/learned.py [--model PATH] [--threads 2] [--files dense/redandblack_vox10_1550.ply ...]
+    PYTHONPATH=python python3 bench/learned.py --speed [--model PATH.pcsm] [--speed-threads 1 2]
+
+--speed times only the learned codec (the runtime speed of a given model, e.g. a
+freshly trained .pcsm): encode and decode CPU and wall seconds at each thread
+count, and the SHA-256 of the bitstream (identical for every thread count and
+across runtime changes); writes bench/results/learned_speed.json.
 
 Bits per input point (header + all chunks), encode/decode wall seconds (and decode CPU
 seconds of this process, all threads: the shared machine makes wall time noisy), ratios to G-PCC
@@ -10,6 +16,7 @@ the same run. Writes bench/results/learned.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -43,13 +50,46 @@ def load_points(rel: str) -> tuple[np.ndarray, int]:
     return q, int(q.max()).bit_length()
 
 
+def speed(model, files, thread_counts, tag: str) -> None:
+    """Encode/decode CPU and wall seconds of the learned codec per file and thread count."""
+    rows = []
+    for rel in files:
+        pts, depth = load_points(rel)
+        for t in thread_counts:
+            t0, c0 = time.perf_counter(), time.process_time()
+            enc = learned.encode_geometry(pts, depth, model=model, threads=t)
+            t1, c1 = time.perf_counter(), time.process_time()
+            payloads = [c.payload for c in enc.chunks]
+            dec = learned.decode_geometry(enc.header, payloads, model=model, threads=t)
+            t2, c2 = time.perf_counter(), time.process_time()
+            assert np.array_equal(dec, pts[enc.order])
+            sha = hashlib.sha256(enc.header + b"".join(payloads)).hexdigest()[:16]
+            rows.append({"file": rel, "points": len(pts), "depth": depth, "model": model.id, "channels": model.channels,
+                         "threads": t, "enc_cpu_s": c1 - c0, "enc_s": t1 - t0, "dec_cpu_s": c2 - c1, "dec_s": t2 - t1,
+                         "sha256_16": sha})
+            r = rows[-1]
+            print(f"{rel:36} {r['channels']:3d} {t:3d} {r['enc_cpu_s']:8.2f} {r['enc_s']:7.2f} {r['dec_cpu_s']:8.2f} "
+                  f"{r['dec_s']:7.2f}  {sha}", flush=True)
+    out = Path(__file__).resolve().parent / "results" / f"learned_speed{tag}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"rows": rows}, indent=1))
+    print(f"wrote {out}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--files", nargs="*", default=list(HELD_OUT))
+    ap.add_argument("--speed", action="store_true", help="time the learned codec only (see the module doc)")
+    ap.add_argument("--speed-threads", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--tag", default="", help="suffix of the --speed JSON file name")
     a = ap.parse_args(argv)
     model = learned.load_model(a.model)
+    if a.speed:
+        print(f"{'file':36} {'C':>3} {'thr':>3} {'enc cpu':>8} {'enc s':>7} {'dec cpu':>8} {'dec s':>7}  stream sha256")
+        speed(model, a.files, a.speed_threads, a.tag)
+        return
     rows = []
     for rel in a.files:
         pts, depth = load_points(rel)

@@ -34,8 +34,8 @@ std::vector<int32_t> coords(const Arr<int32_t>& a, const char* what) {
   return std::vector<int32_t>(a.data(), a.data() + a.size());
 }
 
-template <class T>
-py::array_t<T> to_array(const std::vector<T>& v, std::vector<py::ssize_t> shape) {
+template <class V, class T = typename V::value_type>
+py::array_t<T> to_array(const V& v, std::vector<py::ssize_t> shape) {
   py::array_t<T> out(shape);
   if (!v.empty()) std::memcpy(out.mutable_data(), v.data(), v.size() * sizeof(T));
   return out;

@@ -33,7 +33,7 @@ struct Decoder::State {
   size_t chunks_fed = 0;
   Level parent, current;  // level-1 and level (codes of `current` unknown until coded)
   std::vector<uint64_t> dup;
-  std::vector<int32_t> nbr_cache;  // neighbour table of `parent`
+  NeighborCache nbr_cache;  // neighbour table and plan of `parent`
 };
 
 Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads)

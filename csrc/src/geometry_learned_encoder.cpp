@@ -81,7 +81,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
       for (uint8_t code : levels[L].codes) encode_code_coarse(enc, cc, code);
     finish_chunk(enc, 1, h.learned_start);
   }
-  std::vector<int32_t> nbr_cache;
+  NeighborCache nbr_cache;
   for (int L = h.learned_start; L < depth; ++L) {
     RangeEncoder enc;
     EncodeIO io(enc, refine);

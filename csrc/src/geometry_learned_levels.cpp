@@ -5,6 +5,9 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/morton.hpp"
+#include "pcstream/nn_kernels.hpp"
+#include "pcstream/parallel_rows.hpp"
+#include "pcstream/sparse_neighbors.hpp"
 
 namespace pcstream::learned {
 
@@ -82,7 +85,7 @@ uint8_t decode_code_coarse(RangeDecoder& dec, CoarseContexts& ctx) {
 }
 
 void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads,
-                        std::vector<int32_t>& nbr_cache) {
+                        NeighborCache& cache) {
   std::vector<int32_t> cp;
   std::vector<uint8_t> oct;
   Level gen = children_of(parent, &cp, &oct);
@@ -93,40 +96,55 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
   } else if (gen.keys != child.keys) {
     fail(ErrorCode::Internal, "code_level_learned: child level inconsistent with parent codes");
   }
-  const size_t nc = child.keys.size();
+  const size_t nc = child.keys.size(), np = parent.keys.size();
   const size_t kk = static_cast<size_t>(model.kernel()) * model.kernel() * model.kernel();
-  if (nbr_cache.size() != parent.keys.size() * kk) nbr_cache = model.neighbors(parent.xyz(), threads);
-  std::vector<int32_t> cxyz = child.xyz();
-  std::vector<int32_t> child_nbr = model.neighbors(cxyz, threads);
-  nn::Matrix x = model.trunk(parent.codes, nbr_cache, cp, oct, child_nbr, threads);
+  if (cache.table.size() != np * kk || cache.plan.n_out != np || cache.plan.n_in != np || cache.plan.K != kk) {
+    const std::vector<int32_t> t = model.neighbors(parent.xyz(), threads);
+    cache.table.assign(t.begin(), t.end());
+    cache.plan = nn::make_conv_plan(cache.table.data(), np, kk, np, threads);
+  }
+  // The children's table follows from the parents' (no hashing).
+  NeighborCache next;
+  next.table = nn::child_neighbor_table(cache.table, parent.codes, model.kernel(), threads);
+  next.plan = nn::make_conv_plan(next.table.data(), nc, kk, nc, threads);
+  nn::Matrix x = model.trunk(parent.codes, cache.plan, cp, oct, next.plan, threads);
 
+  // Parity of x+y+z: of the octant bits, the key's low 3 bits.
   std::vector<int32_t> group[2];
-  for (size_t i = 0; i < nc; ++i) group[(cxyz[3 * i] + cxyz[3 * i + 1] + cxyz[3 * i + 2]) & 1].push_back(static_cast<int32_t>(i));
+  for (size_t i = 0; i < nc; ++i) group[__builtin_parityll(child.keys[i] & 7)].push_back(static_cast<int32_t>(i));
 
-  uint32_t cdf[kNibble + 1];
+  // The CDFs of a step are computed for all rows at once (in parallel), then coded in order.
+  constexpr size_t kRow = kNibble + 1;
+  BigVector<uint32_t> cdfs;
+  auto step_cdfs = [&](const nn::Matrix& logits) {
+    cdfs.resize(logits.rows * kRow);
+    nn::parallel_rows(logits.rows, threads, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) nn::softmax16_to_cdf(logits.row(i), kCdfBits, cdfs.data() + i * kRow);
+    });
+  };
   auto code_nibbles = [&](int step, const nn::Matrix& feat, const std::vector<int32_t>& rows) {
     std::vector<int32_t> low(rows.size());
-    nn::Matrix lo = model.logits(step, feat, {}, threads);
+    step_cdfs(model.logits(step, feat, {}, threads));
+    for (size_t i = 0; i < rows.size(); ++i)
+      low[i] = static_cast<int32_t>(io.code(cdfs.data() + i * kRow, child.codes[rows[i]] & 15u, step));
+    step_cdfs(model.logits(step + 1, feat, low, threads));
     for (size_t i = 0; i < rows.size(); ++i) {
-      nn::softmax_to_cdf(lo.row(i), kNibble, kCdfBits, cdf);
-      low[i] = static_cast<int32_t>(io.code(cdf, child.codes[rows[i]] & 15u, step));
-    }
-    nn::Matrix hi = model.logits(step + 1, feat, low, threads);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      nn::softmax_to_cdf(hi.row(i), kNibble, kCdfBits, cdf);
-      uint32_t h = io.code(cdf, child.codes[rows[i]] >> 4, step + 1);
+      uint32_t h = io.code(cdfs.data() + i * kRow, child.codes[rows[i]] >> 4, step + 1);
       uint32_t code = static_cast<uint32_t>(low[i]) | h << 4;
       if (code == 0) fail(ErrorCode::CorruptPayload, "learned geometry: decoded an empty occupancy code");
       child.codes[rows[i]] = static_cast<uint8_t>(code);
     }
   };
-  code_nibbles(0, nn::gather_rows(x, group[0].data(), group[0].size()), group[0]);
+  code_nibbles(0, nn::gather_rows(x, group[0].data(), group[0].size(), threads), group[0]);
   std::vector<int32_t> ctx(nc, kCtxUnknown);
   for (int32_t r : group[0]) ctx[r] = child.codes[r];
-  nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size());
-  nn::add_inplace(f2, model.context(ctx, child_nbr, group[1], threads));
+  nn::Matrix f2 = nn::gather_rows(x, group[1].data(), group[1].size(), threads);
+  x = nn::Matrix();
+  const nn::ConvPlan ctx_plan =
+      nn::make_conv_plan(next.table.data(), nc, kk, nc, threads, group[1].data(), group[1].size());
+  model.add_context(ctx, ctx_plan, f2, threads);
   code_nibbles(2, f2, group[1]);
-  nbr_cache = std::move(child_nbr);
+  cache = std::move(next);
 }
 
 void encode_dup(RangeEncoder& enc, DupContexts& ctx, uint64_t extra) {

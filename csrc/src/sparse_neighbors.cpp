@@ -53,6 +53,58 @@ std::vector<int32_t> neighbor_table(const CoordIndex& in, const int32_t* out_xyz
   return table;
 }
 
+BigVector<int32_t> child_neighbor_table(const int32_t* parent_table, size_t table_size, const std::vector<uint8_t>& codes,
+                                        int k, int threads) {
+  const auto off = kernel_offsets(k);
+  const size_t K = off.size(), np = codes.size();
+  const int r = k / 2;
+  if (table_size != np * K) fail(ErrorCode::InvalidArgument, "child_neighbor_table: table size mismatch");
+  // rank[(q + 1) * 8 + s]: row of the child in octant s of parent q, or -1
+  // (row 0 stands for an absent parent, q = -1), so a lookup needs no branch.
+  std::vector<int32_t> rank(8 * (np + 1), -1);
+  size_t nc = 0;
+  for (size_t p = 0; p < np; ++p)
+    for (int s = 0; s < 8; ++s)
+      if (codes[p] >> s & 1) {
+        if (nc >= (size_t{1} << 31) - 1) fail(ErrorCode::LimitExceeded, "child_neighbor_table: too many children");
+        rank[(p + 1) * 8 + static_cast<size_t>(s)] = static_cast<int32_t>(nc++);
+      }
+  // For child octant o and offset j: the parent-table column and the octant in that parent.
+  std::vector<uint32_t> col(8 * K), sub(8 * K);
+  for (int o = 0; o < 8; ++o)
+    for (size_t j = 0; j < K; ++j) {
+      const int u[3] = {(o >> 2 & 1) + off[j][0], (o >> 1 & 1) + off[j][1], (o & 1) + off[j][2]};
+      int e[3], b[3];
+      for (int a = 0; a < 3; ++a) {
+        e[a] = u[a] >= 0 ? u[a] / 2 : -((1 - u[a]) / 2);  // floor(u / 2)
+        b[a] = u[a] - 2 * e[a];
+      }
+      col[o * K + j] = static_cast<uint32_t>(((e[0] + r) * k + (e[1] + r)) * k + (e[2] + r));
+      sub[o * K + j] = static_cast<uint32_t>(b[0] << 2 | b[1] << 1 | b[2]);
+    }
+  BigVector<int32_t> table(nc * K);  // uninitialised: every entry is written below
+  parallel_rows(np, threads, [&](size_t p0, size_t p1) {
+    // Each worker checks the parent rows it reads (branch-free: q + 1 in [0, np] as unsigned).
+    uint32_t bad = 0;
+    for (size_t i = p0 * K; i < p1 * K; ++i)
+      bad |= static_cast<uint32_t>(static_cast<uint64_t>(static_cast<uint32_t>(parent_table[i]) + 1u) > np);
+    if (bad) fail(ErrorCode::InvalidArgument, "child_neighbor_table: parent index out of range");
+    for (size_t p = p0; p < p1; ++p) {
+      const int32_t* pn = parent_table + p * K;
+      const int32_t* own = rank.data() + (p + 1) * 8;
+      for (int o = 0; o < 8; ++o) {
+        if (own[o] < 0) continue;
+        int32_t* out = table.data() + static_cast<size_t>(own[o]) * K;
+        const uint32_t* co = col.data() + o * K;
+        const uint32_t* so = sub.data() + o * K;
+        for (size_t j = 0; j < K; ++j)
+          out[j] = rank[static_cast<size_t>(pn[co[j]] + 1) * 8 + so[j]];
+      }
+    }
+  });
+  return table;
+}
+
 NeighborPairs neighbor_pairs(const std::vector<int32_t>& table, size_t n_out, int k) {
   const size_t K = kernel_offsets(k).size();
   if (table.size() != n_out * K) fail(ErrorCode::InvalidArgument, "neighbor_pairs: table size mismatch");

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <array>
 #include <random>
 #include <set>
 #include <tuple>
@@ -63,4 +65,58 @@ TEST_CASE("sparse_neighbors/parent_map_and_errors") {
   CHECK_THROWS_CODE(CoordIndex(neg.data(), 1), ErrorCode::InvalidArgument);
   CHECK(pidx.find(-1, 0, 0) == -1 && pidx.find(1 << 22, 0, 0) == -1);
   CHECK_THROWS_CODE(kernel_offsets(4), ErrorCode::InvalidArgument);
+}
+
+namespace {
+// Children of voxels `xyz` with occupancy `codes`, parent by parent, octant ascending.
+std::vector<int32_t> children_xyz(const std::vector<int32_t>& xyz, const std::vector<uint8_t>& codes) {
+  std::vector<int32_t> out;
+  for (size_t p = 0; p < codes.size(); ++p)
+    for (int o = 0; o < 8; ++o)
+      if (codes[p] >> o & 1)
+        out.insert(out.end(), {2 * xyz[3 * p] + (o >> 2 & 1), 2 * xyz[3 * p + 1] + (o >> 1 & 1), 2 * xyz[3 * p + 2] + (o & 1)});
+  return out;
+}
+template <class A, class B>
+bool same(const A& a, const B& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+std::vector<int32_t> hashed_table(const std::vector<int32_t>& xyz, int k) {
+  CoordIndex idx(xyz.data(), xyz.size() / 3);
+  return neighbor_table(idx, xyz.data(), xyz.size() / 3, k, 1);
+}
+}  // namespace
+
+TEST_CASE("sparse_neighbors/child_table_equals_hash_table") {
+  // Random parents with random codes (a few at the top of the coordinate range,
+  // where neighbours fall outside it): the derived child table equals the
+  // hashed one entry for entry, for k = 3 and 5, any thread count, two generations.
+  std::mt19937 rng(11);
+  for (int k : {3, 5}) {
+    std::vector<int32_t> pxyz;
+    std::vector<uint8_t> codes;
+    std::set<std::array<int32_t, 3>> seen;
+    const int32_t top = (1 << (kMaxCoordBits - 1)) - 1;
+    for (int i = 0; i < 3000; ++i) {
+      std::array<int32_t, 3> c = {int32_t(rng() % 24), int32_t(rng() % 24), int32_t(rng() % 6)};
+      if (i % 50 == 0) c = {top - int32_t(rng() % 3), int32_t(rng() % 3), top};
+      if (!seen.insert(c).second) continue;
+      pxyz.insert(pxyz.end(), c.begin(), c.end());
+      codes.push_back(uint8_t(1 + rng() % 255));
+    }
+    const auto ptab = hashed_table(pxyz, k);
+    const auto cxyz = children_xyz(pxyz, codes);
+    const auto ref = hashed_table(cxyz, k);
+    CHECK(same(child_neighbor_table(ptab, codes, k, 1), ref));
+    CHECK(same(child_neighbor_table(ptab, codes, k, 2), ref));
+    std::vector<uint8_t> ccodes(cxyz.size() / 3);
+    for (auto& c : ccodes) c = uint8_t(1 + rng() % 255);
+    // Children of the top parents would leave the range: give them no children.
+    for (size_t i = 0; i < ccodes.size(); ++i)
+      if (cxyz[3 * i + 2] > top) ccodes[i] = 0;
+    CHECK(same(child_neighbor_table(ref, ccodes, k, 2), hashed_table(children_xyz(cxyz, ccodes), k)));
+  }
+  std::vector<int32_t> bad(27, 5);
+  CHECK_THROWS_CODE(child_neighbor_table(bad, std::vector<uint8_t>{1}, 3, 1), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(child_neighbor_table(bad, std::vector<uint8_t>{1, 1}, 3, 1), ErrorCode::InvalidArgument);
 }

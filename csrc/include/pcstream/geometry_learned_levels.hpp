@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pcstream/learned_model.hpp"
+#include "pcstream/nn_kernels.hpp"
 #include "pcstream/range_coder.hpp"
 
 namespace pcstream::learned {
@@ -53,10 +54,16 @@ class SymbolIO {
   // total 2^16, as coding step `step` (0..3: group 1 low/high nibble, group 2 low/high nibble).
   virtual uint32_t code(const uint32_t* cdf, uint32_t value, int step) = 0;
 };
-// `nbr_cache`: the neighbour table of `parent` from the previous level (empty
-// when unknown); on return it holds the table of `child` for the next level.
+// The self neighbour table of a level and its conv plan, carried from one
+// level to the next (the children's table is derived from it).
+struct NeighborCache {
+  BigVector<int32_t> table;
+  nn::ConvPlan plan;
+};
+// `cache`: that of `parent` from the previous level (empty when unknown); on
+// return it holds the one of `child` for the next level.
 void code_level_learned(const OccupancyModel& model, const Level& parent, Level& child, SymbolIO& io, int threads,
-                        std::vector<int32_t>& nbr_cache);
+                        NeighborCache& cache);
 
 // Duplicate counts per leaf voxel (count - 1).
 struct DupContexts {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "pcstream/nn_kernels.hpp"
 #include "pcstream/nn_model_file.hpp"
 #include "pcstream/nn_runtime.hpp"
 
@@ -60,13 +61,22 @@ class OccupancyModel {
   nn::Matrix trunk(const std::vector<uint8_t>& parent_codes, const std::vector<int32_t>& parent_nbr,
                    const std::vector<int32_t>& child_parent, const std::vector<uint8_t>& octant,
                    const std::vector<int32_t>& child_nbr, int threads) const;
+  // trunk() with the neighbour tables already turned into conv plans
+  // (nn_kernels.hpp): parent_plan maps parents to parents, child_plan children
+  // to children; both with this model's k^3 offsets.
+  nn::Matrix trunk(const std::vector<uint8_t>& parent_codes, const nn::ConvPlan& parent_plan,
+                   const std::vector<int32_t>& child_parent, const std::vector<uint8_t>& octant,
+                   const nn::ConvPlan& child_plan, int threads) const;
   // Context features Z at the rows `out_rows` (group 2) from the codes of all
   // children (ctx[i] = code, or kCtxUnknown).
   nn::Matrix context(const std::vector<int32_t>& ctx, const std::vector<int32_t>& child_nbr,
                      const std::vector<int32_t>& out_rows, int threads) const;
+  // feat += context(ctx, child_nbr, out_rows) where `plan` is the plan of
+  // child_nbr restricted to out_rows (feat: out_rows.size() × C). Same bits.
+  void add_context(const std::vector<int32_t>& ctx, const nn::ConvPlan& plan, nn::Matrix& feat, int threads) const;
   // 16 logits per row for coding step 0..3; `feat` rows are X (plus Z for
   // steps 2, 3); `low` (steps 1, 3) holds the decoded low nibbles.
-  nn::Matrix logits(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads) const;
+  nn::Matrix logits(int step, const nn::Matrix& feat, const std::vector<int32_t>& low, int threads) const;
   // The inputs of head `step`'s two linear layers for the same arguments as
   // logits(): fc1_in = feat (+ low-nibble embedding), fc2_in = relu(fc1(fc1_in)).
   void head_inputs(int step, nn::Matrix feat, const std::vector<int32_t>& low, int threads, nn::Matrix* fc1_in,
@@ -75,7 +85,6 @@ class OccupancyModel {
  private:
   Layer layer(const std::string& name, uint32_t in, uint32_t out, bool conv) const;
   const float* table(const std::string& name, uint32_t rows) const;
-  nn::Matrix conv(const nn::Matrix& x, const std::vector<int32_t>& nbr, size_t n_out, Layer l, int threads) const;
 
   nn::ModelFile file_;
   bool adapted_ = false;

@@ -9,8 +9,10 @@
 // then kernel offsets ascending, then input channels ascending), evaluated in
 // plain float32 with -ffp-contract=off and no fast-math. Threads split output
 // rows only (parallel_rows.hpp), never a sum, so results are identical for any
-// thread count. The compiler may vectorise across output channels, which does
-// not reorder any sum.
+// thread count. The SIMD kernels (nn_kernels.hpp) vectorise across output
+// channels only, which does not reorder any sum: every instruction set gives
+// the same bits. sparse_conv and linear here are the checked entry points;
+// the model uses the kernels' plans directly.
 //
 // Preconditions (checked, InvalidArgument otherwise): shapes agree; indices of
 // embeddings are in range; neighbour tables hold -1 or a valid input row.
@@ -21,14 +23,23 @@
 #include <cstdint>
 #include <vector>
 
+#include "pcstream/big_buffer.hpp"
+
 namespace pcstream::nn {
 
-// Row-major float32 matrix.
+// Row-major float32 matrix (zero-filled; uninit() leaves the values undefined
+// for outputs that are written in full).
 struct Matrix {
   size_t rows = 0, cols = 0;
-  std::vector<float> data;
+  BigVector<float> data;
   Matrix() = default;
   Matrix(size_t r, size_t c) : rows(r), cols(c), data(r * c, 0.0f) {}
+  static Matrix uninit(size_t r, size_t c) {
+    Matrix m;
+    m.rows = r, m.cols = c;
+    m.data.resize(r * c);
+    return m;
+  }
   float* row(size_t r) { return data.data() + r * cols; }
   const float* row(size_t r) const { return data.data() + r * cols; }
 };
@@ -37,7 +48,7 @@ struct Matrix {
 constexpr size_t kMaxChannels = 256;
 
 // out[i] = table[idx[i]]; idx values must be < table.rows.
-Matrix embedding(const Matrix& table, const int32_t* idx, size_t n);
+Matrix embedding(const Matrix& table, const int32_t* idx, size_t n, int threads = 1);
 
 // Sparse convolution: out[o] = bias + sum_j sum_ci x[nbr[o*K+j]][ci] * w[j][ci][:],
 // skipping nbr = -1. w is K*cin*cout floats (offset, input channel, output channel).
@@ -51,7 +62,7 @@ void relu_inplace(Matrix& x);
 // a += b (same shape).
 void add_inplace(Matrix& a, const Matrix& b);
 // out[i] = x[rows[i]].
-Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n);
+Matrix gather_rows(const Matrix& x, const int32_t* rows, size_t n, int threads = 1);
 
 // exp(x) for x <= 0 in float32 arithmetic only (range reduction by ln 2,
 // degree-6 polynomial, exponent bits); 0 for x < -87. Relative error < 1e-6.

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <exception>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace pcstream::nn {
@@ -18,10 +19,13 @@ namespace pcstream::nn {
 // Rows below which extra threads cost more than they save.
 constexpr size_t kMinRowsPerThread = 2048;
 
+// fn(b, e) on contiguous blocks of [0, n), at least `min_per_thread` items per
+// extra thread.
 template <class Fn>
-void parallel_rows(size_t n, int threads, Fn&& fn) {
+void parallel_blocks(size_t n, int threads, size_t min_per_thread, Fn&& fn) {
   size_t t = threads < 1 ? 1 : static_cast<size_t>(threads);
-  if (t > 1 && n / t < kMinRowsPerThread) t = n / kMinRowsPerThread > 0 ? n / kMinRowsPerThread : 1;
+  if (min_per_thread < 1) min_per_thread = 1;
+  if (t > 1 && n / t < min_per_thread) t = n / min_per_thread > 0 ? n / min_per_thread : 1;
   if (t <= 1) { fn(size_t{0}, n); return; }
   std::vector<std::thread> pool;
   std::vector<std::exception_ptr> errs(t);
@@ -35,6 +39,11 @@ void parallel_rows(size_t n, int threads, Fn&& fn) {
   try { fn(size_t{0}, n / t); } catch (...) { errs[0] = std::current_exception(); }
   for (auto& th : pool) th.join();
   for (auto& e : errs) if (e) std::rethrow_exception(e);
+}
+
+template <class Fn>
+void parallel_rows(size_t n, int threads, Fn&& fn) {
+  parallel_blocks(n, threads, kMinRowsPerThread, std::forward<Fn>(fn));
 }
 
 }  // namespace pcstream::nn

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "pcstream/big_buffer.hpp"
+
 namespace pcstream::nn {
 
 constexpr int kMaxCoordBits = 21;
@@ -59,6 +61,22 @@ std::vector<std::array<int, 3>> kernel_offsets(int k);
 // table[o * k^3 + j] = row in `in` of out_xyz[o] + offset j, or -1.
 std::vector<int32_t> neighbor_table(const CoordIndex& in, const int32_t* out_xyz, size_t n_out, int k,
                                     int threads = 1);
+
+// The self neighbour table of the children of an octree level, derived from
+// the level's own self table without hashing: `parent_table` (np × k^3, from
+// neighbor_table or this function) and the parents' 8-bit occupancy codes give
+// the table of the child voxels (children ordered parent by parent, octant
+// ascending; octant = (x&1)<<2 | (y&1)<<1 | (z&1)), equal entry for entry to
+// neighbor_table on the child coordinates. A child's neighbour at offset d has
+// the parent (2c + d) >> 1 per axis, within the parents' own k-neighbourhood.
+// InvalidArgument when the table size or an entry is out of range.
+BigVector<int32_t> child_neighbor_table(const int32_t* parent_table, size_t table_size,
+                                        const std::vector<uint8_t>& parent_codes, int k, int threads);
+template <class Table>
+BigVector<int32_t> child_neighbor_table(const Table& parent_table, const std::vector<uint8_t>& parent_codes, int k,
+                                        int threads = 1) {
+  return child_neighbor_table(parent_table.data(), parent_table.size(), parent_codes, k, threads);
+}
 
 // The same map as (input row, output row) pairs grouped by offset:
 // pairs of offset j are [offset_start[j], offset_start[j+1]), output rows ascending.
