@@ -329,6 +329,16 @@ def test_golden_refined_stream_decodes_and_reencodes():
     assert len(GOLDEN_REFINED.read_bytes()) < len(GOLDEN_STREAM.read_bytes())
 
 
+@pytest.mark.parametrize("refine", [False, True])
+def test_levels_with_an_empty_checkerboard_group(refine):
+    # one voxel per level: one parity group is empty at every model-coded level
+    pts = np.array([[0, 0, 1]])
+    for depth in (2, 5):
+        enc = learned.encode_geometry(pts, depth, model=RAND4, refine=refine, min_learned_voxels=1)
+        out = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=RAND4)
+        assert np.array_equal(out, pts)
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.integers(2, 9), st.integers(1, 3000), st.integers(0, 2**31), st.booleans())
 def test_refined_and_plain_streams_roundtrip(depth, n, seed, refine):

@@ -318,7 +318,11 @@ Isa active_isa() {
 ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t n_in, int threads,
                         const int32_t* select, size_t n_out) {
   ConvPlan p;
-  p.n_out = select ? n_out : table_rows;
+  // An empty selection (a checkerboard group with no voxel) is a selection too.
+  const bool selected = n_out != kAllRows;
+  if (selected && n_out > 0 && !select) fail(ErrorCode::InvalidArgument, "conv plan: missing selection");
+  if (!selected) select = nullptr;
+  p.n_out = selected ? n_out : table_rows;
   p.n_in = n_in;
   p.K = K;
   if (K == 0) fail(ErrorCode::InvalidArgument, "conv plan: empty kernel");

@@ -58,11 +58,13 @@ struct ConvPlan {
 };
 
 // Plan of a neighbour table `nbr` (table_rows × K, entries -1 or an input row
-// < n_in). With `select` (n_out entries, each < table_rows), plan output row i
-// is table row select[i]; otherwise n_out = table_rows. InvalidArgument on any
+// < n_in). With a selection (n_out != kAllRows; `select` holds n_out entries,
+// each < table_rows, and may be null when n_out is 0), plan output row i is
+// table row select[i]; with n_out == kAllRows the plan covers every table row. InvalidArgument on any
 // out-of-range entry; LimitExceeded beyond 2^31 pairs.
+constexpr size_t kAllRows = ~size_t{0};
 ConvPlan make_conv_plan(const int32_t* nbr, size_t table_rows, size_t K, size_t n_in, int threads,
-                        const int32_t* select = nullptr, size_t n_out = 0);
+                        const int32_t* select = nullptr, size_t n_out = kAllRows);
 
 // What a layer does with its sums v before writing out[o]: store them, ReLU
 // them (v > 0 ? v : 0), add them to out[o] (a residual: out[o] = out[o] + v),
