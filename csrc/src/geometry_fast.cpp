@@ -1,0 +1,545 @@
+// Fast octree geometry codec (codec 11): occupancy bytes with static-table
+// rANS, neighbour-count contexts on the upper levels. Byte layout:
+// formats/geometry-fast.md.
+#include "pcstream/geometry_fast.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "pcstream/byte_io.hpp"
+#include "pcstream/error.hpp"
+#include "pcstream/morton.hpp"
+
+namespace pcstream {
+namespace {
+
+constexpr uint32_t kRansLow = 1u << 23;           // state interval [2^23, 2^31)
+constexpr uint32_t kProbTotal = 1u << kFastProbBits;
+constexpr uint32_t kSlotMask = kProbTotal - 1;
+
+inline int pop8(uint32_t v) { return __builtin_popcount(v & 0xFFu); }
+
+// Face directions -x, +x, -y, +y, -z, +z: the child-index bit of their axis.
+constexpr uint8_t kAxisBit[6] = {4, 4, 2, 2, 1, 1};
+
+// Face neighbours (indices into the next level, -1 when empty) and their
+// count for every child of `n_nodes` nodes with occupancy `occ` and face
+// neighbours `nb` (6 per node). A child's neighbour along an axis is a
+// sibling when the child lies on the near side, else a child of the parent's
+// neighbour; either way the neighbour's child index is j ^ axis bit.
+void child_neighbours(size_t n_nodes, const uint8_t* occ, const int32_t* nb, int32_t* out_nb, uint8_t* out_cnt) {
+  std::vector<uint32_t> first(n_nodes);
+  uint32_t s = 0;
+  for (size_t i = 0; i < n_nodes; ++i) { first[i] = s; s += static_cast<uint32_t>(pop8(occ[i])); }
+  size_t c = 0;
+  for (size_t i = 0; i < n_nodes; ++i) {
+    for (uint32_t b = occ[i]; b; b &= b - 1, ++c) {
+      const int j = __builtin_ctz(b);
+      int cnt = 0;
+      for (int d = 0; d < 6; ++d) {
+        const int m = kAxisBit[d];
+        const bool plus = d & 1;
+        const bool inside = plus ? !(j & m) : (j & m) != 0;
+        const int64_t q = inside ? static_cast<int64_t>(i) : nb[i * 6 + d];
+        const int jj = j ^ m;
+        int32_t idx = -1;
+        if (q >= 0 && ((occ[q] >> jj) & 1))
+          idx = static_cast<int32_t>(first[q] + static_cast<uint32_t>(pop8(occ[q] & ((1u << jj) - 1))));
+        out_nb[c * 6 + d] = idx;
+        cnt += idx >= 0;
+      }
+      out_cnt[c] = static_cast<uint8_t>(cnt);
+    }
+  }
+}
+
+// Chunk boundaries as in codec 1: levels [1, first] in one chunk, then one chunk per level.
+std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
+  std::vector<std::pair<int, int>> r;
+  if (D == 0) { r.push_back({0, 0}); return r; }
+  if (first < 0) first = std::max(1, D - 5);
+  first = std::min(std::max(first, 1), D);
+  r.push_back({1, first});
+  for (int l = first + 1; l <= D; ++l) r.push_back({l, l});
+  return r;
+}
+
+int varint_len(uint64_t v) { int k = 1; while (v >= 128) { v >>= 7; ++k; } return k; }
+
+// ---------------------------------------------------------------------------
+// Encoder side: one table per context.
+struct EncTable {
+  int precision = 0;          // 0: unused
+  uint32_t freq[256] = {};    // stored frequencies (sum 2^precision)
+  uint32_t f15[256] = {};     // scaled to 2^15
+  uint32_t c15[256] = {};
+  double bits = 0;            // estimated coded bits + table bits
+};
+
+// Frequencies summing to 2^p, >= 1 for every counted symbol (needs 2^p >= used).
+void quantise(const uint64_t* cnt, int p, uint32_t* f) {
+  const uint64_t M = uint64_t(1) << p;
+  uint64_t total = 0;
+  int used = 0, top = -1;
+  for (int s = 0; s < 256; ++s) {
+    f[s] = 0;
+    if (!cnt[s]) continue;
+    total += cnt[s];
+    ++used;
+    if (top < 0 || cnt[s] > cnt[top]) top = s;
+  }
+  if (used == 1) { f[top] = static_cast<uint32_t>(M); return; }
+  int64_t sum = 0;
+  for (int s = 0; s < 256; ++s) {
+    if (!cnt[s]) continue;
+    f[s] = static_cast<uint32_t>(std::max<uint64_t>(1, cnt[s] * M / total));
+    sum += f[s];
+  }
+  int64_t diff = static_cast<int64_t>(M) - sum;
+  if (diff >= 0) { f[top] += static_cast<uint32_t>(diff); return; }
+  // Too much mass from the minimum of 1: take it from the largest frequencies first.
+  int order[256];
+  int k = 0;
+  for (int s = 0; s < 256; ++s) if (f[s]) order[k++] = s;
+  std::stable_sort(order, order + k, [&](int a, int b) { return f[a] > f[b]; });
+  for (int i = 0; i < k && diff < 0; ++i) {
+    const int64_t t = std::min<int64_t>(f[order[i]] - 1, -diff);
+    f[order[i]] -= static_cast<uint32_t>(t);
+    diff += t;
+  }
+}
+
+// Chooses the precision that minimises coded + table bits.
+EncTable build_table(const uint64_t* cnt) {
+  EncTable t;
+  int used = 0;
+  for (int s = 0; s < 256; ++s) used += cnt[s] != 0;
+  if (!used) { t.bits = 8; return t; }
+  int pmin = 1;
+  while ((1 << pmin) < used) ++pmin;
+  double best = -1;
+  uint32_t f[256];
+  for (int p = pmin; p <= kFastProbBits; ++p) {
+    quantise(cnt, p, f);
+    double bits = 8.0 * (1 + varint_len(static_cast<uint64_t>(used)));
+    for (int s = 0; s < 256; ++s) {
+      if (!f[s]) continue;
+      bits += 8.0 * (1 + varint_len(f[s]));
+      bits += static_cast<double>(cnt[s]) * (p - std::log2(static_cast<double>(f[s])));
+    }
+    if (best < 0 || bits < best) {
+      best = bits;
+      t.precision = p;
+      std::memcpy(t.freq, f, sizeof f);
+    }
+  }
+  t.bits = best;
+  uint32_t acc = 0;
+  for (int s = 0; s < 256; ++s) {
+    t.f15[s] = t.freq[s] << (kFastProbBits - t.precision);
+    t.c15[s] = acc;
+    acc += t.f15[s];
+  }
+  return t;
+}
+
+void write_table(ByteWriter& w, const EncTable& t) {
+  w.u8(static_cast<uint8_t>(t.precision));
+  if (!t.precision) return;
+  int k = 0;
+  for (int s = 0; s < 256; ++s) k += t.freq[s] != 0;
+  w.varint(static_cast<uint64_t>(k));
+  for (int s = 0; s < 256; ++s) {
+    if (!t.freq[s]) continue;
+    w.u8(static_cast<uint8_t>(s));
+    w.varint(t.freq[s]);
+  }
+}
+
+// rANS-codes symbols sym[i] with tables[ctx[i]] (ctx null: table 0), last
+// symbol first; returns the bytes in decoding order (initial state first).
+std::vector<uint8_t> rans_encode(const uint8_t* sym, const uint8_t* ctx, size_t n, const std::vector<EncTable>& tabs) {
+  std::vector<uint8_t> rev;
+  rev.reserve(n / 2 + 16);
+  uint32_t x = kRansLow;
+  for (size_t i = n; i-- > 0;) {
+    const EncTable& t = tabs[ctx ? ctx[i] : 0];
+    const uint32_t f = t.f15[sym[i]], c = t.c15[sym[i]];
+    const uint32_t xmax = ((kRansLow >> kFastProbBits) << 8) * f;
+    while (x >= xmax) { rev.push_back(static_cast<uint8_t>(x & 0xFF)); x >>= 8; }
+    x = ((x / f) << kFastProbBits) + (x % f) + c;
+  }
+  rev.push_back(static_cast<uint8_t>(x >> 24));
+  rev.push_back(static_cast<uint8_t>(x >> 16));
+  rev.push_back(static_cast<uint8_t>(x >> 8));
+  rev.push_back(static_cast<uint8_t>(x));
+  std::reverse(rev.begin(), rev.end());
+  return rev;
+}
+
+// Tables of one level: counts per context, then a table each.
+std::vector<EncTable> level_tables(const uint8_t* occ, const uint8_t* ctx, size_t n, int nctx, double* bits) {
+  std::vector<uint64_t> cnt(static_cast<size_t>(nctx) * 256, 0);
+  for (size_t i = 0; i < n; ++i) ++cnt[(ctx ? ctx[i] : 0) * 256u + occ[i]];
+  std::vector<EncTable> tabs(static_cast<size_t>(nctx));
+  double b = 0;
+  for (int c = 0; c < nctx; ++c) { tabs[c] = build_table(&cnt[c * 256u]); b += tabs[c].bits; }
+  if (bits) *bits = b;
+  return tabs;
+}
+
+std::vector<uint8_t> write_header(int depth, int K, uint64_t n) {
+  ByteWriter w;
+  w.u8(kFastGeometryVersion);
+  w.u8(static_cast<uint8_t>(depth));
+  w.u8(static_cast<uint8_t>(K));
+  w.varint(n);
+  return w.bytes();
+}
+
+// ---------------------------------------------------------------------------
+// Decoder side.
+struct DecTable {
+  bool used = false;
+  uint32_t f15[256];
+  uint32_t c15[256];
+  std::vector<uint8_t> slot;  // 2^15 entries: symbol of each slot
+};
+
+void read_table(ByteReader& r, DecTable& t) {
+  const int64_t at = r.offset();
+  const int p = r.u8("fast geometry: table precision");
+  t.used = p != 0;
+  if (!t.used) return;
+  if (p > kFastProbBits) fail(ErrorCode::CorruptPayload, "fast geometry: table precision above 15", at);
+  const uint64_t k = r.varint("fast geometry: table size");
+  if (k < 1 || k > 255) fail(ErrorCode::CorruptPayload, "fast geometry: table symbol count outside [1, 255]", at);
+  std::fill(t.f15, t.f15 + 256, 0u);
+  uint64_t sum = 0;
+  int prev = 0;
+  for (uint64_t i = 0; i < k; ++i) {
+    const int s = r.u8("fast geometry: table symbol");
+    if (s <= prev) fail(ErrorCode::CorruptPayload, "fast geometry: table symbols not increasing (or 0)", r.offset() - 1);
+    prev = s;
+    const uint64_t f = r.varint("fast geometry: frequency");
+    if (f < 1 || f > (uint64_t(1) << p))
+      fail(ErrorCode::CorruptPayload, "fast geometry: frequency outside [1, 2^precision]", r.offset());
+    sum += f;
+    t.f15[s] = static_cast<uint32_t>(f << (kFastProbBits - p));
+  }
+  if (sum != (uint64_t(1) << p)) fail(ErrorCode::CorruptPayload, "fast geometry: frequencies do not sum to 2^precision", at);
+  t.slot.resize(kProbTotal);
+  uint32_t acc = 0;
+  for (int s = 0; s < 256; ++s) {
+    t.c15[s] = acc;
+    if (t.f15[s]) std::memset(&t.slot[acc], s, t.f15[s]);
+    acc += t.f15[s];
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+GeometryEncoding encode_geometry_fast(const uint32_t* xyz, size_t n, const FastGeometryOptions& opt) {
+  const int D = opt.depth;
+  if (D < 0 || D > kMortonMaxBits)
+    fail(ErrorCode::InvalidArgument, "fast geometry: depth must be in [0, 21], got " + std::to_string(D));
+  if (opt.context_levels > D) fail(ErrorCode::InvalidArgument, "fast geometry: context_levels must be <= depth");
+  if (n > 0xFFFFFFFFull) fail(ErrorCode::InvalidArgument, "fast geometry: more than 2^32-1 points");
+  const uint64_t lim = uint64_t(1) << D;
+  for (size_t i = 0; i < 3 * n; ++i)
+    if (xyz[i] >= lim)
+      fail(ErrorCode::InvalidArgument, "fast geometry: coordinate " + std::to_string(xyz[i]) + " of point " +
+                                           std::to_string(i / 3) + " is outside [0, 2^" + std::to_string(D) + ")");
+  GeometryEncoding out;
+  std::vector<uint64_t> sorted;
+  {
+    std::vector<uint64_t> codes = morton_codes(xyz, n);
+    out.order = morton_sort_permutation(codes.data(), n, D, &sorted);
+  }
+  if (n == 0) {
+    out.header = write_header(D, 0, 0);
+    return out;
+  }
+  // Levels bottom-up: nodes[l] (Morton codes at level l), occ[l] for l < D, leaf counts.
+  std::vector<std::vector<uint64_t>> nodes(static_cast<size_t>(D) + 1);
+  std::vector<std::vector<uint8_t>> occ(static_cast<size_t>(D));
+  std::vector<uint32_t> counts;
+  {
+    std::vector<uint64_t>& leaves = nodes[D];
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && sorted[j] == sorted[i]) ++j;
+      leaves.push_back(sorted[i]);
+      counts.push_back(static_cast<uint32_t>(j - i));
+      i = j;
+    }
+  }
+  for (int l = D; l > 0; --l) {
+    const std::vector<uint64_t>& ch = nodes[l];
+    std::vector<uint64_t>& par = nodes[l - 1];
+    std::vector<uint8_t>& o = occ[l - 1];
+    for (size_t i = 0; i < ch.size(); ++i) {
+      const uint64_t p = ch[i] >> 3;
+      if (par.empty() || par.back() != p) { par.push_back(p); o.push_back(0); }
+      o.back() |= static_cast<uint8_t>(1u << (ch[i] & 7));
+    }
+  }
+  // Neighbour counts of the nodes at levels 0 .. Kmax - 1 (Kmax = D when the encoder chooses K).
+  const int Kmax = opt.context_levels < 0 ? D : opt.context_levels;
+  std::vector<std::vector<uint8_t>> nbcnt(static_cast<size_t>(Kmax));
+  {
+    std::vector<int32_t> nb(6, -1), nb_next;
+    if (Kmax > 0) nbcnt[0].assign(1, 0);
+    for (int l = 1; l < Kmax; ++l) {
+      nb_next.resize(nodes[l].size() * 6);
+      nbcnt[l].resize(nodes[l].size());
+      child_neighbours(nodes[l - 1].size(), occ[l - 1].data(), nb.data(), nb_next.data(), nbcnt[l].data());
+      nb.swap(nb_next);
+    }
+  }
+  // Tables per level (coding level l = occupancy of the nodes at l - 1), with and without context.
+  std::vector<std::vector<EncTable>> plain(static_cast<size_t>(D) + 1), ctx(static_cast<size_t>(D) + 1);
+  std::vector<double> saving(static_cast<size_t>(D) + 1, 0.0);
+  for (int l = 1; l <= D; ++l) {
+    const size_t m = nodes[l - 1].size();
+    double bp = 0, bc = 0;
+    if (l <= Kmax) ctx[l] = level_tables(occ[l - 1].data(), nbcnt[l - 1].data(), m, kFastNbContexts, &bc);
+    if (opt.context_levels < 0 || l > Kmax) plain[l] = level_tables(occ[l - 1].data(), nullptr, m, 1, &bp);
+    // The neighbour context costs decoding time (~50 ns a node): it must save at least 0.5 %.
+    saving[l] = bp - bc - 0.005 * bp;
+  }
+  int K = Kmax;
+  if (opt.context_levels < 0) {  // the prefix of levels where the context pays most
+    double acc = 0, best = 0;
+    K = 0;
+    for (int l = 1; l <= D; ++l) {
+      acc += saving[l];
+      if (acc > best) { best = acc; K = l; }
+    }
+  }
+  out.header = write_header(D, K, n);
+
+  for (auto [lo, hi] : chunk_ranges(D, opt.first_chunk_levels)) {
+    ByteWriter w;
+    w.u8(static_cast<uint8_t>(lo));
+    w.u8(static_cast<uint8_t>(hi));
+    for (int l = std::max(lo, 1); l <= hi; ++l) {
+      const bool use_ctx = l <= K;
+      const std::vector<EncTable>& tabs = use_ctx ? ctx[l] : plain[l];
+      for (const EncTable& t : tabs) write_table(w, t);
+      std::vector<uint8_t> data = rans_encode(occ[l - 1].data(), use_ctx ? nbcnt[l - 1].data() : nullptr,
+                                              nodes[l - 1].size(), tabs);
+      w.varint(data.size());
+      w.bytes(data);
+    }
+    if (hi == D) {
+      size_t m = 0;
+      for (uint32_t c : counts) m += c > 1;
+      w.varint(m);
+      int64_t prev = -1;
+      for (size_t i = 0; i < counts.size(); ++i) {
+        if (counts[i] < 2) continue;
+        w.varint(static_cast<uint64_t>(static_cast<int64_t>(i) - prev - 1));
+        w.varint(counts[i] - 2);
+        prev = static_cast<int64_t>(i);
+      }
+    }
+    GeometryChunkData ch;
+    ch.level_lo = lo;
+    ch.level_hi = hi;
+    ch.payload = std::move(w.bytes());
+    ch.point_count = hi == D ? n : nodes[hi].size();
+    out.chunks.push_back(std::move(ch));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+class FastGeometryDecoderImpl {
+ public:
+  int depth = 0, K = 0;
+  uint64_t n_out = 0;
+  int level = 0;                  // nodes of this level are known
+  bool done = false, failed = false;
+  int next_lo = 1;
+  std::vector<uint64_t> codes;    // Morton codes of the nodes at `level`
+  std::vector<int32_t> nb;        // 6 face neighbours per node (level < K)
+  std::vector<uint8_t> nbcnt;     // occupied face neighbours per node (level < K)
+  std::vector<uint32_t> counts;   // points per leaf (done)
+  std::vector<DecTable> tabs;     // scratch, reused across levels
+
+  void decode_level(ByteReader& r);
+  void decode_counts(ByteReader& r);
+};
+
+void FastGeometryDecoderImpl::decode_level(ByteReader& r) {
+  const int l = level + 1;
+  const bool use_ctx = l <= K;
+  const int nctx = use_ctx ? kFastNbContexts : 1;
+  if (tabs.size() < static_cast<size_t>(nctx)) tabs.resize(static_cast<size_t>(nctx));
+  for (int c = 0; c < nctx; ++c) read_table(r, tabs[c]);
+  const int64_t at = r.offset();
+  const uint64_t len = r.varint("fast geometry: rANS length");
+  if (len > r.remaining()) fail(ErrorCode::Truncated, "fast geometry: rANS data exceeds the chunk", at);
+  if (len < 4) fail(ErrorCode::CorruptPayload, "fast geometry: rANS data shorter than its state", at);
+  const uint8_t* d = r.cursor();
+  const int64_t base = r.offset();
+  r.skip(static_cast<size_t>(len), "fast geometry: rANS data");
+  uint32_t x = static_cast<uint32_t>(d[0]) | (static_cast<uint32_t>(d[1]) << 8) | (static_cast<uint32_t>(d[2]) << 16) |
+               (static_cast<uint32_t>(d[3]) << 24);
+  if (x < kRansLow || x >= (kRansLow << 8)) fail(ErrorCode::CorruptPayload, "fast geometry: rANS state out of range", base);
+  size_t pos = 4;
+  const size_t m = codes.size();
+  std::vector<uint8_t> occ(m);
+  uint64_t n_child = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const DecTable& t = tabs[use_ctx ? nbcnt[i] : 0];
+    if (!t.used) fail(ErrorCode::CorruptPayload, "fast geometry: node context has no table", at);
+    const uint32_t slot = x & kSlotMask;
+    const uint8_t s = t.slot[slot];
+    x = t.f15[s] * (x >> kFastProbBits) + slot - t.c15[s];
+    while (x < kRansLow) {
+      if (pos >= len) fail(ErrorCode::Truncated, "fast geometry: rANS data ends early", base + static_cast<int64_t>(len));
+      x = (x << 8) | d[pos++];
+    }
+    occ[i] = s;
+    n_child += static_cast<uint64_t>(pop8(s));
+  }
+  if (x != kRansLow || pos != len)
+    fail(ErrorCode::CorruptPayload, "fast geometry: rANS data does not end in the initial state", base);
+  if (n_child > n_out) fail(ErrorCode::CorruptPayload, "fast geometry: more voxels than the header's point count", at);
+  std::vector<uint64_t> next(static_cast<size_t>(n_child));
+  size_t c = 0;
+  for (size_t i = 0; i < m; ++i)
+    for (uint32_t b = occ[i]; b; b &= b - 1) next[c++] = (codes[i] << 3) | static_cast<uint64_t>(__builtin_ctz(b));
+  if (l < K) {
+    std::vector<int32_t> nn(static_cast<size_t>(n_child) * 6);
+    std::vector<uint8_t> nc(static_cast<size_t>(n_child));
+    child_neighbours(m, occ.data(), nb.data(), nn.data(), nc.data());
+    nb.swap(nn);
+    nbcnt.swap(nc);
+  } else {
+    nb.clear();
+    nbcnt.clear();
+  }
+  codes.swap(next);
+  level = l;
+}
+
+void FastGeometryDecoderImpl::decode_counts(ByteReader& r) {
+  const size_t leaves = codes.size();
+  const int64_t at = r.offset();
+  const uint64_t m = r.varint("fast geometry: duplicate list length");
+  if (m > leaves) fail(ErrorCode::CorruptPayload, "fast geometry: more duplicate entries than leaves", at);
+  std::vector<uint32_t> cnt(leaves, 1);
+  uint64_t total = leaves;
+  int64_t idx = -1;
+  for (uint64_t k = 0; k < m; ++k) {
+    const uint64_t gap = r.varint("fast geometry: duplicate gap");
+    if (gap >= leaves || static_cast<uint64_t>(idx + 1) + gap >= leaves)
+      fail(ErrorCode::CorruptPayload, "fast geometry: duplicate entry beyond the last leaf", r.offset());
+    idx += static_cast<int64_t>(gap) + 1;
+    const uint64_t extra = r.varint("fast geometry: duplicate count");
+    if (extra >= n_out || total + extra + 1 > n_out)
+      fail(ErrorCode::CorruptPayload, "fast geometry: more points than the header announces", r.offset());
+    total += extra + 1;
+    cnt[static_cast<size_t>(idx)] = static_cast<uint32_t>(extra + 2);
+  }
+  if (total != n_out) fail(ErrorCode::CorruptPayload, "fast geometry: point count differs from the header", at);
+  counts.swap(cnt);
+}
+
+FastGeometryDecoder::FastGeometryDecoder(const uint8_t* header, size_t size, const GeometryLimits& limits)
+    : impl_(new FastGeometryDecoderImpl) {
+  ByteReader r(header, size);
+  const uint8_t ver = r.u8("fast geometry header version");
+  if (ver != kFastGeometryVersion)
+    fail(ErrorCode::UnsupportedCodec, "fast geometry: header version " + std::to_string(ver) + " is not supported", 0);
+  const int depth = r.u8("fast geometry depth");
+  const int K = r.u8("fast geometry context levels");
+  const uint64_t n = r.varint("fast geometry point count");
+  if (depth > kMortonMaxBits || depth > limits.max_depth)
+    fail(ErrorCode::LimitExceeded, "fast geometry: depth " + std::to_string(depth) + " exceeds the limit", 1);
+  if (K > depth) fail(ErrorCode::CorruptPayload, "fast geometry: context levels exceed the depth", 2);
+  if (n > limits.max_points || n > 0xFFFFFFFFull)
+    fail(ErrorCode::LimitExceeded, "fast geometry: " + std::to_string(n) + " points exceed the decoder limit", 3);
+  if (r.remaining()) fail(ErrorCode::CorruptPayload, "fast geometry: trailing bytes in the header", static_cast<int64_t>(r.pos()));
+  FastGeometryDecoderImpl& d = *impl_;
+  d.depth = depth;
+  d.K = K;
+  d.n_out = n;
+  if (n == 0) {
+    d.done = true;
+    d.level = depth;
+    return;
+  }
+  d.codes.assign(1, 0);
+  if (K > 0) { d.nb.assign(6, -1); d.nbcnt.assign(1, 0); }
+  d.next_lo = depth == 0 ? 0 : 1;
+}
+
+FastGeometryDecoder::~FastGeometryDecoder() = default;
+FastGeometryDecoder::FastGeometryDecoder(FastGeometryDecoder&&) noexcept = default;
+FastGeometryDecoder& FastGeometryDecoder::operator=(FastGeometryDecoder&&) noexcept = default;
+
+void FastGeometryDecoder::feed(const uint8_t* payload, size_t size) {
+  FastGeometryDecoderImpl& d = *impl_;
+  if (d.done) fail(ErrorCode::InvalidArgument, "fast geometry: all chunks were already decoded");
+  if (d.failed) fail(ErrorCode::InvalidArgument, "fast geometry: the decoder failed on an earlier chunk");
+  ByteReader r(payload, size);
+  const int lo = r.u8("fast geometry chunk level_lo");
+  const int hi = r.u8("fast geometry chunk level_hi");
+  if (lo != d.next_lo || hi < lo || hi > d.depth)
+    fail(ErrorCode::CorruptPayload, "fast geometry: chunk levels " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                        " do not follow level " + std::to_string(d.level), 0);
+  // On failure, go back to the state at the start of the chunk.
+  std::vector<uint64_t> saved_codes = d.codes;
+  std::vector<int32_t> saved_nb = d.nb;
+  std::vector<uint8_t> saved_cnt = d.nbcnt;
+  const int saved_level = d.level;
+  try {
+    for (int l = std::max(lo, 1); l <= hi; ++l) d.decode_level(r);
+    if (hi == d.depth) d.decode_counts(r);
+    if (r.remaining())
+      fail(ErrorCode::CorruptPayload, "fast geometry: " + std::to_string(r.remaining()) + " trailing bytes in the chunk",
+           static_cast<int64_t>(r.pos()));
+  } catch (const Error&) {
+    d.failed = true;
+    d.codes.swap(saved_codes);
+    d.nb.swap(saved_nb);
+    d.nbcnt.swap(saved_cnt);
+    d.level = saved_level;
+    d.counts.clear();
+    throw;
+  }
+  d.next_lo = hi + 1;
+  if (hi == d.depth) d.done = true;
+}
+
+int FastGeometryDecoder::level() const { return impl_->level; }
+int FastGeometryDecoder::depth() const { return impl_->depth; }
+int FastGeometryDecoder::coded_levels() const { return impl_->depth; }
+int FastGeometryDecoder::context_levels() const { return impl_->K; }
+bool FastGeometryDecoder::done() const { return impl_->done; }
+uint64_t FastGeometryDecoder::point_count() const { return impl_->n_out; }
+
+std::vector<uint32_t> FastGeometryDecoder::points() const {
+  const FastGeometryDecoderImpl& d = *impl_;
+  std::vector<uint32_t> out;
+  if (d.n_out == 0) return out;
+  const bool full = d.done;
+  out.resize(3 * (full ? d.n_out : d.codes.size()));
+  uint32_t* o = out.data();
+  for (size_t i = 0; i < d.codes.size(); ++i) {
+    uint32_t x, y, z;
+    morton_decode(d.codes[i], x, y, z);
+    const uint32_t k = full ? d.counts[i] : 1;
+    for (uint32_t t = 0; t < k; ++t, o += 3) { o[0] = x; o[1] = y; o[2] = z; }
+  }
+  return out;
+}
+
+}  // namespace pcstream
