@@ -46,12 +46,12 @@ def clouds(draw):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(clouds(), st.one_of(st.none(), st.integers(0, 21)))
-def test_roundtrip_property(cloud, k):
+@given(clouds(), st.one_of(st.none(), st.integers(0, 21)), st.booleans())
+def test_roundtrip_property(cloud, k, adaptive):
     pts, depth = cloud
     k = None if k is None else min(k, depth)
-    enc = _roundtrip(pts, depth, context_levels=k)
-    again = geometry_fast.encode_geometry(pts, depth, context_levels=k)
+    enc = _roundtrip(pts, depth, context_levels=k, adaptive=adaptive)
+    again = geometry_fast.encode_geometry(pts, depth, context_levels=k, adaptive=adaptive)
     assert again.header == enc.header and [c.payload for c in again.chunks] == [c.payload for c in enc.chunks]
 
 
@@ -104,8 +104,8 @@ def test_prefix_points_are_the_voxels_of_the_level():
     assert set(map(tuple, got.tolist())) == set(map(tuple, vox.tolist()))
 
 
-def test_golden_file_decodes_forever():
-    g = MANIFEST["golden"]
+@pytest.mark.parametrize("g", MANIFEST["goldens"], ids=lambda g: g["file"])
+def test_golden_files_decode_forever(g):
     data = (VECTORS / g["file"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == g["sha256"]
     out = pcstream.decode(data)
@@ -118,6 +118,10 @@ def test_golden_file_decodes_forever():
         p = dec.points()
         assert (dec.level, len(p), _sha(p)) == (step["level"], step["points"], step["points_sha256"])
     assert dec.done and _sha(dec.points()) == g["points_sha256"]
+
+
+def test_goldens_cover_every_level_mode():
+    assert set().union(*(g["level_modes"] for g in MANIFEST["goldens"])) == {0, 1, 2}
 
 
 @pytest.mark.parametrize("entry", MANIFEST["broken"], ids=lambda e: e["file"])

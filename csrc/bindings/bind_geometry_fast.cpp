@@ -30,13 +30,14 @@ py::array_t<uint32_t> points_array(std::vector<uint32_t>&& v) {
 }
 
 py::tuple encode(py::array_t<uint32_t, py::array::c_style | py::array::forcecast> points, int depth, int context_levels,
-                 int first_chunk_levels) {
+                 int first_chunk_levels, bool adaptive) {
   if (points.ndim() != 2 || points.shape(1) != 3)
     pcstream::fail(pcstream::ErrorCode::InvalidArgument, "fast geometry: points must have shape (N, 3)");
   pcstream::FastGeometryOptions opt;
   opt.depth = depth;
   opt.context_levels = context_levels;
   opt.first_chunk_levels = first_chunk_levels;
+  opt.adaptive = adaptive;
   const uint32_t* data = points.data();
   const size_t n = static_cast<size_t>(points.shape(0));
   pcstream::GeometryEncoding enc;
@@ -79,7 +80,7 @@ class PyFastDecoder {
 
 void bind(py::module_& m) {
   m.def("fast_geometry_encode", &encode, py::arg("points"), py::arg("depth"), py::arg("context_levels") = -1,
-        py::arg("first_chunk_levels") = -1,
+        py::arg("first_chunk_levels") = -1, py::arg("adaptive") = true,
         "Fast octree geometry encode (codec 11) -> (header, [(level_lo, level_hi, payload, point_count)], order)");
   py::class_<PyFastDecoder>(m, "FastGeometryDecoder")
       .def(py::init<const py::buffer&, uint64_t, int>(), py::arg("header"), py::arg("max_points"), py::arg("max_depth") = 21)

@@ -10,7 +10,9 @@
 
 #include "pcstream/byte_io.hpp"
 #include "pcstream/error.hpp"
+#include "pcstream/geometry_model.hpp"
 #include "pcstream/morton.hpp"
+#include "pcstream/range_coder.hpp"
 
 namespace pcstream {
 namespace {
@@ -25,11 +27,12 @@ inline int pop8(uint32_t v) { return __builtin_popcount(v & 0xFFu); }
 constexpr uint8_t kAxisBit[6] = {4, 4, 2, 2, 1, 1};
 
 // Face neighbours (indices into the next level, -1 when empty) and their
-// count for every child of `n_nodes` nodes with occupancy `occ` and face
-// neighbours `nb` (6 per node). A child's neighbour along an axis is a
-// sibling when the child lies on the near side, else a child of the parent's
-// neighbour; either way the neighbour's child index is j ^ axis bit.
-void child_neighbours(size_t n_nodes, const uint8_t* occ, const int32_t* nb, int32_t* out_nb, uint8_t* out_cnt) {
+// occupancy pattern (bit d set when neighbour d is occupied) for every child
+// of `n_nodes` nodes with occupancy `occ` and face neighbours `nb` (6 per
+// node). A child's neighbour along an axis is a sibling when the child lies on
+// the near side, else a child of the parent's neighbour; either way the
+// neighbour's child index is j ^ axis bit.
+void child_neighbours(size_t n_nodes, const uint8_t* occ, const int32_t* nb, int32_t* out_nb, uint8_t* out_pat) {
   std::vector<uint32_t> first(n_nodes);
   uint32_t s = 0;
   for (size_t i = 0; i < n_nodes; ++i) { first[i] = s; s += static_cast<uint32_t>(pop8(occ[i])); }
@@ -37,7 +40,7 @@ void child_neighbours(size_t n_nodes, const uint8_t* occ, const int32_t* nb, int
   for (size_t i = 0; i < n_nodes; ++i) {
     for (uint32_t b = occ[i]; b; b &= b - 1, ++c) {
       const int j = __builtin_ctz(b);
-      int cnt = 0;
+      uint32_t pat = 0;
       for (int d = 0; d < 6; ++d) {
         const int m = kAxisBit[d];
         const bool plus = d & 1;
@@ -48,9 +51,9 @@ void child_neighbours(size_t n_nodes, const uint8_t* occ, const int32_t* nb, int
         if (q >= 0 && ((occ[q] >> jj) & 1))
           idx = static_cast<int32_t>(first[q] + static_cast<uint32_t>(pop8(occ[q] & ((1u << jj) - 1))));
         out_nb[c * 6 + d] = idx;
-        cnt += idx >= 0;
+        pat |= static_cast<uint32_t>(idx >= 0) << d;
       }
-      out_cnt[c] = static_cast<uint8_t>(cnt);
+      out_pat[c] = static_cast<uint8_t>(pat);
     }
   }
 }
@@ -67,6 +70,60 @@ std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
 }
 
 int varint_len(uint64_t v) { int k = 1; while (v >= 128) { v >>= 7; ++k; } return k; }
+
+// Level record modes (formats/geometry-fast.md §3).
+constexpr uint8_t kModeStatic = 0;      // static rANS, one table
+constexpr uint8_t kModeStaticNb = 1;    // static rANS, 7 tables by occupied face neighbours (l <= K)
+constexpr uint8_t kModeAdaptive = 2;    // adaptive binary bit tree (context: adjacent neighbours, l <= K)
+
+// Occupied face neighbours of a node from its pattern, and those adjacent to
+// child j (on the child's own side along each axis: +x when x bit set, else -x, ...).
+struct NbClasses {
+  uint8_t count[64];
+  uint8_t adj[8][64];
+  constexpr NbClasses() : count(), adj() {
+    for (int p = 0; p < 64; ++p) {
+      count[p] = static_cast<uint8_t>(((p >> 0) & 1) + ((p >> 1) & 1) + ((p >> 2) & 1) + ((p >> 3) & 1) +
+                                      ((p >> 4) & 1) + ((p >> 5) & 1));
+      for (int j = 0; j < 8; ++j)
+        adj[j][p] = static_cast<uint8_t>(((p >> ((j & 4) ? 1 : 0)) & 1) + ((p >> ((j & 2) ? 3 : 2)) & 1) +
+                                         ((p >> ((j & 1) ? 5 : 4)) & 1));
+    }
+  }
+};
+constexpr NbClasses kNbc{};
+
+// Adaptive binary coding of occupancy bytes: bit j of a node (j = 0..7) is
+// coded with the counter of (adjacent occupied neighbours of child j, bit-tree
+// node = 1 followed by the bits so far); the last bit is implied when the
+// first seven are 0. Counters: 16-bit probability, rate 1/(n + 1.5), n <= 255.
+struct EncBits {
+  RangeEncoder* rc;
+  inline int bit(int b, uint32_t p1) { rc->encode_bit_p(b, p1); return b; }
+};
+struct DecBits {
+  RangeDecoder* rc;
+  inline int bit(int, uint32_t p1) { return rc->decode_bit_p(p1); }
+};
+template <class IO>
+void code_tree(IO& io, uint8_t* occ, const uint8_t* pat, size_t m) {
+  std::vector<geom::Counter> ctr(4 * 256);
+  for (size_t i = 0; i < m; ++i) {
+    const int p = pat ? pat[i] : 0;
+    const uint32_t truth = occ[i];
+    uint32_t node = 1, o = 0;
+    for (int j = 0; j < 8; ++j) {
+      if (j == 7 && node == 128) { o |= 0x80; break; }  // an occupied node has a child
+      geom::Counter& c = ctr[kNbc.adj[j][p] * 256u + node];
+      const int q = c.p();
+      const int b = io.bit((truth >> j) & 1, static_cast<uint32_t>(q < 32 ? 32 : q > 65504 ? 65504 : q));
+      c.update(b, 255);
+      node = node * 2 + static_cast<uint32_t>(b);
+      o |= static_cast<uint32_t>(b) << j;
+    }
+    occ[i] = static_cast<uint8_t>(o);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Encoder side: one table per context.
@@ -158,14 +215,14 @@ void write_table(ByteWriter& w, const EncTable& t) {
   }
 }
 
-// rANS-codes symbols sym[i] with tables[ctx[i]] (ctx null: table 0), last
-// symbol first; returns the bytes in decoding order (initial state first).
-std::vector<uint8_t> rans_encode(const uint8_t* sym, const uint8_t* ctx, size_t n, const std::vector<EncTable>& tabs) {
+// rANS-codes symbols sym[i] with tables[count of pat[i]] (pat null: table 0),
+// last symbol first; returns the bytes in decoding order (initial state first).
+std::vector<uint8_t> rans_encode(const uint8_t* sym, const uint8_t* pat, size_t n, const std::vector<EncTable>& tabs) {
   std::vector<uint8_t> rev;
   rev.reserve(n / 2 + 16);
   uint32_t x = kRansLow;
   for (size_t i = n; i-- > 0;) {
-    const EncTable& t = tabs[ctx ? ctx[i] : 0];
+    const EncTable& t = tabs[pat ? kNbc.count[pat[i]] : 0];
     const uint32_t f = t.f15[sym[i]], c = t.c15[sym[i]];
     const uint32_t xmax = ((kRansLow >> kFastProbBits) << 8) * f;
     while (x >= xmax) { rev.push_back(static_cast<uint8_t>(x & 0xFF)); x >>= 8; }
@@ -179,10 +236,11 @@ std::vector<uint8_t> rans_encode(const uint8_t* sym, const uint8_t* ctx, size_t 
   return rev;
 }
 
-// Tables of one level: counts per context, then a table each.
-std::vector<EncTable> level_tables(const uint8_t* occ, const uint8_t* ctx, size_t n, int nctx, double* bits) {
+// Tables of one level: counts per context (occupied neighbours from pat, or
+// one context when pat is null), then a table each.
+std::vector<EncTable> level_tables(const uint8_t* occ, const uint8_t* pat, size_t n, int nctx, double* bits) {
   std::vector<uint64_t> cnt(static_cast<size_t>(nctx) * 256, 0);
-  for (size_t i = 0; i < n; ++i) ++cnt[(ctx ? ctx[i] : 0) * 256u + occ[i]];
+  for (size_t i = 0; i < n; ++i) ++cnt[(pat ? kNbc.count[pat[i]] : 0) * 256u + occ[i]];
   std::vector<EncTable> tabs(static_cast<size_t>(nctx));
   double b = 0;
   for (int c = 0; c < nctx; ++c) { tabs[c] = build_table(&cnt[c * 256u]); b += tabs[c].bits; }
@@ -287,39 +345,57 @@ GeometryEncoding encode_geometry_fast(const uint32_t* xyz, size_t n, const FastG
       o.back() |= static_cast<uint8_t>(1u << (ch[i] & 7));
     }
   }
-  // Neighbour counts of the nodes at levels 0 .. Kmax - 1 (Kmax = D when the encoder chooses K).
+  // Neighbour patterns of the nodes at levels 0 .. Kmax - 1 (Kmax = D when the encoder chooses K).
   const int Kmax = opt.context_levels < 0 ? D : opt.context_levels;
-  std::vector<std::vector<uint8_t>> nbcnt(static_cast<size_t>(Kmax));
+  std::vector<std::vector<uint8_t>> pat(static_cast<size_t>(Kmax));
   {
     std::vector<int32_t> nb(6, -1), nb_next;
-    if (Kmax > 0) nbcnt[0].assign(1, 0);
+    if (Kmax > 0) pat[0].assign(1, 0);
     for (int l = 1; l < Kmax; ++l) {
       nb_next.resize(nodes[l].size() * 6);
-      nbcnt[l].resize(nodes[l].size());
-      child_neighbours(nodes[l - 1].size(), occ[l - 1].data(), nb.data(), nb_next.data(), nbcnt[l].data());
+      pat[l].resize(nodes[l].size());
+      child_neighbours(nodes[l - 1].size(), occ[l - 1].data(), nb.data(), nb_next.data(), pat[l].data());
       nb.swap(nb_next);
     }
   }
-  // Tables per level (coding level l = occupancy of the nodes at l - 1), with and without context.
+  // Per level l (the occupancy bytes of the nodes at l - 1): estimated bytes of each mode.
+  // Decoding speed counts too: the 7-table mode must save 0.5 %, the adaptive one 3 %
+  // (it makes eight binary decisions a node).
   std::vector<std::vector<EncTable>> plain(static_cast<size_t>(D) + 1), ctx(static_cast<size_t>(D) + 1);
-  std::vector<double> saving(static_cast<size_t>(D) + 1, 0.0);
+  std::vector<std::vector<uint8_t>> adaptive(static_cast<size_t>(D) + 1);
+  std::vector<uint8_t> mode(static_cast<size_t>(D) + 1, kModeStatic);
+  std::vector<double> cost_plain(static_cast<size_t>(D) + 1, 0.0), cost_nb(static_cast<size_t>(D) + 1, 0.0);
+  std::vector<uint8_t> mode_nb(static_cast<size_t>(D) + 1, kModeStaticNb);
   for (int l = 1; l <= D; ++l) {
     const size_t m = nodes[l - 1].size();
     double bp = 0, bc = 0;
-    if (l <= Kmax) ctx[l] = level_tables(occ[l - 1].data(), nbcnt[l - 1].data(), m, kFastNbContexts, &bc);
-    if (opt.context_levels < 0 || l > Kmax) plain[l] = level_tables(occ[l - 1].data(), nullptr, m, 1, &bp);
-    // The neighbour context costs decoding time (~50 ns a node): it must save at least 0.5 %.
-    saving[l] = bp - bc - 0.005 * bp;
+    plain[l] = level_tables(occ[l - 1].data(), nullptr, m, 1, &bp);
+    cost_plain[l] = bp / 8;
+    if (l > Kmax) continue;
+    ctx[l] = level_tables(occ[l - 1].data(), pat[l - 1].data(), m, kFastNbContexts, &bc);
+    cost_nb[l] = bc / 8 * 1.005;
+    // The adaptive coder is tried where neighbours tell something or the level is small.
+    if (opt.adaptive && (bc < 0.99 * bp || m < 200000)) {
+      RangeEncoder rc;
+      EncBits io{&rc};
+      std::vector<uint8_t> tmp(occ[l - 1]);
+      code_tree(io, tmp.data(), pat[l - 1].data(), m);
+      adaptive[l] = rc.finish();
+      const double ca = static_cast<double>(adaptive[l].size()) * 1.03;
+      if (ca < cost_nb[l]) { cost_nb[l] = ca; mode_nb[l] = kModeAdaptive; }
+    }
   }
   int K = Kmax;
-  if (opt.context_levels < 0) {  // the prefix of levels where the context pays most
+  if (opt.context_levels < 0) {  // the prefix of levels where neighbour information pays most
     double acc = 0, best = 0;
     K = 0;
     for (int l = 1; l <= D; ++l) {
-      acc += saving[l];
+      acc += cost_plain[l] - cost_nb[l];
       if (acc > best) { best = acc; K = l; }
     }
   }
+  for (int l = 1; l <= K; ++l)
+    mode[l] = cost_nb[l] < cost_plain[l] || opt.context_levels >= 0 ? mode_nb[l] : kModeStatic;
   out.header = write_header(D, K, n);
 
   for (auto [lo, hi] : chunk_ranges(D, opt.first_chunk_levels)) {
@@ -327,11 +403,16 @@ GeometryEncoding encode_geometry_fast(const uint32_t* xyz, size_t n, const FastG
     w.u8(static_cast<uint8_t>(lo));
     w.u8(static_cast<uint8_t>(hi));
     for (int l = std::max(lo, 1); l <= hi; ++l) {
-      const bool use_ctx = l <= K;
-      const std::vector<EncTable>& tabs = use_ctx ? ctx[l] : plain[l];
-      for (const EncTable& t : tabs) write_table(w, t);
-      std::vector<uint8_t> data = rans_encode(occ[l - 1].data(), use_ctx ? nbcnt[l - 1].data() : nullptr,
-                                              nodes[l - 1].size(), tabs);
+      w.u8(mode[l]);
+      std::vector<uint8_t> data;
+      if (mode[l] == kModeAdaptive) {
+        data = std::move(adaptive[l]);
+      } else {
+        const bool nbctx = mode[l] == kModeStaticNb;
+        const std::vector<EncTable>& tabs = nbctx ? ctx[l] : plain[l];
+        for (const EncTable& t : tabs) write_table(w, t);
+        data = rans_encode(occ[l - 1].data(), nbctx ? pat[l - 1].data() : nullptr, nodes[l - 1].size(), tabs);
+      }
       w.varint(data.size());
       w.bytes(data);
     }
@@ -367,7 +448,7 @@ class FastGeometryDecoderImpl {
   int next_lo = 1;
   std::vector<uint64_t> codes;    // Morton codes of the nodes at `level`
   std::vector<int32_t> nb;        // 6 face neighbours per node (level < K)
-  std::vector<uint8_t> nbcnt;     // occupied face neighbours per node (level < K)
+  std::vector<uint8_t> pat;       // face-neighbour occupancy pattern per node (level < K)
   std::vector<uint32_t> counts;   // points per leaf (done)
   std::vector<DecTable> tabs;     // scratch, reused across levels
 
@@ -377,39 +458,56 @@ class FastGeometryDecoderImpl {
 
 void FastGeometryDecoderImpl::decode_level(ByteReader& r) {
   const int l = level + 1;
-  const bool use_ctx = l <= K;
-  const int nctx = use_ctx ? kFastNbContexts : 1;
-  if (tabs.size() < static_cast<size_t>(nctx)) tabs.resize(static_cast<size_t>(nctx));
-  for (int c = 0; c < nctx; ++c) read_table(r, tabs[c]);
+  const int64_t mode_at = r.offset();
+  const uint8_t mode = r.u8("fast geometry: level mode");
+  if (mode > kModeAdaptive || (mode == kModeStaticNb && l > K))
+    fail(ErrorCode::CorruptPayload, "fast geometry: level mode " + std::to_string(mode) + " not allowed at level " +
+                                        std::to_string(l), mode_at);
+  const bool nbctx = mode == kModeStaticNb;
+  const int nctx = nbctx ? kFastNbContexts : 1;
+  if (mode != kModeAdaptive) {
+    if (tabs.size() < static_cast<size_t>(nctx)) tabs.resize(static_cast<size_t>(nctx));
+    for (int c = 0; c < nctx; ++c) read_table(r, tabs[c]);
+  }
   const int64_t at = r.offset();
-  const uint64_t len = r.varint("fast geometry: rANS length");
-  if (len > r.remaining()) fail(ErrorCode::Truncated, "fast geometry: rANS data exceeds the chunk", at);
-  if (len < 4) fail(ErrorCode::CorruptPayload, "fast geometry: rANS data shorter than its state", at);
+  const uint64_t len = r.varint("fast geometry: data length");
+  if (len > r.remaining()) fail(ErrorCode::Truncated, "fast geometry: level data exceeds the chunk", at);
   const uint8_t* d = r.cursor();
   const int64_t base = r.offset();
-  r.skip(static_cast<size_t>(len), "fast geometry: rANS data");
-  uint32_t x = static_cast<uint32_t>(d[0]) | (static_cast<uint32_t>(d[1]) << 8) | (static_cast<uint32_t>(d[2]) << 16) |
-               (static_cast<uint32_t>(d[3]) << 24);
-  if (x < kRansLow || x >= (kRansLow << 8)) fail(ErrorCode::CorruptPayload, "fast geometry: rANS state out of range", base);
-  size_t pos = 4;
+  r.skip(static_cast<size_t>(len), "fast geometry: level data");
   const size_t m = codes.size();
   std::vector<uint8_t> occ(m);
-  uint64_t n_child = 0;
-  for (size_t i = 0; i < m; ++i) {
-    const DecTable& t = tabs[use_ctx ? nbcnt[i] : 0];
-    if (!t.used) fail(ErrorCode::CorruptPayload, "fast geometry: node context has no table", at);
-    const uint32_t slot = x & kSlotMask;
-    const uint8_t s = t.slot[slot];
-    x = t.f15[s] * (x >> kFastProbBits) + slot - t.c15[s];
-    while (x < kRansLow) {
-      if (pos >= len) fail(ErrorCode::Truncated, "fast geometry: rANS data ends early", base + static_cast<int64_t>(len));
-      x = (x << 8) | d[pos++];
+  if (mode == kModeAdaptive) {
+    RangeDecoder rc(d, static_cast<size_t>(len));
+    DecBits io{&rc};
+    code_tree(io, occ.data(), l <= K ? pat.data() : nullptr, m);
+    if (rc.overrun()) fail(ErrorCode::Truncated, "fast geometry: adaptive level data ends early", base);
+    if (rc.position() != len)
+      fail(ErrorCode::CorruptPayload, "fast geometry: trailing bytes after the adaptive level data", base);
+  } else {
+    if (len < 4) fail(ErrorCode::CorruptPayload, "fast geometry: rANS data shorter than its state", at);
+    uint32_t x = static_cast<uint32_t>(d[0]) | (static_cast<uint32_t>(d[1]) << 8) |
+                 (static_cast<uint32_t>(d[2]) << 16) | (static_cast<uint32_t>(d[3]) << 24);
+    if (x < kRansLow || x >= (kRansLow << 8))
+      fail(ErrorCode::CorruptPayload, "fast geometry: rANS state out of range", base);
+    size_t pos = 4;
+    for (size_t i = 0; i < m; ++i) {
+      const DecTable& t = tabs[nbctx ? kNbc.count[pat[i]] : 0];
+      if (!t.used) fail(ErrorCode::CorruptPayload, "fast geometry: node context has no table", at);
+      const uint32_t slot = x & kSlotMask;
+      const uint8_t s = t.slot[slot];
+      x = t.f15[s] * (x >> kFastProbBits) + slot - t.c15[s];
+      while (x < kRansLow) {
+        if (pos >= len) fail(ErrorCode::Truncated, "fast geometry: rANS data ends early", base + static_cast<int64_t>(len));
+        x = (x << 8) | d[pos++];
+      }
+      occ[i] = s;
     }
-    occ[i] = s;
-    n_child += static_cast<uint64_t>(pop8(s));
+    if (x != kRansLow || pos != len)
+      fail(ErrorCode::CorruptPayload, "fast geometry: rANS data does not end in the initial state", base);
   }
-  if (x != kRansLow || pos != len)
-    fail(ErrorCode::CorruptPayload, "fast geometry: rANS data does not end in the initial state", base);
+  uint64_t n_child = 0;
+  for (size_t i = 0; i < m; ++i) n_child += static_cast<uint64_t>(pop8(occ[i]));
   if (n_child > n_out) fail(ErrorCode::CorruptPayload, "fast geometry: more voxels than the header's point count", at);
   std::vector<uint64_t> next(static_cast<size_t>(n_child));
   size_t c = 0;
@@ -417,13 +515,13 @@ void FastGeometryDecoderImpl::decode_level(ByteReader& r) {
     for (uint32_t b = occ[i]; b; b &= b - 1) next[c++] = (codes[i] << 3) | static_cast<uint64_t>(__builtin_ctz(b));
   if (l < K) {
     std::vector<int32_t> nn(static_cast<size_t>(n_child) * 6);
-    std::vector<uint8_t> nc(static_cast<size_t>(n_child));
-    child_neighbours(m, occ.data(), nb.data(), nn.data(), nc.data());
+    std::vector<uint8_t> np(static_cast<size_t>(n_child));
+    child_neighbours(m, occ.data(), nb.data(), nn.data(), np.data());
     nb.swap(nn);
-    nbcnt.swap(nc);
+    pat.swap(np);
   } else {
     nb.clear();
-    nbcnt.clear();
+    pat.clear();
   }
   codes.swap(next);
   level = l;
@@ -477,7 +575,7 @@ FastGeometryDecoder::FastGeometryDecoder(const uint8_t* header, size_t size, con
     return;
   }
   d.codes.assign(1, 0);
-  if (K > 0) { d.nb.assign(6, -1); d.nbcnt.assign(1, 0); }
+  if (K > 0) { d.nb.assign(6, -1); d.pat.assign(1, 0); }
   d.next_lo = depth == 0 ? 0 : 1;
 }
 
@@ -498,7 +596,7 @@ void FastGeometryDecoder::feed(const uint8_t* payload, size_t size) {
   // On failure, go back to the state at the start of the chunk.
   std::vector<uint64_t> saved_codes = d.codes;
   std::vector<int32_t> saved_nb = d.nb;
-  std::vector<uint8_t> saved_cnt = d.nbcnt;
+  std::vector<uint8_t> saved_pat = d.pat;
   const int saved_level = d.level;
   try {
     for (int l = std::max(lo, 1); l <= hi; ++l) d.decode_level(r);
@@ -510,7 +608,7 @@ void FastGeometryDecoder::feed(const uint8_t* payload, size_t size) {
     d.failed = true;
     d.codes.swap(saved_codes);
     d.nb.swap(saved_nb);
-    d.nbcnt.swap(saved_cnt);
+    d.pat.swap(saved_pat);
     d.level = saved_level;
     d.counts.clear();
     throw;

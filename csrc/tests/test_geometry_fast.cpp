@@ -49,10 +49,11 @@ std::vector<uint32_t> sorted_input(const std::vector<uint32_t>& p, const Geometr
   return out;
 }
 
-GeometryEncoding enc(const std::vector<uint32_t>& p, int depth, int K = -1) {
+GeometryEncoding enc(const std::vector<uint32_t>& p, int depth, int K = -1, bool adaptive = true) {
   FastGeometryOptions o;
   o.depth = depth;
   o.context_levels = K;
+  o.adaptive = adaptive;
   return encode_geometry_fast(p.data(), p.size() / 3, o);
 }
 
@@ -60,13 +61,17 @@ GeometryEncoding enc(const std::vector<uint32_t>& p, int depth, int K = -1) {
 
 TEST_CASE("geometry_fast/roundtrip") {
   for (int depth : {1, 3, 8, 12, 21}) {
-    for (int K : {-1, 0, 2}) {
+    for (int K : {-1, 0, 2, depth}) {
       if (K > depth) continue;
-      auto p = cloud(3000, depth, 7u + static_cast<uint32_t>(depth));
-      auto e = enc(p, depth, K);
-      CHECK(decode_all(e) == sorted_input(p, e));
-      CHECK(enc(p, depth, K).chunks.size() == e.chunks.size());
-      CHECK(enc(p, depth, K).chunks.back().payload == e.chunks.back().payload);  // deterministic
+      for (bool adaptive : {true, false}) {
+        auto p = cloud(3000, depth, 7u + static_cast<uint32_t>(depth));
+        auto e = enc(p, depth, K, adaptive);
+        CHECK(decode_all(e) == sorted_input(p, e));
+        auto again = enc(p, depth, K, adaptive);
+        CHECK(again.header == e.header && again.chunks.size() == e.chunks.size());
+        for (size_t i = 0; i < e.chunks.size() && i < again.chunks.size(); ++i)
+          CHECK(again.chunks[i].payload == e.chunks[i].payload);  // deterministic
+      }
     }
   }
 }

@@ -1,10 +1,11 @@
 """Fast octree geometry codec (GEOM chunks, codec id 11): lossless, several points per voxel.
 
-The octree of the classic codec (codec 1) with each node's occupancy byte coded as one
-8-bit symbol by static-table rANS (tables stored per level; the context is the number of
-occupied face neighbours on the upper levels); duplicate counts as a list of the leaves
-with more than one point. About ten times faster to decode than codec 1 for 1-3 % more
-bytes. Same interface as ``pcstream.geometry``; byte layout: ``formats/geometry-fast.md``.
+The octree of the classic codec (codec 1); per level the encoder codes the occupancy bytes
+either as 8-bit symbols with static-table rANS (tables stored per level, optionally one
+per number of occupied face neighbours) or, on small or structured levels, as adaptive
+binary decisions (``adaptive=False`` turns that off); duplicate counts are a list of the
+leaves with more than one point. About ten times faster to decode than codec 1 for 1-3 %
+more bytes. Same interface as ``pcstream.geometry``; byte layout: ``formats/geometry-fast.md``.
 
 Example::
 
@@ -26,12 +27,13 @@ CODEC_ID = 11
 
 
 def encode_geometry(points, depth: int, *, levels: "int | None" = None, context_levels: "int | None" = None,
-                    first_chunk_levels: "int | None" = None) -> EncodedGeometry:
+                    first_chunk_levels: "int | None" = None, adaptive: bool = True) -> EncodedGeometry:
     """Encode integer points (N, 3) in ``[0, 2**depth)`` losslessly.
 
     ``levels`` must be None or ``depth`` (the codec is lossless only).
     ``context_levels``: levels 1..K coded with the neighbour-count context (default: chosen
     by the encoder). ``first_chunk_levels``: levels grouped in the first chunk (default: depth - 5).
+    ``adaptive=False``: static-table levels only (decodes faster, a few % more bytes on small clouds).
     """
     depth = int(depth)
     if not 0 <= depth <= MAX_DEPTH:
@@ -43,7 +45,7 @@ def encode_geometry(points, depth: int, *, levels: "int | None" = None, context_
     pts = _as_points(points, depth)
     header, chunks, order = _core.fast_geometry_encode(
         pts, depth, -1 if context_levels is None else int(context_levels),
-        -1 if first_chunk_levels is None else int(first_chunk_levels))
+        -1 if first_chunk_levels is None else int(first_chunk_levels), bool(adaptive))
     return EncodedGeometry(header=header,
                            chunks=[GeometryChunk(int(lo), int(hi), payload, int(n)) for lo, hi, payload, n in chunks],
                            order=np.asarray(order, dtype=np.int64), voxel_of_point=None)

@@ -2,15 +2,16 @@
 // points per voxel allowed.
 //
 // Same octree as the classic codec (breadth-first, nodes in Morton order,
-// one occupancy byte per node), but each level's occupancy bytes are coded as
-// 8-bit symbols with static-table rANS: the encoder stores one frequency table
-// per context in the level record, the context being the number of occupied
-// face neighbours of the node (levels 1..K, K in the header) or none (deeper
-// levels, where the tree is a set of isolated branches and neighbours carry no
-// information). One table lookup and one state update per node instead of
-// eight context-mixed binary decisions: several times faster than codec 1 at
-// ~1-3 % more bytes. Duplicate counts are a list of the leaves holding more
-// than one point. Byte layout: formats/geometry-fast.md.
+// one occupancy byte per node); the encoder picks per level how the bytes are
+// coded: as 8-bit symbols with static-table rANS (tables stored in the level
+// record; one table, or one per number of occupied face neighbours on levels
+// 1..K), or as eight adaptive binary decisions per node on the classic
+// codec's range coder (context: occupied neighbours adjacent to the child and
+// the bits so far; no tables, for small or structured levels). Deep levels of
+// splat scenes and sparse scans are isolated branches where neighbours carry
+// no information: one table lookup a node there. Several times faster than
+// codec 1 at ~1-3 % more bytes. Duplicate counts are a list of the leaves
+// holding more than one point. Byte layout: formats/geometry-fast.md.
 //
 // Errors: encode throws InvalidArgument (depth outside [0, 21], coordinates
 // out of range, more than 2^32 - 1 points, context_levels > depth). The
@@ -39,8 +40,9 @@ constexpr int kFastNbContexts = 7;     // occupied face neighbours 0..6
 
 struct FastGeometryOptions {
   int depth = 10;               // bits per coordinate, [0, 21]
-  int context_levels = -1;      // K: levels 1..K use the neighbour context; -1: chosen by the encoder
+  int context_levels = -1;      // K: levels 1..K may use neighbour contexts; -1: chosen by the encoder
   int first_chunk_levels = -1;  // levels in the first chunk; -1: automatic (as codec 1)
+  bool adaptive = true;         // allow the adaptive binary mode (smaller, slower to decode)
 };
 
 // xyz: n interleaved (x, y, z) coordinates, each < 2^depth. Returns the header,
