@@ -1,13 +1,17 @@
-"""Encode/decode CPU time on one scene (default playbot, 500k splats), both position modes
-("keys", the default, and "octree"; "keys" also with stream version 2), against our numpy SPZ v4 writer/reader in the same run.
-CPU seconds (process_time, all threads) are reported beside wall seconds (best of --repeat)
-because the shared machine is usually loaded; the load average is recorded too.
+"""Encode/decode CPU and wall time on one scene (default playbot, 500k splats, quality 0.5):
+the `.pcs` file through the public API (`container_io.pack` / `unpack`: positions with the
+fast octree geometry codec 11, the default, and with the classic codec 1), the stand-alone
+SPLT stream (`codec.encode` / `decode`, positions as sorted Morton keys) and our numpy SPZ v4
+writer/reader, all in the same run. CPU seconds (process_time, all threads) beside wall
+seconds, best of --repeat, because the shared machine is usually loaded; the load average
+is recorded too.
 
     python bench/splats_speed.py [--scene playbot] [--repeat 3]
-Writes bench/results/splats_speed.json.
+Writes bench/results/splats_speed.json and prints a markdown table.
 """
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
 from splats import scene_ply  # noqa: E402
-from pcstream.splats import codec, read_inria_ply, read_spz, write_spz  # noqa: E402
+from pcstream.splats import codec, container_io, read_inria_ply, read_spz, write_spz  # noqa: E402
 
 
 def measure(fn, repeat):
@@ -29,6 +33,17 @@ def measure(fn, repeat):
     return out, best_cpu, best_wall
 
 
+ROWS = [  # key, label, encode(scene) -> bytes, decode(bytes) -> scene
+    ("pcs_fast", "`.pcs` file, positions GEOM codec 11 (default of `pcstream pack`)",
+     lambda s: container_io.pack(s, quality=0.5), container_io.unpack),
+    ("pcs_classic", "`.pcs` file, positions GEOM codec 1 (`geometry_codec=1`)",
+     lambda s: container_io.pack(s, quality=0.5, geometry_codec=1), container_io.unpack),
+    ("keys", "stand-alone SPLT v3 stream, `positions=\"keys\"` (default of `splats.encode`)",
+     lambda s: codec.encode(s, 0.5), codec.decode),
+    ("spz_v4_numpy", "our numpy SPZ v4 writer / reader", lambda s: write_spz(s, 4), read_spz),
+]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scene", default="playbot")
@@ -36,24 +51,20 @@ def main():
     ap.add_argument("--scratch", default="/tmp/gs")
     a = ap.parse_args()
     s = read_inria_ply(scene_ply(a.scene, Path(a.scratch)))
-    import os
     res = {"scene": a.scene, "splats": len(s), "cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]}
-    blob, c, w = measure(lambda: write_spz(s, 4), a.repeat)
-    res["spz_v4_numpy_writer"] = {"cpu_s": c, "wall_s": w}
-    _, c, w = measure(lambda: read_spz(blob), a.repeat)
-    res["spz_v4_numpy_reader"] = {"cpu_s": c, "wall_s": w}
-    # "keys_v2": the same encoder writing stream version 2 (adaptive binary range coder), for a
-    # same-run before/after comparison with version 3 (static-table rANS).
-    for name, mode, version in (("keys", "keys", 3), ("keys_v2", "keys", 2), ("octree", "octree", 3)):
-        codec.FORMAT_VERSION = version
-        b, ce, we = measure(lambda: codec.encode(s, 0.5, positions=mode), a.repeat)
-        _, cd, wd = measure(lambda: codec.decode(b), a.repeat)
-        res[name] = {"version": version, "bytes_per_splat": len(b) / len(s), "encode_cpu_s": ce,
-                     "encode_wall_s": we, "decode_cpu_s": cd, "decode_wall_s": wd}
-    codec.FORMAT_VERSION = 3
+    for key, label, enc, dec in ROWS:
+        blob, ce, we = measure(lambda: enc(s), a.repeat)
+        _, cd, wd = measure(lambda: dec(blob), a.repeat)
+        res[key] = {"label": label, "bytes": len(blob), "bytes_per_splat": len(blob) / len(s), "encode_cpu_s": ce,
+                    "encode_wall_s": we, "decode_cpu_s": cd, "decode_wall_s": wd}
     res["loadavg_after"] = os.getloadavg()[0]
-    for k, v in res.items():
-        print(k, v)
+    print(f"{a.scene}, {len(s)} splats; load average {res['loadavg_before']:.2f} -> {res['loadavg_after']:.2f}")
+    print("| | encode CPU s | encode wall s | decode CPU s | decode wall s | B/splat |")
+    print("|---|---|---|---|---|---|")
+    for key, label, _, _ in ROWS:
+        r = res[key]
+        print(f"| {label} | {r['encode_cpu_s']:.2f} | {r['encode_wall_s']:.2f} | {r['decode_cpu_s']:.2f} | "
+              f"{r['decode_wall_s']:.2f} | {r['bytes_per_splat']:.2f} |")
     (ROOT / "bench" / "results" / "splats_speed.json").write_text(json.dumps(res, indent=1))
 
 

@@ -657,9 +657,10 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
         raise TruncatedError("splat stream: LoD chunks missing")
     if not ch or ch[0][0] not in POSITION_CHUNKS:
         raise TruncatedError("splat stream: position chunk missing")
-    if ch[0][0] == b"POSK":
-        qp = core.splat_morton_decode(_decode_keys(int(h["v"]), ch[0][1], n, 3 * depth))
-    else:
+
+    def positions():
+        if ch[0][0] == b"POSK":
+            return core.splat_morton_decode(_decode_keys(int(h["v"]), ch[0][1], n, 3 * depth))
         parts = _unpack_list(ch[0][1])
         if ch[0][0] == b"GEOF":
             qp = _decode_fast_geometry(parts[0], parts[1:], max(n, 1))
@@ -669,6 +670,15 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
             raise CorruptPayloadError(f"splat stream: geometry has {len(qp)} points, header says {n}")
         if n and int(qp.max()) >= (1 << depth):
             raise CorruptPayloadError("splat stream: geometry deeper than the header's depth")
+        return qp
+
+    qp_future = None
+    if lods or ch[0][0] == b"POSK":
+        qp = positions()
+    else:  # octree positions decode beside the attribute groups, which do not need them (no LoD)
+        pool = ThreadPoolExecutor(max_workers=1)
+        qp_future = pool.submit(positions)
+        pool.shutdown(wait=False)
     groups = {}
     for typ, payload in ch[1:]:
         if typ != b"SPLT" or not payload:
@@ -711,6 +721,8 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(3, count)]
                 mats += [f.result() for f in futs]
+    if qp_future is not None:
+        qp = qp_future.result()
     base = SplatScene.empty(n, 0)
     with np.errstate(over="ignore", invalid="ignore"):
         base.positions = (qp.astype(np.float64) * float(h["pos_step"])
