@@ -1,62 +1,20 @@
-// Fast octree geometry codec (codec 11): occupancy bytes with static-table
-// rANS, neighbour-count contexts on the upper levels. Byte layout:
+// Fast octree geometry codec (codec 11): traversal, per-level mode choice and
+// stream layout (coding pieces in geometry_fast_internal.hpp). Byte layout:
 // formats/geometry-fast.md.
 #include "pcstream/geometry_fast.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <string>
 
+#include "geometry_fast_internal.hpp"
 #include "pcstream/byte_io.hpp"
 #include "pcstream/error.hpp"
-#include "pcstream/geometry_model.hpp"
 #include "pcstream/morton.hpp"
-#include "pcstream/range_coder.hpp"
 
 namespace pcstream {
 namespace {
 
-constexpr uint32_t kRansLow = 1u << 23;           // state interval [2^23, 2^31)
-constexpr uint32_t kProbTotal = 1u << kFastProbBits;
-constexpr uint32_t kSlotMask = kProbTotal - 1;
-
-inline int pop8(uint32_t v) { return __builtin_popcount(v & 0xFFu); }
-
-// Face directions -x, +x, -y, +y, -z, +z: the child-index bit of their axis.
-constexpr uint8_t kAxisBit[6] = {4, 4, 2, 2, 1, 1};
-
-// Face neighbours (indices into the next level, -1 when empty) and their
-// occupancy pattern (bit d set when neighbour d is occupied) for every child
-// of `n_nodes` nodes with occupancy `occ` and face neighbours `nb` (6 per
-// node). A child's neighbour along an axis is a sibling when the child lies on
-// the near side, else a child of the parent's neighbour; either way the
-// neighbour's child index is j ^ axis bit.
-void child_neighbours(size_t n_nodes, const uint8_t* occ, const int32_t* nb, int32_t* out_nb, uint8_t* out_pat) {
-  std::vector<uint32_t> first(n_nodes);
-  uint32_t s = 0;
-  for (size_t i = 0; i < n_nodes; ++i) { first[i] = s; s += static_cast<uint32_t>(pop8(occ[i])); }
-  size_t c = 0;
-  for (size_t i = 0; i < n_nodes; ++i) {
-    for (uint32_t b = occ[i]; b; b &= b - 1, ++c) {
-      const int j = __builtin_ctz(b);
-      uint32_t pat = 0;
-      for (int d = 0; d < 6; ++d) {
-        const int m = kAxisBit[d];
-        const bool plus = d & 1;
-        const bool inside = plus ? !(j & m) : (j & m) != 0;
-        const int64_t q = inside ? static_cast<int64_t>(i) : nb[i * 6 + d];
-        const int jj = j ^ m;
-        int32_t idx = -1;
-        if (q >= 0 && ((occ[q] >> jj) & 1))
-          idx = static_cast<int32_t>(first[q] + static_cast<uint32_t>(pop8(occ[q] & ((1u << jj) - 1))));
-        out_nb[c * 6 + d] = idx;
-        pat |= static_cast<uint32_t>(idx >= 0) << d;
-      }
-      out_pat[c] = static_cast<uint8_t>(pat);
-    }
-  }
-}
+using namespace fastgeom;
 
 // Chunk boundaries as in codec 1: levels [1, first] in one chunk, then one chunk per level.
 std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
@@ -69,185 +27,6 @@ std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
   return r;
 }
 
-int varint_len(uint64_t v) { int k = 1; while (v >= 128) { v >>= 7; ++k; } return k; }
-
-// Level record modes (formats/geometry-fast.md §3).
-constexpr uint8_t kModeStatic = 0;      // static rANS, one table
-constexpr uint8_t kModeStaticNb = 1;    // static rANS, 7 tables by occupied face neighbours (l <= K)
-constexpr uint8_t kModeAdaptive = 2;    // adaptive binary bit tree (context: adjacent neighbours, l <= K)
-
-// Occupied face neighbours of a node from its pattern, and those adjacent to
-// child j (on the child's own side along each axis: +x when x bit set, else -x, ...).
-struct NbClasses {
-  uint8_t count[64];
-  uint8_t adj[8][64];
-  constexpr NbClasses() : count(), adj() {
-    for (int p = 0; p < 64; ++p) {
-      count[p] = static_cast<uint8_t>(((p >> 0) & 1) + ((p >> 1) & 1) + ((p >> 2) & 1) + ((p >> 3) & 1) +
-                                      ((p >> 4) & 1) + ((p >> 5) & 1));
-      for (int j = 0; j < 8; ++j)
-        adj[j][p] = static_cast<uint8_t>(((p >> ((j & 4) ? 1 : 0)) & 1) + ((p >> ((j & 2) ? 3 : 2)) & 1) +
-                                         ((p >> ((j & 1) ? 5 : 4)) & 1));
-    }
-  }
-};
-constexpr NbClasses kNbc{};
-
-// Adaptive binary coding of occupancy bytes: bit j of a node (j = 0..7) is
-// coded with the counter of (adjacent occupied neighbours of child j, bit-tree
-// node = 1 followed by the bits so far); the last bit is implied when the
-// first seven are 0. Counters: 16-bit probability, rate 1/(n + 1.5), n <= 255.
-struct EncBits {
-  RangeEncoder* rc;
-  inline int bit(int b, uint32_t p1) { rc->encode_bit_p(b, p1); return b; }
-};
-struct DecBits {
-  RangeDecoder* rc;
-  inline int bit(int, uint32_t p1) { return rc->decode_bit_p(p1); }
-};
-template <class IO>
-void code_tree(IO& io, uint8_t* occ, const uint8_t* pat, size_t m) {
-  std::vector<geom::Counter> ctr(4 * 256);
-  for (size_t i = 0; i < m; ++i) {
-    const int p = pat ? pat[i] : 0;
-    const uint32_t truth = occ[i];
-    uint32_t node = 1, o = 0;
-    for (int j = 0; j < 8; ++j) {
-      if (j == 7 && node == 128) { o |= 0x80; break; }  // an occupied node has a child
-      geom::Counter& c = ctr[kNbc.adj[j][p] * 256u + node];
-      const int q = c.p();
-      const int b = io.bit((truth >> j) & 1, static_cast<uint32_t>(q < 32 ? 32 : q > 65504 ? 65504 : q));
-      c.update(b, 255);
-      node = node * 2 + static_cast<uint32_t>(b);
-      o |= static_cast<uint32_t>(b) << j;
-    }
-    occ[i] = static_cast<uint8_t>(o);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Encoder side: one table per context.
-struct EncTable {
-  int precision = 0;          // 0: unused
-  uint32_t freq[256] = {};    // stored frequencies (sum 2^precision)
-  uint32_t f15[256] = {};     // scaled to 2^15
-  uint32_t c15[256] = {};
-  double bits = 0;            // estimated coded bits + table bits
-};
-
-// Frequencies summing to 2^p, >= 1 for every counted symbol (needs 2^p >= used).
-void quantise(const uint64_t* cnt, int p, uint32_t* f) {
-  const uint64_t M = uint64_t(1) << p;
-  uint64_t total = 0;
-  int used = 0, top = -1;
-  for (int s = 0; s < 256; ++s) {
-    f[s] = 0;
-    if (!cnt[s]) continue;
-    total += cnt[s];
-    ++used;
-    if (top < 0 || cnt[s] > cnt[top]) top = s;
-  }
-  if (used == 1) { f[top] = static_cast<uint32_t>(M); return; }
-  int64_t sum = 0;
-  for (int s = 0; s < 256; ++s) {
-    if (!cnt[s]) continue;
-    f[s] = static_cast<uint32_t>(std::max<uint64_t>(1, cnt[s] * M / total));
-    sum += f[s];
-  }
-  int64_t diff = static_cast<int64_t>(M) - sum;
-  if (diff >= 0) { f[top] += static_cast<uint32_t>(diff); return; }
-  // Too much mass from the minimum of 1: take it from the largest frequencies first.
-  int order[256];
-  int k = 0;
-  for (int s = 0; s < 256; ++s) if (f[s]) order[k++] = s;
-  std::stable_sort(order, order + k, [&](int a, int b) { return f[a] > f[b]; });
-  for (int i = 0; i < k && diff < 0; ++i) {
-    const int64_t t = std::min<int64_t>(f[order[i]] - 1, -diff);
-    f[order[i]] -= static_cast<uint32_t>(t);
-    diff += t;
-  }
-}
-
-// Chooses the precision that minimises coded + table bits.
-EncTable build_table(const uint64_t* cnt) {
-  EncTable t;
-  int used = 0;
-  for (int s = 0; s < 256; ++s) used += cnt[s] != 0;
-  if (!used) { t.bits = 8; return t; }
-  int pmin = 1;
-  while ((1 << pmin) < used) ++pmin;
-  double best = -1;
-  uint32_t f[256];
-  for (int p = pmin; p <= kFastProbBits; ++p) {
-    quantise(cnt, p, f);
-    double bits = 8.0 * (1 + varint_len(static_cast<uint64_t>(used)));
-    for (int s = 0; s < 256; ++s) {
-      if (!f[s]) continue;
-      bits += 8.0 * (1 + varint_len(f[s]));
-      bits += static_cast<double>(cnt[s]) * (p - std::log2(static_cast<double>(f[s])));
-    }
-    if (best < 0 || bits < best) {
-      best = bits;
-      t.precision = p;
-      std::memcpy(t.freq, f, sizeof f);
-    }
-  }
-  t.bits = best;
-  uint32_t acc = 0;
-  for (int s = 0; s < 256; ++s) {
-    t.f15[s] = t.freq[s] << (kFastProbBits - t.precision);
-    t.c15[s] = acc;
-    acc += t.f15[s];
-  }
-  return t;
-}
-
-void write_table(ByteWriter& w, const EncTable& t) {
-  w.u8(static_cast<uint8_t>(t.precision));
-  if (!t.precision) return;
-  int k = 0;
-  for (int s = 0; s < 256; ++s) k += t.freq[s] != 0;
-  w.varint(static_cast<uint64_t>(k));
-  for (int s = 0; s < 256; ++s) {
-    if (!t.freq[s]) continue;
-    w.u8(static_cast<uint8_t>(s));
-    w.varint(t.freq[s]);
-  }
-}
-
-// rANS-codes symbols sym[i] with tables[count of pat[i]] (pat null: table 0),
-// last symbol first; returns the bytes in decoding order (initial state first).
-std::vector<uint8_t> rans_encode(const uint8_t* sym, const uint8_t* pat, size_t n, const std::vector<EncTable>& tabs) {
-  std::vector<uint8_t> rev;
-  rev.reserve(n / 2 + 16);
-  uint32_t x = kRansLow;
-  for (size_t i = n; i-- > 0;) {
-    const EncTable& t = tabs[pat ? kNbc.count[pat[i]] : 0];
-    const uint32_t f = t.f15[sym[i]], c = t.c15[sym[i]];
-    const uint32_t xmax = ((kRansLow >> kFastProbBits) << 8) * f;
-    while (x >= xmax) { rev.push_back(static_cast<uint8_t>(x & 0xFF)); x >>= 8; }
-    x = ((x / f) << kFastProbBits) + (x % f) + c;
-  }
-  rev.push_back(static_cast<uint8_t>(x >> 24));
-  rev.push_back(static_cast<uint8_t>(x >> 16));
-  rev.push_back(static_cast<uint8_t>(x >> 8));
-  rev.push_back(static_cast<uint8_t>(x));
-  std::reverse(rev.begin(), rev.end());
-  return rev;
-}
-
-// Tables of one level: counts per context (occupied neighbours from pat, or
-// one context when pat is null), then a table each.
-std::vector<EncTable> level_tables(const uint8_t* occ, const uint8_t* pat, size_t n, int nctx, double* bits) {
-  std::vector<uint64_t> cnt(static_cast<size_t>(nctx) * 256, 0);
-  for (size_t i = 0; i < n; ++i) ++cnt[(pat ? kNbc.count[pat[i]] : 0) * 256u + occ[i]];
-  std::vector<EncTable> tabs(static_cast<size_t>(nctx));
-  double b = 0;
-  for (int c = 0; c < nctx; ++c) { tabs[c] = build_table(&cnt[c * 256u]); b += tabs[c].bits; }
-  if (bits) *bits = b;
-  return tabs;
-}
-
 std::vector<uint8_t> write_header(int depth, int K, uint64_t n) {
   ByteWriter w;
   w.u8(kFastGeometryVersion);
@@ -257,45 +36,6 @@ std::vector<uint8_t> write_header(int depth, int K, uint64_t n) {
   return w.bytes();
 }
 
-// ---------------------------------------------------------------------------
-// Decoder side.
-struct DecTable {
-  bool used = false;
-  uint32_t f15[256];
-  uint32_t c15[256];
-  std::vector<uint8_t> slot;  // 2^15 entries: symbol of each slot
-};
-
-void read_table(ByteReader& r, DecTable& t) {
-  const int64_t at = r.offset();
-  const int p = r.u8("fast geometry: table precision");
-  t.used = p != 0;
-  if (!t.used) return;
-  if (p > kFastProbBits) fail(ErrorCode::CorruptPayload, "fast geometry: table precision above 15", at);
-  const uint64_t k = r.varint("fast geometry: table size");
-  if (k < 1 || k > 255) fail(ErrorCode::CorruptPayload, "fast geometry: table symbol count outside [1, 255]", at);
-  std::fill(t.f15, t.f15 + 256, 0u);
-  uint64_t sum = 0;
-  int prev = 0;
-  for (uint64_t i = 0; i < k; ++i) {
-    const int s = r.u8("fast geometry: table symbol");
-    if (s <= prev) fail(ErrorCode::CorruptPayload, "fast geometry: table symbols not increasing (or 0)", r.offset() - 1);
-    prev = s;
-    const uint64_t f = r.varint("fast geometry: frequency");
-    if (f < 1 || f > (uint64_t(1) << p))
-      fail(ErrorCode::CorruptPayload, "fast geometry: frequency outside [1, 2^precision]", r.offset());
-    sum += f;
-    t.f15[s] = static_cast<uint32_t>(f << (kFastProbBits - p));
-  }
-  if (sum != (uint64_t(1) << p)) fail(ErrorCode::CorruptPayload, "fast geometry: frequencies do not sum to 2^precision", at);
-  t.slot.resize(kProbTotal);
-  uint32_t acc = 0;
-  for (int s = 0; s < 256; ++s) {
-    t.c15[s] = acc;
-    if (t.f15[s]) std::memset(&t.slot[acc], s, t.f15[s]);
-    acc += t.f15[s];
-  }
-}
 
 }  // namespace
 
