@@ -3,7 +3,7 @@ the `.pcs` file through the public API (`container_io.pack` / `unpack`: position
 fast octree geometry codec 11, the default, and with the classic codec 1), the stand-alone
 SPLT stream (`codec.encode` / `decode`, positions as sorted Morton keys) and our numpy SPZ v4
 writer/reader, all in the same run. CPU seconds (process_time, all threads) beside wall
-seconds, best of --repeat, because the shared machine is usually loaded; the load average
+seconds, best of --repeat rounds (rows take turns), because the shared machine is usually loaded; the load average
 is recorded too.
 
     python bench/splats_speed.py [--scene playbot] [--repeat 3]
@@ -23,14 +23,10 @@ from splats import scene_ply  # noqa: E402
 from pcstream.splats import codec, container_io, read_inria_ply, read_spz, write_spz  # noqa: E402
 
 
-def measure(fn, repeat):
-    best_cpu, best_wall, out = 1e9, 1e9, None
-    for _ in range(repeat):
-        c, w = time.process_time(), time.perf_counter()
-        out = fn()
-        best_cpu = min(best_cpu, time.process_time() - c)
-        best_wall = min(best_wall, time.perf_counter() - w)
-    return out, best_cpu, best_wall
+def timed(fn):
+    c, w = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - c, time.perf_counter() - w
 
 
 ROWS = [  # key, label, encode(scene) -> bytes, decode(bytes) -> scene
@@ -52,11 +48,18 @@ def main():
     a = ap.parse_args()
     s = read_inria_ply(scene_ply(a.scene, Path(a.scratch)))
     res = {"scene": a.scene, "splats": len(s), "cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]}
-    for key, label, enc, dec in ROWS:
-        blob, ce, we = measure(lambda: enc(s), a.repeat)
-        _, cd, wd = measure(lambda: dec(blob), a.repeat)
-        res[key] = {"label": label, "bytes": len(blob), "bytes_per_splat": len(blob) / len(s), "encode_cpu_s": ce,
-                    "encode_wall_s": we, "decode_cpu_s": cd, "decode_wall_s": wd}
+    # Rows take turns, `repeat` rounds, best time per row: a burst of load on the shared
+    # machine then slows one round of every row rather than all rounds of one row.
+    best = {key: {"encode_cpu_s": 1e9, "encode_wall_s": 1e9, "decode_cpu_s": 1e9, "decode_wall_s": 1e9}
+            for key, *_ in ROWS}
+    for _ in range(a.repeat):
+        for key, label, enc, dec in ROWS:
+            blob, ce, we = timed(lambda: enc(s))
+            _, cd, wd = timed(lambda: dec(blob))
+            b = best[key]
+            for k, v in (("encode_cpu_s", ce), ("encode_wall_s", we), ("decode_cpu_s", cd), ("decode_wall_s", wd)):
+                b[k] = min(b[k], v)
+            res[key] = {"label": label, "bytes": len(blob), "bytes_per_splat": len(blob) / len(s), **b}
     res["loadavg_after"] = os.getloadavg()[0]
     print(f"{a.scene}, {len(s)} splats; load average {res['loadavg_before']:.2f} -> {res['loadavg_after']:.2f}")
     print("| | encode CPU s | encode wall s | decode CPU s | decode wall s | B/splat |")
