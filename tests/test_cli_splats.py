@@ -65,7 +65,7 @@ def test_info_shows_splat_chunks(tmp_path, scene_ply):
     assert "SPLT" in r.stdout and "splat opacity + DC colour" in r.stdout and "splat scale + rotation" in r.stdout
     for band in range(1, scene.sh_degree + 1):
         assert f"splat SH band {band}" in r.stdout
-    assert "splat LoD representatives" in r.stdout and "positions (classic octree)" in r.stdout
+    assert "splat LoD representatives" in r.stdout and "positions (fast octree)" in r.stdout
     info = json.loads(run("info", pcs, "--json").stdout)
     assert info["metadata"]["splats"]["n"] == 300
     # a coarse LoD level unpacks to a smaller valid scene

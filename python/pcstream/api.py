@@ -25,7 +25,8 @@ from .quantize import MAX_BITS, dequantize, quantize
 GEOMETRY_CODECS = {1: ("classic", "pcstream.geometry", "GeometryDecoder"),
                    7: ("learned", "pcstream.learned", "LearnedGeometryDecoder"),
                    8: ("scan", "pcstream.scan_order", "ScanOrderGeometryDecoder"),
-                   10: ("learned-lossy", "pcstream.lossy", "LossyGeometryDecoder")}
+                   10: ("learned-lossy", "pcstream.lossy", "LossyGeometryDecoder"),
+                   11: ("fast", "pcstream.geometry_fast", "FastGeometryDecoder")}
 GEOMETRY_NAMES = {name: cid for cid, (name, _, _) in GEOMETRY_CODECS.items()}
 #: ``codec="auto"`` preferences: "speed" keeps the classic coder (several times faster),
 #: "size" encodes with both and keeps the smaller stream.

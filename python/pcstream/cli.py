@@ -1,6 +1,6 @@
 """The ``pcstream`` command line.
 
-    pcstream pack IN OUT.pcs [--precision P] [--lossy --level N] [--codec classic|learned|auto [--prefer speed|size]] [--adapt [--adapt-steps N]]
+    pcstream pack IN OUT.pcs [--precision P] [--lossy --level N] [--codec classic|learned|fast|auto [--prefer speed|size]] [--adapt [--adapt-steps N]]
     pcstream pack scene.{ply,spz,splat} OUT.pcs [--quality Q | --preset spz] [--lod] [--max-sh N]   (3DGS splats)
     pcstream unpack IN.pcs OUT.{ply,npy,bin} [--level N]
     pcstream unpack scene.pcs OUT.{ply,spz,splat} [--lod-level K] [--max-sh N]              (3DGS splats)
@@ -631,10 +631,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --lossy: learned lossy geometry reaching a D1 PSNR of Y dB (needs scipy)")
     s.add_argument("--peak", type=float, default=None,
                    help="D1 peak for --psnr in input-grid units (default 2^depth - 1)")
-    s.add_argument("--codec", default=None, choices=["classic", "learned", "scan", "auto"],
+    s.add_argument("--codec", default=None, choices=["classic", "learned", "scan", "fast", "auto"],
                    help="geometry codec: classic (default, codec 1), learned (codec 7, lossless, decoded without "
                         "torch), scan (codec 8: input order, lossless; the default for LAS/LAZ input), "
-                        "auto (chosen by --prefer)")
+                        "fast (codec 11: octree with static-table rANS, several times faster to decode, "
+                        "a few %% larger), auto (chosen by --prefer)")
     s.add_argument("--prefer", default="speed", choices=["speed", "size"],
                    help="for --codec auto: speed (default) = classic; size = encode with both, keep the smaller")
     s.add_argument("--adapt", action="store_true",

@@ -28,6 +28,8 @@ FORMAT_VERSION = 3
 # v1: one-slice adaptive column coder; v2: sliced (parallel) adaptive coder; v3: sliced static-table rANS
 SUPPORTED_VERSIONS = (1, 2, 3)
 CODEC_ID = 6
+#: Chunk types holding the positions: sorted Morton keys, classic octree (codec 1), fast octree (codec 11).
+POSITION_CHUNKS = (b"POSK", b"GEOM", b"GEOF")
 MAX_SPLATS = 1 << 27
 MAX_DEPTH = 21
 
@@ -83,7 +85,8 @@ class EncodeOptions:
     quality: float = 0.5
     position_step: float | None = None   # default: 1/4096, coarser only if the extent needs > 21 bits
     max_sh_degree: int | None = None
-    positions: str = "keys"              # "keys": Morton-delta (fast); "octree": classic geometry codec
+    positions: str = "keys"              # "keys": Morton-delta (fast); "octree-fast": fast octree geometry
+                                         # codec (codec 11); "octree": classic geometry codec (codec 1)
     lod: bool = False                    # add representative splats of coarser octree levels
     importance: bool = True              # below quality 0.5: coarser rotations where they matter little
     steps: dict = field(default_factory=dict)  # per-attribute overrides
@@ -349,13 +352,18 @@ def encode(scene: SplatScene, quality: float | str = 0.5, *, return_order: bool 
         ghead, gchunks, order = core.splat_encode_positions(qp, depth)
         geometry = (ghead, list(gchunks))
         chunks = [(b"GEOM", _pack_list([ghead] + [c[0] for c in gchunks]))]
+    elif opts.positions == "octree-fast":
+        ghead, fchunks, order = core.fast_geometry_encode(qp, depth)
+        gchunks = [(p, lo, hi, cnt) for lo, hi, p, cnt in fchunks]
+        geometry = (ghead, gchunks)
+        chunks = [(b"GEOF", _pack_list([ghead] + [c[0] for c in gchunks]))]
     elif opts.positions == "keys":
         keys = core.splat_morton_codes(qp)
         order = np.argsort(keys, kind="stable")
         chunks = [(b"POSK", _encode_keys(FORMAT_VERSION, keys[order]))]
         geometry = None
     else:
-        raise InvalidArgumentError("positions must be 'octree' or 'keys'")
+        raise InvalidArgumentError("positions must be 'keys', 'octree-fast' or 'octree'")
     s = scene.subset(order)
     nlev = int(round(1.0 / steps["opacity"]))
     imp = None
@@ -570,7 +578,7 @@ def decode_prefix(data: bytes) -> SplatScene:
     until the full-resolution positions and opacity/colour are in, then the full scene with
     whatever scale/rotation and SH bands are complete (missing ones get neutral defaults)."""
     parsed = _parse(data, allow_partial=True)
-    has_fine = any(t in (b"POSK", b"GEOM") for t, _ in parsed.chunks) and any(
+    has_fine = any(t in POSITION_CHUNKS for t, _ in parsed.chunks) and any(
         t == b"SPLT" for t, _ in parsed.chunks)
     if not has_fine:
         lods = _decode_lods(parsed)
@@ -627,6 +635,16 @@ def _decode_lods(parsed: _Parsed) -> list:
     return out
 
 
+def _decode_fast_geometry(header: bytes, payloads: list, max_points: int) -> np.ndarray:
+    """Positions of a `GEOF` chunk: the fast octree geometry codec (codec 11)."""
+    dec = _core().FastGeometryDecoder(header, max_points)
+    for p in payloads:
+        dec.feed(p)
+    if not dec.done:
+        raise TruncatedError("splat positions: geometry chunks missing")
+    return dec.points()
+
+
 def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     h = parsed.header
     core = _core()
@@ -637,17 +655,30 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
     lods = _decode_lods(parsed) if h.get("lod") else []
     if require_all and len(lods) != len(h.get("lod") or []):
         raise TruncatedError("splat stream: LoD chunks missing")
-    if not ch or ch[0][0] not in (b"POSK", b"GEOM"):
+    if not ch or ch[0][0] not in POSITION_CHUNKS:
         raise TruncatedError("splat stream: position chunk missing")
-    if ch[0][0] == b"POSK":
-        qp = core.splat_morton_decode(_decode_keys(int(h["v"]), ch[0][1], n, 3 * depth))
-    else:
+
+    def positions():
+        if ch[0][0] == b"POSK":
+            return core.splat_morton_decode(_decode_keys(int(h["v"]), ch[0][1], n, 3 * depth))
         parts = _unpack_list(ch[0][1])
-        qp = core.splat_decode_positions(parts[0], parts[1:], max(n, 1))
+        if ch[0][0] == b"GEOF":
+            qp = _decode_fast_geometry(parts[0], parts[1:], max(n, 1))
+        else:
+            qp = core.splat_decode_positions(parts[0], parts[1:], max(n, 1))
         if len(qp) != n:
             raise CorruptPayloadError(f"splat stream: geometry has {len(qp)} points, header says {n}")
         if n and int(qp.max()) >= (1 << depth):
             raise CorruptPayloadError("splat stream: geometry deeper than the header's depth")
+        return qp
+
+    qp_future = None
+    if lods or ch[0][0] == b"POSK":
+        qp = positions()
+    else:  # octree positions decode beside the attribute groups, which do not need them (no LoD)
+        pool = ThreadPoolExecutor(max_workers=1)
+        qp_future = pool.submit(positions)
+        pool.shutdown(wait=False)
     groups = {}
     for typ, payload in ch[1:]:
         if typ != b"SPLT" or not payload:
@@ -690,6 +721,8 @@ def _decode(parsed: _Parsed, max_sh_degree, require_all: bool) -> SplatScene:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 futs = [pool.submit(dec, gi, *sides[gi]) for gi in range(3, count)]
                 mats += [f.result() for f in futs]
+    if qp_future is not None:
+        qp = qp_future.result()
     base = SplatScene.empty(n, 0)
     with np.errstate(over="ignore", invalid="ignore"):
         base.positions = (qp.astype(np.float64) * float(h["pos_step"])
@@ -708,7 +741,7 @@ def chunk_sizes(data: bytes) -> list:
     names = {1: "opacity+dc", 2: "scale+rotation", 3: "sh1", 4: "sh2", 5: "sh3"}
     out = [("header", 12 + len(msgpack.packb(p.header)))]
     for typ, payload in p.chunks:
-        nm = ("positions" if typ in (b"POSK", b"GEOM") else f"lod{payload[0]}" if typ == b"LODL"
+        nm = ("positions" if typ in POSITION_CHUNKS else f"lod{payload[0]}" if typ == b"LODL"
               else names.get(payload[0], "?"))
         out.append((nm, len(payload) + 10))
     return out

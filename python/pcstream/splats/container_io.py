@@ -1,12 +1,13 @@
-"""Splat scenes in the `.pcs` container: GEOM chunks of the classic geometry codec (codec 1)
-and SPLT chunks (codec 6), one per attribute group / LoD level, in progressive order.
+"""Splat scenes in the `.pcs` container: GEOM chunks of the fast octree geometry codec
+(codec 11; `geometry_codec=1` for the classic codec) and SPLT chunks (codec 6), one per
+attribute group / LoD level, in progressive order.
 
     pack(scene, "scene.pcs", quality=0.5)       # or bytes = pack(scene)
     scene = unpack("scene.pcs")                  # path, bytes or file object
     is_splat_metadata(PcsReader.open(p).metadata)
 
 Metadata keys: the common ones of docs/interfaces.md (`point_count`, `depth`, `transform`,
-`bbox`, `geometry_codec` = 1, `geometry_header`, `attributes`) plus `splats`: the SPLT
+`bbox`, `geometry_codec` (11 or 1), `geometry_header`, `attributes`) plus `splats`: the SPLT
 stream header (formats/splats.md). SPLT chunk `stream_id` = group id (1 opacity+DC,
 2 scale+rotation, 2+b SH band b); LoD chunks have stream_id 0 and level_lo = level_hi = L.
 """
@@ -18,9 +19,12 @@ import msgpack
 import numpy as np
 
 from .. import __version__
-from ..errors import CorruptPayloadError, InvalidArgumentError, TruncatedError
+from ..errors import CorruptPayloadError, InvalidArgumentError, TruncatedError, UnsupportedError
 from . import codec
 from .scene import SplatScene
+
+CLASSIC_GEOMETRY_CODEC = 1
+FAST_GEOMETRY_CODEC = 11
 
 ATTRIBUTES = [
     {"name": "splat_lod", "dtype": "<i4", "components": 0, "codec": codec.CODEC_ID, "params": {}},
@@ -36,13 +40,24 @@ def is_splat_metadata(md) -> bool:
     return isinstance(md, dict) and "splats" in md
 
 
-def pack(scene: SplatScene, dest=None, *, quality=0.5, **kw):
-    """Encode `scene` into a .pcs container; writes to `dest` (path or file) or returns bytes."""
+#: GEOM codec ids of splat positions: the fast octree codec (default) and the classic one.
+GEOMETRY_CODECS = {FAST_GEOMETRY_CODEC: "octree-fast", CLASSIC_GEOMETRY_CODEC: "octree"}
+
+
+def pack(scene: SplatScene, dest=None, *, quality=0.5, geometry_codec=FAST_GEOMETRY_CODEC, **kw):
+    """Encode `scene` into a .pcs container; writes to `dest` (path or file) or returns bytes.
+
+    geometry_codec: 11 (fast octree geometry, default) or 1 (classic octree geometry: about
+    1.7 % fewer position bytes, ten times slower to decode)."""
     from ..container import Chunk, PcsWriter, write_pcs
-    if kw.get("positions", "octree") != "octree":
-        raise InvalidArgumentError(".pcs splat scenes use the classic geometry codec for positions")
+    if geometry_codec not in GEOMETRY_CODECS:
+        raise InvalidArgumentError(f"geometry_codec must be one of {sorted(GEOMETRY_CODECS)}, got {geometry_codec!r}")
+    mode = GEOMETRY_CODECS[geometry_codec]
+    if kw.get("positions", mode) != mode:
+        raise InvalidArgumentError(".pcs splat scenes code positions with an octree geometry codec "
+                                   "(choose it with geometry_codec=11 or 1)")
     parts: dict = {}
-    codec.encode(scene, quality, _parts=parts, **{**kw, "positions": "octree"})
+    codec.encode(scene, quality, _parts=parts, **{**kw, "positions": mode})
     h = parts["header"]
     n = int(h["n"])
     step = float(h["pos_step"])
@@ -52,7 +67,7 @@ def pack(scene: SplatScene, dest=None, *, quality=0.5, **kw):
     md = {
         "producer": f"pcstream {__version__}", "point_count": n, "depth": int(h["depth"]),
         "transform": {"scale": [step] * 3, "offset": list(h["origin"])}, "units": "unknown",
-        "axes": "unknown", "bbox": bbox, "geometry_codec": 1, "geometry_header": bytes(ghead),
+        "axes": "unknown", "bbox": bbox, "geometry_codec": geometry_codec, "geometry_header": bytes(ghead),
         "attributes": ATTRIBUTES[:3 + int(h["sh"])], "splats": h,
         "source": {k: v for k, v in scene.extra.items() if isinstance(v, (str, int, float, bool))},
     }
@@ -62,7 +77,7 @@ def pack(scene: SplatScene, dest=None, *, quality=0.5, **kw):
     chunks = []
     # Geometry first; each LoD level right after the geometry chunk that completes its level.
     for gp, lo, hi, cnt in gchunks:
-        chunks.append(Chunk(b"GEOM", 1, 1, bytes(gp), level_lo=lo, level_hi=hi, point_count=cnt))
+        chunks.append(Chunk(b"GEOM", geometry_codec, 1, bytes(gp), level_lo=lo, level_hi=hi, point_count=cnt))
         while lod_chunks and lod_chunks[0].level_lo <= hi:
             chunks.append(lod_chunks.pop(0))
     chunks += lod_chunks
@@ -98,8 +113,11 @@ def _stream_from(md: dict, chunks: list) -> bytes:
 
     for c in lods:
         add(b"LODL", c.payload)
+    gid = md.get("geometry_codec", CLASSIC_GEOMETRY_CODEC)
+    if gid not in GEOMETRY_CODECS:
+        raise UnsupportedError(f"splat scene: geometry codec {gid!r} is not supported")
     if geom:
-        add(b"GEOM", codec._pack_list([bytes(ghead)] + geom))
+        add(b"GEOF" if gid == FAST_GEOMETRY_CODEC else b"GEOM", codec._pack_list([bytes(ghead)] + geom))
     for c in groups:
         add(b"SPLT", c.payload)
     return b"".join(out)
