@@ -1,12 +1,16 @@
 """Learned geometry codec on held-out frames vs the classic codec and G-PCC v23.
 
-    PYTHONPATH=python python3 bench/learned.py [--model PATH] [--threads 2] [--files dense/redandblack_vox10_1550.ply ...]
+    PYTHONPATH=python python3 bench/learned.py [--model PATH] [--threads 2] [--compare] [--files dense/redandblack_vox10_1550.ply ...]
     PYTHONPATH=python python3 bench/learned.py --speed [--model PATH.pcsm] [--speed-threads 1 2]
 
 --speed times only the learned codec (the runtime speed of a given model, e.g. a
 freshly trained .pcsm): encode and decode CPU and wall seconds at each thread
 count, and the SHA-256 of the bitstream (identical for every thread count and
 across runtime changes); writes bench/results/learned_speed.json.
+
+Without --model each file is coded with the shipped model ``learned.choose_model`` picks
+by density (what ``pack --codec learned`` does). --compare adds the size of the same
+model's version 1 stream (no refinement) and of the universal model occ16-v1.
 
 Bits per input point (header + all chunks), encode/decode wall seconds (and decode CPU
 seconds of this process, all threads: the shared machine makes wall time noisy), ratios to G-PCC
@@ -84,16 +88,23 @@ def main(argv=None) -> None:
     ap.add_argument("--speed", action="store_true", help="time the learned codec only (see the module doc)")
     ap.add_argument("--speed-threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--tag", default="", help="suffix of the --speed JSON file name")
+    ap.add_argument("--compare", action="store_true",
+                    help="also code each file without refinement and with the universal model (sizes only)")
     a = ap.parse_args(argv)
-    model = learned.load_model(a.model)
     if a.speed:
+        model = learned.load_model(a.model)
         print(f"{'file':36} {'C':>3} {'thr':>3} {'enc cpu':>8} {'enc s':>7} {'dec cpu':>8} {'dec s':>7}  stream sha256")
         speed(model, a.files, a.speed_threads, a.tag)
         return
     rows = []
+    def size(e) -> int:
+        return len(e.header) + sum(len(c.payload) for c in e.chunks)
+
     for rel in a.files:
         pts, depth = load_points(rel)
         n = len(pts)
+        # the model the codec picks by density (learned.choose_model) unless --model is given
+        model = learned.load_model(a.model if a.model else learned.choose_model(pts, depth))
         t0, c0 = time.perf_counter(), time.process_time()
         enc = learned.encode_geometry(pts, depth, model=model, threads=a.threads)
         t1, c1 = time.perf_counter(), time.process_time()
@@ -104,18 +115,28 @@ def main(argv=None) -> None:
         cbytes, cenc, cdec = _core._learned_bench_classic(np.ascontiguousarray(pts, np.uint32), depth)
         bpp, cbpp = 8 * nbytes / n, 8 * cbytes / n
         g = GPCC_BPP.get(rel)
+        extra = {}
+        if a.compare:
+            extra["bpp_unrefined"] = 8 * size(learned.encode_geometry(pts, depth, model=model, threads=a.threads,
+                                                                      refine=False)) / n
+            extra["bpp_universal_model"] = 8 * size(learned.encode_geometry(
+                pts, depth, model=learned.DEFAULT_MODEL_ID, threads=a.threads)) / n
         rows.append({
+            **extra,
             "file": rel, "held_out": rel in HELD_OUT, "points": n, "depth": depth, "model": model.id,
             "bpp": bpp, "enc_s": t1 - t0, "dec_s": t2 - t1, "enc_cpu_s": c1 - c0, "dec_cpu_s": c2 - c1, "classic_bpp": cbpp, "classic_enc_s": cenc,
             "classic_dec_s": cdec, "gpcc_bpp": g, "ratio_gpcc": bpp / g if g else None, "ratio_classic": bpp / cbpp,
         })
-    hdr = f"{'file':36} {'points':>8} {'bpp':>8} {'enc s':>7} {'dec s':>7} {'dec cpu':>7} {'classic':>8} {'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}"
+    hdr = (f"{'file':36} {'model':10} {'points':>8} {'bpp':>8} {'enc s':>7} {'dec s':>7} {'dec cpu':>7} {'classic':>8} "
+           f"{'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}" + ("  unrefined  universal" if a.compare else ""))
     print(hdr)
     for r in rows:
         g = f"{r['gpcc_bpp']:.3f}" if r["gpcc_bpp"] else "-"
         rg = f"{r['ratio_gpcc']:.3f}" if r["ratio_gpcc"] else "-"
-        print(f"{r['file']:36} {r['points']:8d} {r['bpp']:8.3f} {r['enc_s']:7.2f} {r['dec_s']:7.2f} "
-              f"{r['dec_cpu_s']:7.2f} {r['classic_bpp']:8.3f} {r['classic_dec_s']:7.2f} {g:>7} {rg:>7} {r['ratio_classic']:8.3f}")
+        cmp = f"  {r['bpp_unrefined']:9.3f}  {r['bpp_universal_model']:9.3f}" if a.compare else ""
+        print(f"{r['file']:36} {r['model']:10} {r['points']:8d} {r['bpp']:8.3f} {r['enc_s']:7.2f} {r['dec_s']:7.2f} "
+              f"{r['dec_cpu_s']:7.2f} {r['classic_bpp']:8.3f} {r['classic_dec_s']:7.2f} {g:>7} {rg:>7} "
+              f"{r['ratio_classic']:8.3f}{cmp}")
     out = Path(__file__).resolve().parent / "results" / "learned.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"threads": a.threads, "rows": rows}, indent=1))
