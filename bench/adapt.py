@@ -81,6 +81,8 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         plain = learned.encode_geometry(pts, depth, threads=a.threads)
         t_plain = time.perf_counter() - t0
+        v1 = learned.encode_geometry(pts, depth, threads=a.threads, refine=False)   # version 1: no refinement
+        v1_bytes = len(v1.header) + sum(len(c.payload) for c in v1.chunks)
         t0, c0 = time.perf_counter(), time.process_time()
         e = learned.encode_geometry(pts, depth, threads=a.threads, adapt=True, adapt_steps=a.steps, progress=False)
         t_adapt, c_adapt = time.perf_counter() - t0, time.process_time() - c0
@@ -102,6 +104,7 @@ def main(argv=None) -> int:
             "kept": r.kept, "output_bpp": 8 * kept_bytes / n,
             "change_adapted": (r.geometry_bytes + r.weight_bytes) / r.geometry_bytes_unadapted - 1,
             "change_output": kept_bytes / r.geometry_bytes_unadapted - 1,
+            "v1_bpp": 8 * v1_bytes / n, "change_output_vs_v1": kept_bytes / v1_bytes - 1,
             "encode_s_plain": t_plain, "encode_s_adapt": t_adapt, "encode_cpu_s_adapt": c_adapt,
             "decode_s_adapted": t_dec,
         }
@@ -109,21 +112,24 @@ def main(argv=None) -> int:
         print(f"{rel}: {n} pts, {row['unadapted_bpp']:.3f} -> {row['adapted_total_bpp']:.3f} bpp "
               f"({row['change_adapted']:+.1%}), weights {row['weight_bpp']:.3f} bpp, kept={r.kept}, "
               f"enc {t_plain:.1f}s / {t_adapt:.1f}s", file=sys.stderr, flush=True)
-    print("| file | depth | points | unadapted bpp | adapted geometry bpp | weight bpp (bits) | adapted total bpp "
-          "| change | kept | output change | enc s plain | enc s adapt | enc CPU s adapt | dec s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| file | depth | points | v1 (unrefined) bpp | unadapted bpp | adapted geometry bpp | weight bpp (bits) "
+          "| adapted total bpp | change | kept | output change | output vs v1 | enc s plain | enc s adapt "
+          "| enc CPU s adapt | dec s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['file']} | {r['depth']} | {r['points']:,} | {r['unadapted_bpp']:.3f} | "
+        print(f"| {r['file']} | {r['depth']} | {r['points']:,} | {r['v1_bpp']:.3f} | {r['unadapted_bpp']:.3f} | "
               f"{r['adapted_geometry_bpp']:.3f} | {r['weight_bpp']:.3f} ({r['weight_bits']:,}) | "
               f"{r['adapted_total_bpp']:.3f} | {r['change_adapted']:+.1%} | {'yes' if r['kept'] else 'no'} | "
-              f"{r['change_output']:+.1%} | {r['encode_s_plain']:.1f} | {r['encode_s_adapt']:.1f} | "
+              f"{r['change_output']:+.1%} | {r['change_output_vs_v1']:+.1%} | {r['encode_s_plain']:.1f} | {r['encode_s_adapt']:.1f} | "
               f"{r['encode_cpu_s_adapt']:.1f} | "
               f"{r['decode_s_adapted']:.1f} |")
     mean_out = float(np.mean([r["change_output"] for r in rows])) if rows else 0.0
     mean_ad = float(np.mean([r["change_adapted"] for r in rows])) if rows else 0.0
+    mean_v1 = float(np.mean([r["change_output_vs_v1"] for r in rows])) if rows else 0.0
     print(f"\nmean change of the output (keep-only-if-better): {mean_out:+.2%}; "
-          f"of the adapted streams alone: {mean_ad:+.2%}")
+          f"of the adapted streams alone: {mean_ad:+.2%}; output against the version 1 stream: {mean_v1:+.2%}")
     res = {"rows": rows, "mean_change_output": mean_out, "mean_change_adapted": mean_ad,
+           "mean_change_output_vs_v1": mean_v1,
            "defaults": {"steps": learned_adapt.DEFAULT_STEPS, "max_rows": learned_adapt.DEFAULT_MAX_ROWS,
                         "layers": list(learned_adapt.DEFAULT_LAYERS), "l1_bits": learned_adapt.L1_BITS,
                         "lr": learned_adapt.LEARNING_RATE},
