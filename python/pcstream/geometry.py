@@ -73,6 +73,18 @@ def _as_points(points, depth: int) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.uint32)
 
 
+def _checked_depth(depth) -> int:
+    depth = int(depth)
+    if not 0 <= depth <= MAX_DEPTH:
+        raise InvalidArgumentError(f"depth must be in [0, {MAX_DEPTH}], got {depth}")
+    return depth
+
+
+def _core_chunks(chunks) -> "list[GeometryChunk]":
+    """The compiled encoders' [(level_lo, level_hi, payload, point_count)] as GeometryChunks."""
+    return [GeometryChunk(int(lo), int(hi), payload, int(n)) for lo, hi, payload, n in chunks]
+
+
 def encode_geometry(points, depth: int, *, levels: "int | None" = None, direct_mode: bool = True,
                     first_chunk_levels: "int | None" = None) -> EncodedGeometry:
     """Encode integer points (N, 3) in ``[0, 2**depth)``.
@@ -82,9 +94,7 @@ def encode_geometry(points, depth: int, *, levels: "int | None" = None, direct_m
     ``direct_mode``: code isolated nodes with few points directly (helps sparse data).
     ``first_chunk_levels``: levels grouped in the first chunk (default: depth - 5).
     """
-    depth = int(depth)
-    if not 0 <= depth <= MAX_DEPTH:
-        raise InvalidArgumentError(f"depth must be in [0, {MAX_DEPTH}], got {depth}")
+    depth = _checked_depth(depth)
     if levels is not None and not 0 <= int(levels) <= depth:
         raise InvalidArgumentError(f"levels must be in [0, depth={depth}], got {levels}")
     pts = _as_points(points, depth)
@@ -93,7 +103,7 @@ def encode_geometry(points, depth: int, *, levels: "int | None" = None, direct_m
         -1 if first_chunk_levels is None else int(first_chunk_levels))
     return EncodedGeometry(
         header=header,
-        chunks=[GeometryChunk(int(lo), int(hi), payload, int(n)) for lo, hi, payload, n in chunks],
+        chunks=_core_chunks(chunks),
         order=np.asarray(order, dtype=np.int64),
         voxel_of_point=None if vop is None else np.asarray(vop, dtype=np.int64),
     )
@@ -125,17 +135,13 @@ class _CoreDecoderView:
         return self._d.points()
 
 
-class GeometryDecoder(_CoreDecoderView):
-    """Progressive decoder: feed chunk payloads in order, read points at any time.
+class _OctreeDecoderView(_CoreDecoderView):
+    """A compiled octree decoder (codec 1 or 11) built from ``_CORE(header, max_points, max_depth)``."""
 
-    Raises (from ``pcstream.errors``): ``UnsupportedError`` for an unknown header
-    version, ``LimitError`` when the header exceeds ``max_points``/``max_depth``,
-    ``CorruptPayloadError``/``TruncatedError`` for damaged chunks (the decoder
-    then keeps its last complete level and accepts no further chunks).
-    """
+    _CORE = None
 
     def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, max_depth: int = MAX_DEPTH):
-        self._d = _core.GeometryDecoder(bytes(header), int(max_points), int(max_depth))
+        self._d = self._CORE(bytes(header), int(max_points), int(max_depth))
 
     @property
     def coded_levels(self) -> int:
@@ -148,6 +154,28 @@ class GeometryDecoder(_CoreDecoderView):
         return self._d.point_count
 
 
+def _decode_all(dec: _OctreeDecoderView, payloads, allow_partial: bool) -> np.ndarray:
+    """Feeds every payload; TruncatedError (with ``partial``) when the chunks end early, unless allowed."""
+    for p in payloads:
+        dec.feed(p)
+    pts = dec.points()
+    if not dec.done and not allow_partial:
+        raise TruncatedError(f"geometry chunks end at level {dec.level} of {dec.coded_levels}", partial=pts)
+    return pts
+
+
+class GeometryDecoder(_OctreeDecoderView):
+    """Progressive decoder: feed chunk payloads in order, read points at any time.
+
+    Raises (from ``pcstream.errors``): ``UnsupportedError`` for an unknown header
+    version, ``LimitError`` when the header exceeds ``max_points``/``max_depth``,
+    ``CorruptPayloadError``/``TruncatedError`` for damaged chunks (the decoder
+    then keeps its last complete level and accepts no further chunks).
+    """
+
+    _CORE = _core.GeometryDecoder
+
+
 def decode_geometry(header: bytes, payloads, *, allow_partial: bool = False,
                     max_points: int = DEFAULT_MAX_POINTS) -> np.ndarray:
     """Decode a header and its chunk payloads to (M, 3) uint32 points.
@@ -156,10 +184,4 @@ def decode_geometry(header: bytes, payloads, *, allow_partial: bool = False,
     ``partial`` holds the points of the deepest complete level, unless
     ``allow_partial`` is set (then those points are returned).
     """
-    dec = GeometryDecoder(header, max_points=max_points)
-    for p in payloads:
-        dec.feed(p)
-    pts = dec.points()
-    if not dec.done and not allow_partial:
-        raise TruncatedError(f"geometry chunks end at level {dec.level} of {dec.coded_levels}", partial=pts)
-    return pts
+    return _decode_all(GeometryDecoder(header, max_points=max_points), payloads, allow_partial)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from .errors import InvalidArgumentError, TruncatedError
-from .geometry import DEFAULT_MAX_POINTS, MAX_DEPTH, EncodedGeometry, GeometryChunk, _as_points, _CoreDecoderView
+from .errors import InvalidArgumentError
+from .geometry import (DEFAULT_MAX_POINTS, EncodedGeometry, _as_points, _checked_depth, _core_chunks, _decode_all,
+                       _OctreeDecoderView)
 
 __all__ = ["CODEC_ID", "encode_geometry", "FastGeometryDecoder", "decode_geometry"]
 
@@ -35,9 +36,7 @@ def encode_geometry(points, depth: int, *, levels: "int | None" = None, context_
     by the encoder). ``first_chunk_levels``: levels grouped in the first chunk (default: depth - 5).
     ``adaptive=False``: static-table levels only (decodes faster, a few % more bytes on small clouds).
     """
-    depth = int(depth)
-    if not 0 <= depth <= MAX_DEPTH:
-        raise InvalidArgumentError(f"depth must be in [0, {MAX_DEPTH}], got {depth}")
+    depth = _checked_depth(depth)
     if levels is not None and int(levels) != depth:
         raise InvalidArgumentError("the fast octree geometry codec is lossless only (levels must equal depth)")
     if context_levels is not None and not 0 <= int(context_levels) <= depth:
@@ -47,11 +46,11 @@ def encode_geometry(points, depth: int, *, levels: "int | None" = None, context_
         pts, depth, -1 if context_levels is None else int(context_levels),
         -1 if first_chunk_levels is None else int(first_chunk_levels), bool(adaptive))
     return EncodedGeometry(header=header,
-                           chunks=[GeometryChunk(int(lo), int(hi), payload, int(n)) for lo, hi, payload, n in chunks],
+                           chunks=_core_chunks(chunks),
                            order=np.asarray(order, dtype=np.int64), voxel_of_point=None)
 
 
-class FastGeometryDecoder(_CoreDecoderView):
+class FastGeometryDecoder(_OctreeDecoderView):
     """Progressive decoder: feed chunk payloads in order, read points at any time.
 
     Raises (from ``pcstream.errors``): ``UnsupportedError`` for an unknown header version,
@@ -60,21 +59,12 @@ class FastGeometryDecoder(_CoreDecoderView):
     decoder then keeps its last complete chunk and accepts no further chunks).
     """
 
-    def __init__(self, header: bytes, *, max_points: int = DEFAULT_MAX_POINTS, max_depth: int = MAX_DEPTH):
-        self._d = _core.FastGeometryDecoder(bytes(header), int(max_points), int(max_depth))
-
-    @property
-    def coded_levels(self) -> int:
-        return self._d.coded_levels
+    _CORE = _core.FastGeometryDecoder
 
     @property
     def context_levels(self) -> int:
         """Levels 1..K coded with the neighbour-count context."""
         return self._d.context_levels
-
-    @property
-    def point_count(self) -> int:
-        return self._d.point_count
 
 
 def decode_geometry(header: bytes, payloads, *, allow_partial: bool = False,
@@ -82,10 +72,4 @@ def decode_geometry(header: bytes, payloads, *, allow_partial: bool = False,
     """Decode a header and its chunk payloads to (M, 3) uint32 points (Morton order, duplicates
     adjacent). Missing chunks raise ``TruncatedError`` (its ``partial`` holds the deepest complete
     level) unless ``allow_partial``."""
-    dec = FastGeometryDecoder(header, max_points=max_points)
-    for p in payloads:
-        dec.feed(p)
-    pts = dec.points()
-    if not dec.done and not allow_partial:
-        raise TruncatedError(f"geometry chunks end at level {dec.level} of {dec.coded_levels}", partial=pts)
-    return pts
+    return _decode_all(FastGeometryDecoder(header, max_points=max_points), payloads, allow_partial)
