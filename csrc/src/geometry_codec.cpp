@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "octree_codec_common.hpp"
 #include "pcstream/byte_io.hpp"
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_model.hpp"
@@ -569,16 +570,7 @@ class OctreeState {
   }
 };
 
-// Chunk boundaries: levels [1, first] in one chunk, then one chunk per level.
-std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
-  std::vector<std::pair<int, int>> r;
-  if (D == 0) { r.push_back({0, 0}); return r; }
-  if (first < 0) first = std::max(1, D - 5);
-  first = std::min(std::max(first, 1), D);
-  r.push_back({1, first});
-  for (int l = first + 1; l <= D; ++l) r.push_back({l, l});
-  return r;
-}
+using octree_common::chunk_ranges;
 
 std::vector<uint8_t> write_header(int depth, int D, uint8_t flags, uint64_t n_out) {
   ByteWriter w;
@@ -595,16 +587,10 @@ std::vector<uint8_t> write_header(int depth, int D, uint8_t flags, uint64_t n_ou
 // ---------------------------------------------------------------------------
 GeometryEncoding encode_geometry(const uint32_t* xyz, size_t n, const GeometryOptions& opt) {
   const int depth = opt.depth;
-  if (depth < 0 || depth > kMortonMaxBits)
-    fail(ErrorCode::InvalidArgument, "geometry: depth must be in [0, 21], got " + std::to_string(depth));
+  octree_common::check_depth(depth, "geometry");
   const int D = opt.levels < 0 ? depth : opt.levels;
   if (D > depth) fail(ErrorCode::InvalidArgument, "geometry: levels must be <= depth");
-  if (n > 0xFFFFFFFFull) fail(ErrorCode::InvalidArgument, "geometry: more than 2^32-1 points");
-  const uint64_t lim = uint64_t(1) << depth;
-  for (size_t i = 0; i < 3 * n; ++i)
-    if (xyz[i] >= lim)
-      fail(ErrorCode::InvalidArgument, "geometry: coordinate " + std::to_string(xyz[i]) + " of point " +
-                                           std::to_string(i / 3) + " is outside [0, 2^" + std::to_string(depth) + ")");
+  octree_common::check_points(xyz, n, depth, "geometry");
   const bool lossless = D == depth;
   GeometryEncoding out;
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "geometry_fast_internal.hpp"
+#include "octree_codec_common.hpp"
 #include "pcstream/byte_io.hpp"
 #include "pcstream/error.hpp"
 #include "pcstream/morton.hpp"
@@ -16,16 +17,7 @@ namespace {
 
 using namespace fastgeom;
 
-// Chunk boundaries as in codec 1: levels [1, first] in one chunk, then one chunk per level.
-std::vector<std::pair<int, int>> chunk_ranges(int D, int first) {
-  std::vector<std::pair<int, int>> r;
-  if (D == 0) { r.push_back({0, 0}); return r; }
-  if (first < 0) first = std::max(1, D - 5);
-  first = std::min(std::max(first, 1), D);
-  r.push_back({1, first});
-  for (int l = first + 1; l <= D; ++l) r.push_back({l, l});
-  return r;
-}
+using octree_common::chunk_ranges;
 
 std::vector<uint8_t> write_header(int depth, int K, uint64_t n) {
   ByteWriter w;
@@ -42,15 +34,9 @@ std::vector<uint8_t> write_header(int depth, int K, uint64_t n) {
 // ---------------------------------------------------------------------------
 GeometryEncoding encode_geometry_fast(const uint32_t* xyz, size_t n, const FastGeometryOptions& opt) {
   const int D = opt.depth;
-  if (D < 0 || D > kMortonMaxBits)
-    fail(ErrorCode::InvalidArgument, "fast geometry: depth must be in [0, 21], got " + std::to_string(D));
+  octree_common::check_depth(D, "fast geometry");
   if (opt.context_levels > D) fail(ErrorCode::InvalidArgument, "fast geometry: context_levels must be <= depth");
-  if (n > 0xFFFFFFFFull) fail(ErrorCode::InvalidArgument, "fast geometry: more than 2^32-1 points");
-  const uint64_t lim = uint64_t(1) << D;
-  for (size_t i = 0; i < 3 * n; ++i)
-    if (xyz[i] >= lim)
-      fail(ErrorCode::InvalidArgument, "fast geometry: coordinate " + std::to_string(xyz[i]) + " of point " +
-                                           std::to_string(i / 3) + " is outside [0, 2^" + std::to_string(D) + ")");
+  octree_common::check_points(xyz, n, D, "fast geometry");
   GeometryEncoding out;
   std::vector<uint64_t> sorted;
   {
