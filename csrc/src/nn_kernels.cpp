@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "nn_exp.hpp"
 #include "pcstream/error.hpp"
 #include "pcstream/multisym.hpp"
 #include "pcstream/parallel_rows.hpp"
@@ -105,8 +106,9 @@ PCS_INLINE void finish_row(const float* acc, size_t cout, Epilogue ep, float* ou
   }
 }
 
-struct ConvArgs {
-  const ConvPlan* plan;
+// A layer's operands: input rows x (cin channels), weights w, bias, and the
+// output rows (cout channels) written with epilogue ep.
+struct LinearArgs {
   RowSource x;
   size_t cin;
   const float* w;
@@ -114,6 +116,12 @@ struct ConvArgs {
   size_t cout;
   Epilogue ep;
   float* out;
+};
+
+// A convolution: the layer operands plus its plan (w holds one cin x cout
+// matrix per kernel offset).
+struct ConvArgs : LinearArgs {
+  const ConvPlan* plan;
 };
 
 // Tiles [t0, t1) of a convolution; NV == 0 selects the scalar path.
@@ -162,15 +170,6 @@ PCS_INLINE void conv_tiles(const ConvArgs& a, size_t t0, size_t t1) {
   }
 }
 
-struct LinearArgs {
-  RowSource x;
-  size_t cin;
-  const float* w;
-  const float* bias;
-  size_t cout;
-  Epilogue ep;
-  float* out;
-};
 
 template <int W, int NV, int B>
 PCS_INLINE void linear_rows(const LinearArgs& a, size_t r0, size_t r1) {
@@ -241,23 +240,17 @@ typedef int32_t I16 __attribute__((vector_size(64)));
 PCS_INLINE void exp16(const float* xin, float* out) {
   F16 x;
   std::memcpy(&x, xin, sizeof x);
-  const I16 ok = x >= -87.0f;  // false for NaN
+  const I16 ok = x >= expdetail::kMinArg;  // false for NaN
   const F16 zero = {};
   x = ok ? x : zero;
   x = x > 0.0f ? zero : x;
-  const F16 t = x * 1.44269504f + 0.5f;
+  F16 t;
+  expdetail::split_arg(x, t);
   I16 n = __builtin_convertvector(t, I16);       // truncation, as static_cast<int>
   n = n + (__builtin_convertvector(n, F16) > t);  // -1 where the truncation rounded up: floor
   const F16 fn = __builtin_convertvector(n, F16);
-  F16 r = x - fn * 0.693145752f;
-  r = r - fn * 1.42860677e-6f;
-  F16 p = zero + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
+  F16 p;
+  expdetail::reduced_exp(x, fn, p);
   const I16 bits = (n + 127) << 23;
   F16 e = p * (F16)bits;  // a vector cast reinterprets the bits
   e = ok ? e : zero;
@@ -403,7 +396,7 @@ void conv_apply(const ConvPlan& plan, RowSource x, size_t cin, const float* w, c
     fail(ErrorCode::InvalidArgument, "conv: residual shape mismatch");
   }
   if (!isa_supported(isa)) fail(ErrorCode::InvalidArgument, "conv: instruction set not supported here");
-  const ConvArgs a{&plan, x, cin, w, bias, cout, ep, out.data.data()};
+  const ConvArgs a{{x, cin, w, bias, cout, ep, out.data.data()}, &plan};
   const size_t min_tiles = std::max<size_t>(1, kMinRowsPerThread / ConvPlan::kTile);
   parallel_blocks(plan.tiles(), threads, min_tiles, [&](size_t t0, size_t t1) {
 #if PCS_X86_CLONES

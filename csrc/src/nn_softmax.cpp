@@ -2,6 +2,7 @@
 // for bit on every platform with IEEE float32 (no libm differences).
 #include <cstring>
 
+#include "nn_exp.hpp"
 #include "pcstream/error.hpp"
 #include "pcstream/multisym.hpp"
 #include "pcstream/nn_runtime.hpp"
@@ -9,22 +10,16 @@
 namespace pcstream::nn {
 
 float exp_nonpos(float x) {
-  if (!(x >= -87.0f)) return 0.0f;  // also maps NaN to 0
+  if (!(x >= expdetail::kMinArg)) return 0.0f;  // also maps NaN to 0
   if (x > 0.0f) x = 0.0f;
   // x = n ln2 + r, |r| <= ln2/2; ln2 split in a short high part (exact n*hi) and a low part.
-  float t = x * 1.44269504f + 0.5f;
+  float t;
+  expdetail::split_arg(x, t);
   int n = static_cast<int>(t);
   if (static_cast<float>(n) > t) --n;  // floor for negative t
-  float fn = static_cast<float>(n);
-  float r = x - fn * 0.693145752f;
-  r = r - fn * 1.42860677e-6f;
-  float p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
+  const float fn = static_cast<float>(n);
+  float p;
+  expdetail::reduced_exp(x, fn, p);
   uint32_t bits = static_cast<uint32_t>(n + 127) << 23;  // n >= -126: a normal power of two
   float scale;
   std::memcpy(&scale, &bits, 4);
