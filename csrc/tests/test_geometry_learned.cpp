@@ -5,6 +5,7 @@
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/geometry_learned_levels.hpp"
 #include "test_harness.hpp"
+#include "test_point_clouds.hpp"
 
 using namespace pcstream;
 using namespace pcstream::learned;
@@ -13,17 +14,7 @@ namespace {
 
 // Points on a sphere shell, voxelised at `depth`, with some duplicates.
 std::vector<uint32_t> sphere(size_t n, int depth, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> g;
-  std::vector<uint32_t> p;
-  double r = (1 << depth) * 0.45, c = (1 << depth) * 0.5;
-  for (size_t i = 0; i < n; ++i) {
-    double x = g(rng), y = g(rng), z = g(rng), l = std::sqrt(x * x + y * y + z * z) + 1e-12;
-    p.push_back(uint32_t(c + r * x / l));
-    p.push_back(uint32_t(c + r * y / l));
-    p.push_back(uint32_t(c + r * z / l));
-  }
-  return p;
+  return pcstream_test::sphere_shell(n, depth, seed, 0.45);
 }
 
 const OccupancyModel& test_model() {

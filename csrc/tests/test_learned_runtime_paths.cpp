@@ -8,6 +8,7 @@
 #include "learned_test_model.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "test_harness.hpp"
+#include "test_point_clouds.hpp"
 
 using namespace pcstream;
 using namespace pcstream::learned;
@@ -15,15 +16,7 @@ using namespace pcstream::learned;
 namespace {
 
 std::vector<uint32_t> shell(size_t n, int depth, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> g;
-  std::vector<uint32_t> p;
-  const double r = (1 << depth) * 0.4, c = (1 << depth) * 0.5;
-  for (size_t i = 0; i < n; ++i) {
-    double x = g(rng), y = g(rng), z = g(rng), l = std::sqrt(x * x + y * y + z * z) + 1e-12;
-    p.insert(p.end(), {uint32_t(c + r * x / l), uint32_t(c + r * y / l), uint32_t(c + r * z / l)});
-  }
-  return p;
+  return pcstream_test::sphere_shell(n, depth, seed, 0.4);
 }
 
 }  // namespace
