@@ -13,7 +13,6 @@ import numpy as np
 from pcstream import learned
 from pcstream.learn.model_file import random_model
 
-ROOT = Path(__file__).resolve().parent.parent
 
 # Encode a shell with random 16- and 32-channel models (the register-blocked
 # kernels) at 2 threads, decode it, print the SHA-256 of each stream.
@@ -37,7 +36,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def run(isa: str | None) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    import pcstream   # the package under test: installed (CI) or the dev tree under python/
+    env = dict(os.environ, PYTHONPATH=str(Path(pcstream.__file__).resolve().parent.parent))
     env.pop("PCSTREAM_NN_ISA", None)
     if isa:
         env["PCSTREAM_NN_ISA"] = isa
