@@ -13,20 +13,14 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
+from _data import timed_cpu_wall as timed  # noqa: E402
 from splats import scene_ply  # noqa: E402
 from pcstream.splats import codec, container_io, read_inria_ply, read_spz, write_spz  # noqa: E402
-
-
-def timed(fn):
-    c, w = time.process_time(), time.perf_counter()
-    out = fn()
-    return out, time.process_time() - c, time.perf_counter() - w
 
 
 ROWS = [  # key, label, encode(scene) -> bytes, decode(bytes) -> scene

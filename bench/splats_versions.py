@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +16,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
+from _data import timed_cpu_wall as timed  # noqa: E402
 from splats import SCENES, scene_ply  # noqa: E402
 from pcstream.splats import codec, read_inria_ply  # noqa: E402
-
-
-def timed(fn):
-    c, w = time.process_time(), time.perf_counter()
-    out = fn()
-    return out, time.process_time() - c, time.perf_counter() - w
 
 
 def main():

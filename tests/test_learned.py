@@ -153,7 +153,7 @@ def test_model_matches_torch():
     torch.manual_seed(0)
     model = OccupancyModel(8, 3)
     pts = sphere(4000, 8, seed=5)
-    parent, pc, child, cc = data.scale_sample(pts, 8, 6, 10**6, np.random.default_rng(0))
+    parent, pc, child, cc = data.cloud_samples(np.unique(pts, axis=0), 8, budget=10**6)[-1]   # the finest scale
     with torch.no_grad():
         ref = model(make_batch(parent, pc, child, cc, 3))
     cm = _core.LearnedModel(export_model(model, "torch-twin"))

@@ -1,5 +1,5 @@
 """Training data for the occupancy model: real clouds from the shared data folder,
-augmentation, voxelisation and crops of one octree scale.
+augmentation, voxelisation, and every octree scale cut into pieces (``cloud_samples``).
 
 Held out of training (reported on): ``dense/redandblack_vox10_1550.ply`` and
 ``lidar/semantickitti_14_000374.bin``.
@@ -148,39 +148,6 @@ def _codes(n_parents: int, child_inv: np.ndarray, child_xyz: np.ndarray) -> np.n
     codes = np.zeros(n_parents, np.int64)
     np.bitwise_or.at(codes, child_inv, 1 << octant)
     return codes
-
-
-def scale_sample(points: np.ndarray, depth: int, t: int, budget: int, rng: np.random.Generator):
-    """One scale (parents at level t-1, children at level t with their codes) of a random
-    aligned cube of the cloud holding at most about `budget` children.
-
-    Returns (parent_xyz, parent_codes, child_xyz, child_codes) or None if too small.
-    """
-    p = points
-    centre = p[rng.integers(len(p))]
-    side_log2 = t - 1  # cube side in level-(t-1) voxels
-    while True:
-        n_child = len(np.unique(_key(p >> (depth - t))))
-        if n_child <= budget or side_log2 == 0:
-            break
-        side_log2 -= 1
-        sh = depth - (t - 1) + side_log2
-        p = p[((p >> sh) == (centre >> sh)).all(1)]
-    fine_shift = depth - t - 1
-    fine = _decode_key(np.unique(_key(p >> fine_shift))) if fine_shift > 0 else p
-    child, inv_c = _unique_level(fine, 1)
-    parent, inv_p = _unique_level(child, 1)
-    if len(child) < 8:
-        return None
-    return parent, _codes(len(parent), inv_p, child), child, _codes(len(child), inv_c, fine)
-
-
-def pick_level(points: np.ndarray, depth: int, rng: np.random.Generator, min_voxels: int = 64) -> int:
-    """A level t (1..depth-1) whose scale has at least min_voxels voxels; fine levels more often."""
-    counts = [len(np.unique(_key(points[:: max(1, len(points) // 20000)] >> (depth - t)))) for t in range(depth)]
-    ok = [t for t in range(1, depth) if counts[t] >= min_voxels] or [depth - 1]
-    w = np.array([np.sqrt(counts[t]) for t in ok], dtype=np.float64)
-    return int(rng.choice(ok, p=w / w.sum()))
 
 
 def _spread3(x: np.ndarray) -> np.ndarray:

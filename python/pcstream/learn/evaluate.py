@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import data
-from .model import OccupancyModel, make_batch
+from .model import OccupancyModel, load_checkpoint, make_batch
 
 
 def voxelise(path: Path) -> tuple[np.ndarray, int]:
@@ -38,16 +38,6 @@ def cloud_bits(model: OccupancyModel, pts: np.ndarray, depth: int, budget: int =
     for s in data.cloud_samples(pts, depth, budget):
         total += float(model.loss_bits(make_batch(*s, model.kernel)))
     return total
-
-
-def load_checkpoint(path: Path) -> OccupancyModel:
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    m = OccupancyModel(ck["channels"], ck["kernel"])
-    if "prior.emb_code" in ck["model"]:      # written before the bit embeddings
-        m.load_runtime_tensors({k: v.numpy() for k, v in ck["model"].items()})
-    else:
-        m.load_state_dict(ck["model"])
-    return m.eval()
 
 
 def main(argv=None) -> None:

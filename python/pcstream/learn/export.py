@@ -8,22 +8,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .model import OccupancyModel
+from .model import OccupancyModel, load_checkpoint
 from .model_file import write_model
 
 
 def export_model(model: OccupancyModel, model_id: str) -> bytes:
     tensors = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.runtime_state().items()}
     return write_model(model_id, tensors, channels=model.channels, kernel=model.kernel)
-
-
-def load_checkpoint(path) -> OccupancyModel:
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    m = OccupancyModel(ck["channels"], ck["kernel"])
-    m.load_state_dict(ck["model"])
-    return m
 
 
 def main(argv=None) -> None:

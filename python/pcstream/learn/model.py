@@ -130,15 +130,10 @@ class OccupancyModel(torch.nn.Module):
 
     def runtime_state(self) -> dict[str, torch.Tensor]:
         """The tensors of the runtime's model file (bit embeddings materialised as tables)."""
-        out = {}
-        for name, mod in self.named_modules():
-            if isinstance(mod, _BitEmbedding):
-                out[name] = mod.weight().detach()
-        for name, p in self.named_parameters():
-            owner = name.rsplit(".", 1)[0]
-            if not isinstance(dict(self.named_modules()).get(owner), _BitEmbedding):
-                out[name] = p.detach()
-        return out
+        mods = dict(self.named_modules())
+        params = dict(self.named_parameters())
+        return {name: (mods[name].weight() if isinstance(mods.get(name), _BitEmbedding) else params[name]).detach()
+                for name in tensor_shapes(self.channels, self.kernel)}
 
     @staticmethod
     def _net(mod, x, table):
@@ -167,3 +162,15 @@ class OccupancyModel(torch.nn.Module):
             if len(t):
                 total = total + F.cross_entropy(lg, t, reduction="sum")
         return total / np.log(2.0)
+
+
+def load_checkpoint(path) -> OccupancyModel:
+    """The model of a training checkpoint (``train.py``), in eval mode. Checkpoints written
+    before the bit embeddings (plain tables) load too."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    m = OccupancyModel(ck["channels"], ck["kernel"])
+    if "prior.emb_code" in ck["model"]:
+        m.load_runtime_tensors({k: v.numpy() for k, v in ck["model"].items()})
+    else:
+        m.load_state_dict(ck["model"])
+    return m.eval()

@@ -1,9 +1,9 @@
 """Train the occupancy model of the learned geometry codec.
 
-    python -m pcstream.learn.train --out runs/occ16 [--resume] [--minutes 15] [--threads 1]
+    python -m pcstream.learn.train --out runs/occd32 --id occd32-v1 --channels 32 --kinds dense [--resume] [--minutes 80]
 
-Each step draws one scale of one augmented cloud (a crop with at most --budget child
-voxels) and minimises the coding cost in bits of the children's occupancy codes
+Each step draws one piece (at most --budget children of one scale) from a shuffle pool
+filled with every scale of fresh augmented clouds (``data.cloud_samples``) and minimises the coding cost in bits of the children's occupancy codes
 (four steps: checkerboard group × nibble). Checkpoints (``checkpoint.pt``) are
 written every --ckpt-seconds and at the end; ``--resume`` continues from them
 (the CPU-time budget counts across resumes, so a
