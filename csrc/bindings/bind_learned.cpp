@@ -217,14 +217,14 @@ void bind(py::module_& m) {
 
   m.def("learned_encode",
         [](const PyModel& model, const Arr<uint32_t>& points, int depth, int threads, size_t min_learned_voxels,
-           bool refine) {
+           bool refine, bool mix) {
           if (points.ndim() != 2 || points.shape(1) != 3)
             fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
           learned::Encoded e;
           {
             py::gil_scoped_release nogil;
             e = learned::encode(points.data(), static_cast<size_t>(points.shape(0)), depth, *model.m, threads,
-                                min_learned_voxels, refine);
+                                min_learned_voxels, refine, mix);
           }
           py::list chunks;
           for (auto& c : e.chunks) chunks.append(py::make_tuple(c.level_lo, c.level_hi, c.point_count, to_bytes(c.payload)));
@@ -232,7 +232,7 @@ void bind(py::module_& m) {
         },
         py::arg("model"), py::arg("points"), py::arg("depth"), py::arg("threads") = 1,
         py::arg("min_learned_voxels") = learned::kLearnedMinVoxels, py::arg("refine") = true,
-        "-> (header, [(level_lo, level_hi, point_count, payload)], order)");
+        py::arg("mix") = true, "-> (header, [(level_lo, level_hi, point_count, payload)], order)");
   // Benchmark anchor only: size and times of the classic codec on the same points.
   m.def("_learned_bench_classic", [](const Arr<uint32_t>& points, int depth) {
     if (points.ndim() != 2 || points.shape(1) != 3) fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
@@ -280,6 +280,7 @@ void bind(py::module_& m) {
     d["point_count"] = p.point_count;
     d["adapted"] = p.adapted;
     d["refined"] = p.refined;
+    d["mixed"] = p.mixed;
     d["adapt_digest"] = py::bytes(reinterpret_cast<const char*>(p.adapt_digest.data()), p.adapted ? 32 : 0);
     return d;
   });

@@ -1,3 +1,5 @@
+#include <memory>
+
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/geometry_learned_levels.hpp"
@@ -9,16 +11,27 @@ namespace {
 
 class DecodeIO : public SymbolIO {
  public:
-  DecodeIO(RangeDecoder& d, bool refine) : dec_(d), refine_(refine) {}
+  DecodeIO(RangeDecoder& d, bool refine, bool mix) : dec_(d), refine_(refine), mix_(mix) {}
   uint32_t code(const uint32_t* cdf, uint32_t, int step) override {
     if (refine_) return refiner_.decode(dec_, cdf, step);
     return static_cast<uint32_t>(decode_symbol(dec_, cdf, kNibble, kCdfBits));
   }
+  bool begin_level(size_t voxels, size_t) override {
+    if (!mix_) return false;
+    const bool use = dec_.decode_bypass() != 0;
+    if (use) mixer_.reset(new NeighbourhoodMixer(voxels));
+    else refine_ = true;
+    return use;
+  }
+  uint32_t code_with(const uint32_t* cdf, uint32_t, int step, uint32_t own_low, const Neighbourhood& nb) override {
+    return mixer_->decode(dec_, cdf, step, own_low, nb);
+  }
 
  private:
   RangeDecoder& dec_;
-  bool refine_;
+  bool refine_, mix_;
   NibbleRefiner refiner_;
+  std::unique_ptr<NeighbourhoodMixer> mixer_;
 };
 
 }  // namespace
@@ -100,7 +113,7 @@ void Decoder::feed_chunk(const uint8_t* payload, size_t size) {
       ++s.level;
     }
   } else {
-    DecodeIO io(dec, s.header.refined);
+    DecodeIO io(dec, s.header.refined, s.header.mixed);
     code_level_learned(*s.model, s.parent, s.current, io, s.threads, s.nbr_cache);
     dec.check_end("learned geometry level");
     // s.current now carries its codes: it becomes the parent of the next level.

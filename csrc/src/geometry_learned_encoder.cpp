@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <memory>
 #include <numeric>
 
 #include "pcstream/error.hpp"
@@ -12,7 +13,7 @@ namespace {
 
 class EncodeIO : public SymbolIO {
  public:
-  EncodeIO(RangeEncoder& e, bool refine) : enc_(e), refine_(refine) {}
+  EncodeIO(RangeEncoder& e, bool refine, bool mix) : enc_(e), refine_(refine), mix_(mix) {}
   uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
     if (refine_)
       refiner_.encode(enc_, cdf, step, value);
@@ -20,17 +21,31 @@ class EncodeIO : public SymbolIO {
       encode_symbol(enc_, cdf, static_cast<int>(value), kCdfBits);
     return value;
   }
+  bool begin_level(size_t voxels, size_t parents) override {
+    if (!mix_) return false;
+    const bool use = mix_level(voxels, parents);
+    enc_.encode_bypass(use);
+    if (use) mixer_.reset(new NeighbourhoodMixer(voxels));
+    else refine_ = true;
+    return use;
+  }
+  uint32_t code_with(const uint32_t* cdf, uint32_t value, int step, uint32_t own_low,
+                     const Neighbourhood& nb) override {
+    mixer_->encode(enc_, cdf, step, value, own_low, nb);
+    return value;
+  }
 
  private:
   RangeEncoder& enc_;
-  bool refine_;
+  bool refine_, mix_;
   NibbleRefiner refiner_;  // fresh per level: each level's chunk stands alone
+  std::unique_ptr<NeighbourhoodMixer> mixer_;
 };
 
 }  // namespace
 
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
-               size_t min_learned_voxels, bool refine) {
+               size_t min_learned_voxels, bool refine, bool mix) {
   std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, "learned encode");
   Encoded out;
   out.order.resize(n);
@@ -58,7 +73,8 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   h.point_count = n;
   h.adapted = model.adapted();
   h.adapt_digest = model.adapt_digest();
-  h.refined = refine;
+  h.refined = refine && !mix;
+  h.mixed = refine && mix;
   out.header = write_header(h);
   if (n == 0) return out;
 
@@ -84,7 +100,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   NeighborCache nbr_cache;
   for (int L = h.learned_start; L < depth; ++L) {
     RangeEncoder enc;
-    EncodeIO io(enc, refine);
+    EncodeIO io(enc, h.refined, h.mixed);
     code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
     finish_chunk(enc, L + 1, L + 1);
   }

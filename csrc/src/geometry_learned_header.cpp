@@ -8,8 +8,9 @@ namespace pcstream::learned {
 
 std::vector<uint8_t> write_header(const Header& h) {
   ByteWriter w;
-  w.u8(h.refined ? (h.adapted ? kHeaderVersionRefinedAdapted : kHeaderVersionRefined)
-                 : (h.adapted ? kHeaderVersionAdapted : kHeaderVersion));
+  w.u8(h.mixed     ? (h.adapted ? kHeaderVersionMixedAdapted : kHeaderVersionMixed)
+       : h.refined ? (h.adapted ? kHeaderVersionRefinedAdapted : kHeaderVersionRefined)
+                   : (h.adapted ? kHeaderVersionAdapted : kHeaderVersion));
   w.u8(static_cast<uint8_t>(h.depth));
   w.u8(static_cast<uint8_t>(h.learned_start));
   w.u8(static_cast<uint8_t>(h.model_id.size()));
@@ -23,7 +24,7 @@ std::vector<uint8_t> write_header(const Header& h) {
 Header parse_header(const uint8_t* data, size_t size) {
   ByteReader r(data, size);
   uint8_t version = r.u8("learned header version");
-  if (version < kHeaderVersion || version > kHeaderVersionRefinedAdapted)
+  if (version < kHeaderVersion || version > kHeaderVersionMixedAdapted)
     fail(ErrorCode::UnsupportedCodec, "learned geometry header version " + std::to_string(version) + " is not supported", 0);
   Header h;
   h.depth = r.u8("depth");
@@ -38,7 +39,9 @@ Header parse_header(const uint8_t* data, size_t size) {
   std::memcpy(h.model_hash.data(), r.take(32, "model hash"), 32);
   h.point_count = r.varint("point count");
   h.refined = version == kHeaderVersionRefined || version == kHeaderVersionRefinedAdapted;
-  if (version == kHeaderVersionAdapted || version == kHeaderVersionRefinedAdapted) {
+  h.mixed = version == kHeaderVersionMixed || version == kHeaderVersionMixedAdapted;
+  // Even versions carry the adaptation digest.
+  if (version % 2 == 0) {
     h.adapted = true;
     std::memcpy(h.adapt_digest.data(), r.take(32, "adaptation digest"), 32);
   }

@@ -5,6 +5,7 @@
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
 #include "pcstream/morton.hpp"
+#include "octree_neighbourhood.hpp"
 #include "pcstream/nn_kernels.hpp"
 #include "pcstream/parallel_rows.hpp"
 #include "pcstream/sparse_neighbors.hpp"
@@ -122,14 +123,51 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
       for (size_t i = b; i < e; ++i) nn::softmax16_to_cdf(logits.row(i), kCdfBits, cdfs.data() + i * kRow);
     });
   };
+  // What has been coded so far of each child's code (bits and which are known),
+  // for coders that look at the decoded neighbourhood.
+  const bool with_nb = io.begin_level(nc, np);
+  std::vector<uint8_t> seen, known;
+  int cols[27] = {};
+  if (with_nb) {
+    seen.assign(nc, 0);
+    known.assign(nc, 0);
+    const int r = model.kernel() / 2, kw = model.kernel();
+    for (int k = 0; k < 27; ++k)
+      cols[k] = ((k / 9 - 1 + r) * kw + ((k / 3) % 3 - 1 + r)) * kw + (k % 3 - 1 + r);
+  }
+  auto neighbourhood = [&](int32_t row) {
+    Neighbourhood nb;
+    const int32_t* t = next.table.data() + static_cast<size_t>(row) * kk;
+    for (int k = 0; k < 27; ++k) {
+      const int32_t m = t[cols[k]];
+      if (m < 0 || k == 13) continue;  // an absent voxel has no children: known empty
+      nb.occupied |= octnb::kNb.block[k][seen[static_cast<size_t>(m)]];
+      nb.unknown |= octnb::kNb.block[k][~known[static_cast<size_t>(m)] & 0xFFu];
+    }
+    return nb;
+  };
+  auto code_one = [&](const uint32_t* cdf, uint32_t value, int step, int32_t row, uint32_t own_low) {
+    if (!with_nb) return io.code(cdf, value, step);
+    const uint32_t v = io.code_with(cdf, value, step, own_low, neighbourhood(row));
+    const size_t r = static_cast<size_t>(row);
+    if (step & 1) {
+      seen[r] = static_cast<uint8_t>(own_low | v << 4);
+      known[r] = 0xFF;
+    } else {
+      seen[r] = static_cast<uint8_t>(v);
+      known[r] = 0x0F;
+    }
+    return v;
+  };
   auto code_nibbles = [&](int step, const nn::Matrix& feat, const std::vector<int32_t>& rows) {
     std::vector<int32_t> low(rows.size());
     step_cdfs(model.logits(step, feat, {}, threads));
     for (size_t i = 0; i < rows.size(); ++i)
-      low[i] = static_cast<int32_t>(io.code(cdfs.data() + i * kRow, child.codes[rows[i]] & 15u, step));
+      low[i] = static_cast<int32_t>(code_one(cdfs.data() + i * kRow, child.codes[rows[i]] & 15u, step, rows[i], 0));
     step_cdfs(model.logits(step + 1, feat, low, threads));
     for (size_t i = 0; i < rows.size(); ++i) {
-      uint32_t h = io.code(cdfs.data() + i * kRow, child.codes[rows[i]] >> 4, step + 1);
+      uint32_t h = code_one(cdfs.data() + i * kRow, child.codes[rows[i]] >> 4, step + 1, rows[i],
+                            static_cast<uint32_t>(low[i]));
       uint32_t code = static_cast<uint32_t>(low[i]) | h << 4;
       if (code == 0) fail(ErrorCode::CorruptPayload, "learned geometry: decoded an empty occupancy code");
       child.codes[rows[i]] = static_cast<uint8_t>(code);

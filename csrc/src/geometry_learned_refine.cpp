@@ -4,7 +4,8 @@
 
 namespace pcstream::learned {
 
-NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1) {
+NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1,
+                                         int* bucket) {
   // The model's P(bit k = 1 | lower bits): frequencies of the symbols that agree with `prefix`.
   const uint32_t mask = (1u << k) - 1u;
   uint32_t all = 0, one = 0;
@@ -19,6 +20,7 @@ NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, u
   *model_p1 = p;
   int b = (geom::stretch12(static_cast<int>(p >> 4)) + 3072) * kBuckets / 6144;
   b = b < 0 ? 0 : b >= kBuckets ? kBuckets - 1 : b;
+  if (bucket) *bucket = b;
   return cells_[step & 3][k & 3][b];
 }
 
@@ -41,6 +43,13 @@ uint32_t NibbleRefiner::probability(const uint32_t* cdf, int step, int k, uint32
   uint32_t pm;
   const Cell& c = cell(cdf, step, k, prefix, &pm);  // sets pm: keep it out of refined()'s argument list
   return refined(c, pm);
+}
+
+NibbleRefiner::Decision NibbleRefiner::predict(const uint32_t* cdf, int step, int k, uint32_t prefix) {
+  Decision d;
+  d.cell = &cell(cdf, step, k, prefix, &d.model_p1, &d.bucket);
+  d.p1 = refined(*d.cell, d.model_p1);
+  return d;
 }
 
 void NibbleRefiner::encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value) {

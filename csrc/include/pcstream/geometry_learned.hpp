@@ -34,6 +34,10 @@ constexpr uint8_t kHeaderVersionAdapted = 2;
 // refiner (geometry_learned_refine.hpp) instead of the model's CDF directly.
 constexpr uint8_t kHeaderVersionRefined = 3;
 constexpr uint8_t kHeaderVersionRefinedAdapted = 4;
+// Versions 5 and 6: as 1 and 2, with the nibbles coded through the context
+// mixer (geometry_learned_mix.hpp): model, refiner and decoded neighbourhood.
+constexpr uint8_t kHeaderVersionMixed = 5;
+constexpr uint8_t kHeaderVersionMixedAdapted = 6;
 constexpr int kMaxDepth = 21;
 constexpr size_t kLearnedMinVoxels = 64;
 
@@ -46,6 +50,7 @@ struct Header {
   bool adapted = false;      // version 2: the model was adapted by a WGHT delta
   std::array<uint8_t, 32> adapt_digest{};  // SHA-256 of that WGHT payload
   bool refined = false;      // versions 3 and 4: nibbles coded through NibbleRefiner
+  bool mixed = false;        // versions 5 and 6: nibbles coded through NeighbourhoodMixer
 };
 std::vector<uint8_t> write_header(const Header& h);
 Header parse_header(const uint8_t* data, size_t size);
@@ -67,8 +72,10 @@ struct Encoded {
 // at least that many, and every finer one, goes through the model).
 // `refine` writes a version 3/4 stream (adaptive refinement of the model's
 // probabilities: smaller, a little slower); false writes version 1/2.
+// `mix` (with refine) writes version 5/6: the refinement mixed with contexts of
+// the decoded neighbourhood (smaller again, slower).
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
-               size_t min_learned_voxels = kLearnedMinVoxels, bool refine = true);
+               size_t min_learned_voxels = kLearnedMinVoxels, bool refine = true, bool mix = true);
 
 class Decoder {
  public:

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "pcstream/geometry_learned_mix.hpp"
 #include "pcstream/learned_model.hpp"
 #include "pcstream/nn_kernels.hpp"
 #include "pcstream/range_coder.hpp"
@@ -53,6 +54,15 @@ class SymbolIO {
   // Codes symbol `value` (encoder) or returns the decoded one, with an integer CDF over 16 symbols,
   // total 2^16, as coding step `step` (0..3: group 1 low/high nibble, group 2 low/high nibble).
   virtual uint32_t code(const uint32_t* cdf, uint32_t value, int step) = 0;
+  // Called once per level before any code(): `voxels` children of `parents`
+  // parent voxels. A coder that returns true also uses the decoded child-level
+  // neighbourhood: code_level_learned then calls code_with() instead of
+  // code(). own_low: the voxel's low nibble (steps 1 and 3).
+  virtual bool begin_level(size_t /*voxels*/, size_t /*parents*/) { return false; }
+  virtual uint32_t code_with(const uint32_t* cdf, uint32_t value, int step, uint32_t /*own_low*/,
+                             const Neighbourhood& /*nb*/) {
+    return code(cdf, value, step);
+  }
 };
 // The self neighbour table of a level and its conv plan, carried from one
 // level to the next (the children's table is derived from it).

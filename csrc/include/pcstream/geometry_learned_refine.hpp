@@ -32,11 +32,21 @@ class NibbleRefiner {
   // The refined 16-bit P(bit k = 1) given the lower bits `prefix`, in [32, 65504] (for tests).
   uint32_t probability(const uint32_t* cdf, int step, int k, uint32_t prefix);
 
- private:
   struct Cell {
     uint32_t ones = 0, total = 0;
   };
-  Cell& cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1);
+  // One binary decision, for coders built on top of the refiner: the model's and
+  // the refined P(bit k = 1), and the cell that learn() updates with the outcome.
+  struct Decision {
+    Cell* cell;
+    uint32_t model_p1, p1;
+    int bucket;  // of the model's probability, in [0, kBuckets)
+  };
+  Decision predict(const uint32_t* cdf, int step, int k, uint32_t prefix);
+  static void learn(const Decision& d, int bit) { bump(*d.cell, bit); }
+
+ private:
+  Cell& cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1, int* bucket = nullptr);
   static uint32_t refined(const Cell& c, uint32_t model_p1);
   static void bump(Cell& c, int bit);
   Cell cells_[4][4][kBuckets];

@@ -95,6 +95,10 @@ class Mixer {
   static constexpr int kMaxInputs = 12;
   Mixer() = default;
   Mixer(int n_inputs, int n_sets, int lr, int init_weight);
+  // Starts input i at weight w (16.16) in every set, e.g. to trust one input at first.
+  void init_input(int i, int32_t w) {
+    for (size_t k = static_cast<size_t>(i); k < w_.size(); k += static_cast<size_t>(n_)) w_[k] = w;
+  }
   inline void add(int st) { x_[nx_++] = st; }
   // Mixed P(1) in 16 bits, clamped to [32, 65504].
   inline int mix(int set) {

@@ -1,0 +1,68 @@
+// Context mixing of the learned model's nibble probabilities with the decoded
+// child-level neighbourhood (learned geometry header versions 5 and 6,
+// formats/learned-geometry.md).
+//
+// Each nibble is coded as four binary decisions, lowest bit first, as in the
+// refiner (geometry_learned_refine.hpp). For every decision two gated linear
+// mixers in the logistic domain combine: the model's probability, the
+// refiner's secondary estimate of it, and adaptive counters indexed by the
+// occupancy already decoded around the grandchild voxel being predicted (its
+// six face neighbours; edge and corner counts; its siblings; hashes of its
+// 26 neighbours alone and with the model's confidence, and of the whole 4x4x4
+// block). An adaptive probability map on the face states refines the mix. The model sees the
+// decoded group-1 codes only through its context convolution; the
+// counters see every code decoded so far, in coding order, including the
+// voxels coded earlier in the same step.
+//
+// Integer arithmetic only, so encoder and decoder agree on every platform.
+// Preconditions: cdf is a 16-symbol CDF with total 2^16 and every symbol
+// frequency >= 1; step in [0, 4); value < 16; own_low is the voxel's decoded
+// low nibble for steps 1 and 3 (ignored for 0 and 2).
+// Thread safety: one mixer per chunk being coded; not shared between threads.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "pcstream/geometry_learned_refine.hpp"
+#include "pcstream/geometry_model.hpp"
+#include "pcstream/range_coder.hpp"
+
+namespace pcstream::learned {
+
+// What is known of the 4x4x4 block of grandchild voxels around a child voxel
+// (bit bx*16 + by*4 + bz, the voxel's own 2x2x2 children in the middle):
+// occupied and not yet decoded positions among its neighbours' children. A
+// position in neither mask is known to be empty.
+struct Neighbourhood {
+  uint64_t occupied = 0;
+  uint64_t unknown = 0;
+};
+
+// The encoder's choice for one level of a version 5/6 stream (signalled in the
+// stream, so decoders do not depend on it): mix where the child level grew
+// from its parent by more than 1/256. Where every voxel has a single child
+// (LiDAR at millimetre depths) the octants are near-uniform and the mixer
+// costs time for nothing (measured: +0.4 % bits there).
+inline bool mix_level(size_t voxels, size_t parents) { return voxels > parents + parents / 256; }
+
+class NeighbourhoodMixer {
+ public:
+  // `voxels`: the child voxels of the level (sizes the hashed tables).
+  explicit NeighbourhoodMixer(size_t voxels);
+
+  void encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value, uint32_t own_low,
+              const Neighbourhood& nb);
+  uint32_t decode(RangeDecoder& dec, const uint32_t* cdf, int step, uint32_t own_low, const Neighbourhood& nb);
+
+ private:
+  template <class Coder>
+  uint32_t code(Coder& coder, const uint32_t* cdf, int step, uint32_t own_low, const Neighbourhood& nb);
+
+  int hash_bits_;
+  NibbleRefiner refiner_;
+  geom::CounterTable faces_, edges_, siblings_, hood_, hood_model_, block_;
+  geom::Mixer by_model_, by_faces_;
+  geom::Apm apm_;
+};
+
+}  // namespace pcstream::learned
