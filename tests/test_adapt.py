@@ -300,6 +300,6 @@ def test_refined_streams_keep_the_never_worse_rule():
     plain = learned.encode_geometry(pts, 9)
     size = len(e.header) + sum(map(len, payloads(e))) + len(e.weights or b"")
     assert size <= len(plain.header) + sum(map(len, payloads(plain)))
-    assert learned.parse_header(e.header)["refined"] and e.header[0] in (3, 4)
+    assert learned.parse_header(e.header)["mixed"] and e.header[0] in (5, 6)
     out = learned.decode_geometry(e.header, payloads(e), weights=e.weights)
     assert np.array_equal(out, pts[e.order])

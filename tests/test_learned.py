@@ -21,6 +21,8 @@ GOLDEN_MODEL = VECTORS / "learned-v1.0-model-rand4.pcsm"
 GOLDEN_STREAM = VECTORS / "learned-v1.0-sphere.bin"
 # The same points coded with the adaptive refiner (header version 3), same model.
 GOLDEN_REFINED = VECTORS / "learned-v3.0-sphere-refined.bin"
+# ... and with the context mixer (header version 5), same model.
+GOLDEN_MIXED = VECTORS / "learned-v5.0-sphere-mixed.bin"
 # SHA-256 of the decoded golden points (uint32 little-endian, (N,3) row-major).
 GOLDEN_POINTS_SHA256 = "4eccb24fd1159506fc573448e21314ede101062398bc9ebfd5ed0c313ea8da3a"
 
@@ -323,28 +325,56 @@ def test_golden_refined_stream_decodes_and_reencodes():
     assert header[0] == 3 and learned.parse_header(header)["refined"]
     pts = learned.decode_geometry(header, payloads, model=model)
     assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_POINTS_SHA256
-    enc = learned.encode_geometry(golden_points(), 7, model=model)
+    enc = learned.encode_geometry(golden_points(), 7, model=model, mix=False)
     assert pack_stream(enc.header, [c.payload for c in enc.chunks]) == GOLDEN_REFINED.read_bytes()
     # the refiner pays for itself even on this small random-weight model's stream
     assert len(GOLDEN_REFINED.read_bytes()) < len(GOLDEN_STREAM.read_bytes())
 
 
-@pytest.mark.parametrize("refine", [False, True])
-def test_levels_with_an_empty_checkerboard_group(refine):
+def test_golden_mixed_stream_decodes_and_reencodes():
+    if not GOLDEN_MIXED.exists():
+        pytest.fail("golden vector missing: run `python tests/test_learned.py regen-mixed`")
+    model = GOLDEN_MODEL.read_bytes()
+    header, payloads = unpack_stream(GOLDEN_MIXED.read_bytes())
+    info = learned.parse_header(header)
+    assert header[0] == 5 and info["mixed"] and not info["refined"]
+    pts = learned.decode_geometry(header, payloads, model=model)
+    assert hashlib.sha256(pts.astype("<u4").tobytes()).hexdigest() == GOLDEN_POINTS_SHA256
+    enc = learned.encode_geometry(golden_points(), 7, model=model)  # the default
+    assert pack_stream(enc.header, [c.payload for c in enc.chunks]) == GOLDEN_MIXED.read_bytes()
+    # the neighbourhood contexts pay for themselves on top of the refiner
+    assert len(GOLDEN_MIXED.read_bytes()) < len(GOLDEN_REFINED.read_bytes())
+
+
+def test_unknown_header_version_is_unsupported():
+    header, payloads = unpack_stream(GOLDEN_MIXED.read_bytes())
+    with pytest.raises(errors.UnsupportedError):
+        learned.decode_geometry(b"\x07" + header[1:], payloads, model=GOLDEN_MODEL.read_bytes())
+
+
+@pytest.mark.parametrize("refine,mix", [(False, False), (True, False), (True, True)])
+def test_levels_with_an_empty_checkerboard_group(refine, mix):
     # one voxel per level: one parity group is empty at every model-coded level
     pts = np.array([[0, 0, 1]])
     for depth in (2, 5):
-        enc = learned.encode_geometry(pts, depth, model=RAND4, refine=refine, min_learned_voxels=1)
+        enc = learned.encode_geometry(pts, depth, model=RAND4, refine=refine, mix=mix, min_learned_voxels=1)
         out = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=RAND4)
         assert np.array_equal(out, pts)
 
 
-@settings(max_examples=15, deadline=None)
-@given(st.integers(2, 9), st.integers(1, 3000), st.integers(0, 2**31), st.booleans())
-def test_refined_and_plain_streams_roundtrip(depth, n, seed, refine):
-    pts = np.random.default_rng(seed).integers(0, 2 ** depth, (n, 3))
-    enc = learned.encode_geometry(pts, depth, model=RAND4, refine=refine, min_learned_voxels=1)
-    assert learned.parse_header(enc.header)["refined"] == refine
+@settings(max_examples=20, deadline=None)
+@given(st.integers(2, 9), st.integers(1, 3000), st.integers(0, 2**31), st.sampled_from(["plain", "refined", "mixed"]),
+       st.booleans())
+def test_plain_refined_and_mixed_streams_roundtrip(depth, n, seed, kind, clustered):
+    rng = np.random.default_rng(seed)
+    if clustered:  # a dense blob: the mixer's neighbourhood contexts see occupied neighbours
+        pts = np.clip(rng.normal(2 ** (depth - 1), 2 ** depth / 10, (n, 3)).round(), 0, 2 ** depth - 1).astype(np.int64)
+    else:
+        pts = rng.integers(0, 2 ** depth, (n, 3))
+    enc = learned.encode_geometry(pts, depth, model=RAND4, refine=kind != "plain", mix=kind == "mixed",
+                                  min_learned_voxels=1)
+    info = learned.parse_header(enc.header)
+    assert (info["refined"], info["mixed"]) == (kind == "refined", kind == "mixed")
     out = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=RAND4)
     assert np.array_equal(out, pts[enc.order])
 
@@ -398,11 +428,19 @@ def _regen() -> None:
 
 def _regen_refined() -> None:
     """Writes the version 3 vector only (the model and the version 1 vector stay)."""
-    enc = learned.encode_geometry(golden_points(), 7, model=GOLDEN_MODEL.read_bytes())
+    enc = learned.encode_geometry(golden_points(), 7, model=GOLDEN_MODEL.read_bytes(), mix=False)
     GOLDEN_REFINED.write_bytes(pack_stream(enc.header, [c.payload for c in enc.chunks]))
+
+
+def _regen_mixed() -> None:
+    """Writes the version 5 vector only (the model and the other vectors stay)."""
+    enc = learned.encode_geometry(golden_points(), 7, model=GOLDEN_MODEL.read_bytes())
+    GOLDEN_MIXED.write_bytes(pack_stream(enc.header, [c.payload for c in enc.chunks]))
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["regen"]:
     _regen()
 if __name__ == "__main__" and sys.argv[1:] == ["regen-refined"]:
     _regen_refined()
+if __name__ == "__main__" and sys.argv[1:] == ["regen-mixed"]:
+    _regen_mixed()

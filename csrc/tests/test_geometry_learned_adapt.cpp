@@ -58,7 +58,9 @@ TEST_CASE("geometry_learned_adapt/delta_applied_and_bound") {
   Encoded e1 = encode(pts.data(), pts.size() / 3, 8, *adapted, 1);
   Encoded e2 = encode(pts.data(), pts.size() / 3, 8, *adapted, 2);
   CHECK(e1.header == e2.header);
-  CHECK(e1.header[0] == kHeaderVersionRefinedAdapted);
+  CHECK(e1.header[0] == kHeaderVersionMixedAdapted);
+  Encoded refined = encode(pts.data(), pts.size() / 3, 8, *adapted, 1, kLearnedMinVoxels, true, false);
+  CHECK(refined.header[0] == kHeaderVersionRefinedAdapted);
   Encoded unrefined = encode(pts.data(), pts.size() / 3, 8, *adapted, 1, kLearnedMinVoxels, false);
   CHECK(unrefined.header[0] == kHeaderVersionAdapted);
   Header h = parse_header(e1.header.data(), e1.header.size());
@@ -67,10 +69,10 @@ TEST_CASE("geometry_learned_adapt/delta_applied_and_bound") {
   Decoder d(e1.header.data(), e1.header.size(), *adapted, 1u << 30, 2);
   for (auto& c : e1.chunks) d.feed(c.payload.data(), c.payload.size());
   CHECK(d.done() && d.points().size() == pts.size());
-  // Versions 2/4 need the adapted model, versions 1/3 the base one.
+  // Versions 2/4/6 need the adapted model, versions 1/3/5 the base one.
   CHECK_THROWS_CODE(Decoder(e1.header.data(), e1.header.size(), *base, 1u << 30, 1), ErrorCode::ModelMismatch);
   Encoded plain = encode(pts.data(), pts.size() / 3, 8, *base, 1);
-  CHECK(plain.header[0] == kHeaderVersionRefined);
+  CHECK(plain.header[0] == kHeaderVersionMixed);
   CHECK_THROWS_CODE(Decoder(plain.header.data(), plain.header.size(), *adapted, 1u << 30, 1), ErrorCode::ModelMismatch);
   CHECK_THROWS_CODE(adapt_model(*adapted, payload.data(), payload.size()), ErrorCode::InvalidArgument);
 }

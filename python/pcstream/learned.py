@@ -90,13 +90,15 @@ def parse_header(header: bytes) -> dict:
 
 def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int | None = None,
                     min_learned_voxels: int | None = None, adapt: bool = False, adapt_steps: int | None = None,
-                    progress=None, refine: bool = True) -> EncodedGeometry:
+                    progress=None, refine: bool = True, mix: bool = True) -> EncodedGeometry:
     """Lossless learned coding of integer points (N,3) in [0, 2**depth).
 
     ``model=None`` picks the shipped model by density (``choose_model``).
-    ``refine`` (default) codes the nibbles through the adaptive refiner (header version
-    3, or 4 when adapted; 4-6 % smaller on dense frames); ``refine=False`` writes the
-    version 1/2 stream of earlier releases.
+    By default the nibbles are coded through the context mixer (header version 5, or 6
+    when adapted): the model's probabilities, their adaptive refinement and counters of the
+    decoded neighbourhood mixed per bit (about 10 % smaller than version 3 on dense frames,
+    1 % on LiDAR; decoding takes about twice the time). ``mix=False`` writes the refined
+    version 3/4 stream, ``refine=False`` the version 1/2 stream of the first release.
 
     ``min_learned_voxels`` (testing/benchmarks): levels with fewer voxels use the
     adaptive binary coder instead of the model (default 64; a huge value codes
@@ -117,8 +119,8 @@ def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int
         if m.adapted:
             raise InvalidArgumentError("adapt=True needs a base model, not an adapted one")
         return encode_geometry_adapted(pts, int(depth), m, threads=t, min_learned_voxels=mlv, steps=adapt_steps,
-                                       progress=progress, refine=refine)
-    header, chunks, order = _core.learned_encode(m, pts, int(depth), t, mlv, bool(refine))
+                                       progress=progress, refine=refine, mix=mix)
+    header, chunks, order = _core.learned_encode(m, pts, int(depth), t, mlv, bool(refine), bool(mix))
     return EncodedGeometry(
         header=header,
         chunks=[GeometryChunk(level_lo=lo, level_hi=hi, payload=p, point_count=c) for lo, hi, c, p in chunks],
