@@ -137,7 +137,9 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
   }
   auto neighbourhood = [&](int32_t row) {
     Neighbourhood nb;
-    const int32_t* t = next.table.data() + static_cast<size_t>(row) * kk;
+    const size_t r = static_cast<size_t>(row);
+    nb.lineage = static_cast<uint32_t>(parent.codes[static_cast<size_t>(cp[r])]) << 3 | oct[r];
+    const int32_t* t = next.table.data() + r * kk;
     for (int k = 0; k < 27; ++k) {
       const int32_t m = t[cols[k]];
       if (m < 0 || k == 13) continue;  // an absent voxel has no children: known empty

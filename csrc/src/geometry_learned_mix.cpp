@@ -11,7 +11,7 @@ using octnb::kNb;
 using octnb::kTern6;
 using octnb::popcount64;
 
-constexpr int kInputs = 9;
+constexpr int kInputs = 10;
 constexpr int kModelBuckets = 12;  // coarse confidence of the model: mixer sets and contexts
 constexpr int kLimit = 255;        // counter adaptation: 1/(n + 1.5) down to 1/256.5
 constexpr int kMixerRate = 6;
@@ -52,6 +52,7 @@ NeighbourhoodMixer::NeighbourhoodMixer(size_t voxels)
       hood_(size_t{1} << hash_bits_),
       hood_model_(size_t{1} << hash_bits_),
       block_(size_t{1} << hash_bits_),
+      lineage_(size_t{1} << hash_bits_),
       by_model_(kInputs, 16 * kModelBuckets, kMixerRate, 0),
       by_faces_(kInputs, 16 * 27, kMixerRate, 0),
       apm_(16 * 729, 7) {
@@ -116,9 +117,16 @@ uint32_t NeighbourhoodMixer::code(Coder& coder, const uint32_t* cdf, int step, u
     Counter& c_hood = hood_[static_cast<size_t>(hh >> shift)];
     Counter& c_hm = hood_model_[static_cast<size_t>(hm >> shift)];
     Counter& c_block = block_[static_cast<size_t>(hb >> shift)];
+    // ... and the parent's code with the voxel's octant in it, with the siblings so far.
+    uint64_t hl = (static_cast<uint64_t>(nb.lineage) << 16 | static_cast<uint64_t>((1u << j) | partial) << 1 |
+                   static_cast<uint64_t>(group)) *
+                  0x9E3779B97F4A7C15ull;
+    hl ^= hl >> 29;
+    hl *= 0xC2B2AE3D27D4EB4Full;
+    Counter& c_lin = lineage_[static_cast<size_t>(hl >> shift)];
 
     const int in[kInputs] = {st16(d.model_p1), st16(d.p1), st_of(c_face),  st_of(c_edge), st_of(c_hood),
-                             st_of(c_hm),      st_of(c_sib), st_of(c_block), 256};
+                             st_of(c_hm),      st_of(c_sib), st_of(c_block), st_of(c_lin), 256};
     for (int i = 0; i < kInputs; ++i) {
       by_model_.add(in[i]);
       by_faces_.add(in[i]);
@@ -138,7 +146,7 @@ uint32_t NeighbourhoodMixer::code(Coder& coder, const uint32_t* cdf, int step, u
     by_faces_.update(bit);
     apm_.update(bit);
     NibbleRefiner::learn(d, bit);
-    for (Counter* c : {&c_face, &c_edge, &c_sib, &c_hood, &c_hm, &c_block}) c->update(bit, kLimit);
+    for (Counter* c : {&c_face, &c_edge, &c_sib, &c_hood, &c_hm, &c_block, &c_lin}) c->update(bit, kLimit);
     prefix |= static_cast<uint32_t>(bit) << k;
     partial |= static_cast<uint32_t>(bit) << j;
   }

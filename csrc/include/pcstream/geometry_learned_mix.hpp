@@ -8,8 +8,9 @@
 // refiner's secondary estimate of it, and adaptive counters indexed by the
 // occupancy already decoded around the grandchild voxel being predicted (its
 // six face neighbours; edge and corner counts; its siblings; hashes of its
-// 26 neighbours alone and with the model's confidence, and of the whole 4x4x4
-// block). An adaptive probability map on the face states refines the mix. The model sees the
+// 26 neighbours alone and with the model's confidence, of the whole 4x4x4
+// block, and of the parent's code). An adaptive probability map on the face
+// states refines the mix. The model sees the
 // decoded group-1 codes only through its context convolution; the
 // counters see every code decoded so far, in coding order, including the
 // voxels coded earlier in the same step.
@@ -36,6 +37,7 @@ namespace pcstream::learned {
 struct Neighbourhood {
   uint64_t occupied = 0;
   uint64_t unknown = 0;
+  uint32_t lineage = 0;  // the parent's code << 3 | the voxel's octant in it
 };
 
 // The encoder's choice for one level of a version 5/6 stream (signalled in the
@@ -60,7 +62,7 @@ class NeighbourhoodMixer {
 
   int hash_bits_;
   NibbleRefiner refiner_;
-  geom::CounterTable faces_, edges_, siblings_, hood_, hood_model_, block_;
+  geom::CounterTable faces_, edges_, siblings_, hood_, hood_model_, block_, lineage_;
   geom::Mixer by_model_, by_faces_;
   geom::Apm apm_;
 };
