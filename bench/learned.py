@@ -10,7 +10,8 @@ across runtime changes); writes bench/results/learned_speed.json.
 
 Without --model each file is coded with the shipped model ``learned.choose_model`` picks
 by density (what ``pack --codec learned`` does). --compare adds the size of the same
-model's version 1 stream (no refinement) and of the universal model occ16-v1.
+model's version 1 stream (plain model CDFs) and version 3 stream (refined, no context
+mixing), and of the default stream of the universal model occ16-v1.
 
 Bits per input point (header + all chunks), encode/decode wall seconds (and decode CPU
 seconds of this process, all threads: the shared machine makes wall time noisy), ratios to G-PCC
@@ -89,7 +90,8 @@ def main(argv=None) -> None:
     ap.add_argument("--speed-threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--tag", default="", help="suffix of the --speed JSON file name")
     ap.add_argument("--compare", action="store_true",
-                    help="also code each file without refinement and with the universal model (sizes only)")
+                    help="also code each file as version 1 (plain) and 3 (refined) streams and with the universal "
+                         "model (sizes only)")
     a = ap.parse_args(argv)
     if a.speed:
         model = learned.load_model(a.model)
@@ -119,6 +121,8 @@ def main(argv=None) -> None:
         if a.compare:
             extra["bpp_unrefined"] = 8 * size(learned.encode_geometry(pts, depth, model=model, threads=a.threads,
                                                                       refine=False)) / n
+            extra["bpp_refined"] = 8 * size(learned.encode_geometry(pts, depth, model=model, threads=a.threads,
+                                                                    mix=False)) / n
             extra["bpp_universal_model"] = 8 * size(learned.encode_geometry(
                 pts, depth, model=learned.DEFAULT_MODEL_ID, threads=a.threads)) / n
         rows.append({
@@ -128,12 +132,13 @@ def main(argv=None) -> None:
             "classic_dec_s": cdec, "gpcc_bpp": g, "ratio_gpcc": bpp / g if g else None, "ratio_classic": bpp / cbpp,
         })
     hdr = (f"{'file':36} {'model':10} {'points':>8} {'bpp':>8} {'enc s':>7} {'dec s':>7} {'dec cpu':>7} {'classic':>8} "
-           f"{'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}" + ("  unrefined  universal" if a.compare else ""))
+           f"{'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}" + ("  v1 plain  v3 refined  universal" if a.compare else ""))
     print(hdr)
     for r in rows:
         g = f"{r['gpcc_bpp']:.3f}" if r["gpcc_bpp"] else "-"
         rg = f"{r['ratio_gpcc']:.3f}" if r["ratio_gpcc"] else "-"
-        cmp = f"  {r['bpp_unrefined']:9.3f}  {r['bpp_universal_model']:9.3f}" if a.compare else ""
+        cmp = (f"  {r['bpp_unrefined']:8.3f}  {r['bpp_refined']:10.3f}  {r['bpp_universal_model']:9.3f}"
+               if a.compare else "")
         print(f"{r['file']:36} {r['model']:10} {r['points']:8d} {r['bpp']:8.3f} {r['enc_s']:7.2f} {r['dec_s']:7.2f} "
               f"{r['dec_cpu_s']:7.2f} {r['classic_bpp']:8.3f} {r['classic_dec_s']:7.2f} {g:>7} {rg:>7} "
               f"{r['ratio_classic']:8.3f}{cmp}")

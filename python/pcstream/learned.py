@@ -84,7 +84,8 @@ def choose_model(points: np.ndarray, depth: int) -> str:
 
 
 def parse_header(header: bytes) -> dict:
-    """depth, learned_start, model_id, model_hash, point_count of a learned header."""
+    """depth, learned_start, model_id, model_hash, point_count, adapted, refined (version 3/4)
+    and mixed (version 5/6) of a learned header."""
     return _core.learned_parse_header(bytes(header))
 
 
