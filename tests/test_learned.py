@@ -346,6 +346,19 @@ def test_golden_mixed_stream_decodes_and_reencodes():
     assert len(GOLDEN_MIXED.read_bytes()) < len(GOLDEN_REFINED.read_bytes())
 
 
+def test_mixed_streams_with_a_5x5x5_kernel_model():
+    # the mixer reads the 26 neighbours out of the model's neighbour table: another kernel
+    # size puts them in other columns
+    k5 = random_model("test-rand4-k5", channels=4, kernel=5, seed=3)
+    pts = sphere(3000, 8, seed=4)
+    for mix in (False, True):
+        enc = learned.encode_geometry(pts, 8, model=k5, mix=mix)
+        out = learned.decode_geometry(enc.header, [c.payload for c in enc.chunks], model=k5)
+        assert np.array_equal(out, pts[enc.order])
+    sizes = [sum(len(c.payload) for c in learned.encode_geometry(pts, 8, model=k5, mix=m).chunks) for m in (False, True)]
+    assert sizes[1] < sizes[0]
+
+
 def test_unknown_header_version_is_unsupported():
     header, payloads = unpack_stream(GOLDEN_MIXED.read_bytes())
     with pytest.raises(errors.UnsupportedError):
