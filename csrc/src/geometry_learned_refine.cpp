@@ -7,13 +7,13 @@ namespace pcstream::learned {
 NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1,
                                          int* bucket) {
   // The model's P(bit k = 1 | lower bits): frequencies of the symbols that agree with `prefix`.
-  const uint32_t mask = (1u << k) - 1u;
+  // The symbols that agree with `prefix` are prefix | t << k; bit k is t's lowest bit.
   uint32_t all = 0, one = 0;
-  for (uint32_t s = 0; s < 16; ++s) {
-    if ((s & mask) != prefix) continue;
+  for (uint32_t t = 0; t < (16u >> k); ++t) {
+    const uint32_t s = prefix | t << k;
     const uint32_t f = cdf[s + 1] - cdf[s];
     all += f;
-    if (s >> k & 1u) one += f;
+    one += f & (0u - (t & 1u));
   }
   uint32_t p = all ? static_cast<uint32_t>((static_cast<uint64_t>(one) << 16) / all) : 32768u;
   p = p < 1u ? 1u : p > 65535u ? 65535u : p;
