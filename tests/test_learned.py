@@ -184,15 +184,17 @@ def test_cloud_samples_cover_every_scale_in_complete_pieces():
     assert (np.diff(k[:, 0] >> 8) >= 0).all()  # Morton order puts x's top bit first
 
 
-def test_choose_model_by_density(monkeypatch):
+def test_choose_model_by_density_and_depth(monkeypatch):
     dense = np.unique(sphere(100000, 7, seed=1), axis=0)      # a filled sphere surface: ~11 points per 4^3 cell
     sparse = np.random.default_rng(0).integers(0, 2 ** 16, (5000, 3))
-    monkeypatch.setattr(learned, "available_models",
-                        lambda: {learned.DEFAULT_MODEL_ID: None, learned.DENSE_MODEL_ID: None})
+    monkeypatch.setattr(learned, "available_models", lambda: {
+        learned.DEFAULT_MODEL_ID: None, learned.DENSE_MODEL_ID: None, learned.LIDAR_MODEL_ID: None})
     assert learned.choose_model(dense, 7) == learned.DENSE_MODEL_ID
-    assert learned.choose_model(sparse, 16) == learned.DEFAULT_MODEL_ID
+    assert learned.choose_model(sparse, 16) == learned.LIDAR_MODEL_ID       # deep and sparse: a scanner sweep
+    assert learned.choose_model(sparse >> 5, 11) == learned.DEFAULT_MODEL_ID  # e.g. splat centres
     monkeypatch.setattr(learned, "available_models", lambda: {learned.DEFAULT_MODEL_ID: None})
     assert learned.choose_model(dense, 7) == learned.DEFAULT_MODEL_ID
+    assert learned.choose_model(sparse, 16) == learned.DEFAULT_MODEL_ID
 
 
 # ---------------------------------------------------------------- codec

@@ -11,16 +11,15 @@ namespace {
 
 class DecodeIO : public SymbolIO {
  public:
-  DecodeIO(RangeDecoder& d, bool refine, bool mix) : dec_(d), refine_(refine), mix_(mix) {}
+  DecodeIO(RangeDecoder& d, bool refine, NeighbourhoodMixer* mixer) : dec_(d), refine_(refine), mixer_(mixer) {}
   uint32_t code(const uint32_t* cdf, uint32_t, int step) override {
     if (refine_) return refiner_.decode(dec_, cdf, step);
     return static_cast<uint32_t>(decode_symbol(dec_, cdf, kNibble, kCdfBits));
   }
-  bool begin_level(size_t voxels, size_t) override {
-    if (!mix_) return false;
+  bool begin_level(size_t, size_t) override {
+    if (!mixer_) return false;
     const bool use = dec_.decode_bypass() != 0;
-    if (use) mixer_.reset(new NeighbourhoodMixer(voxels));
-    else refine_ = true;
+    if (!use) refine_ = true;
     return use;
   }
   uint32_t code_with(const uint32_t* cdf, uint32_t, int step, uint32_t own_low, const Neighbourhood& nb) override {
@@ -29,9 +28,9 @@ class DecodeIO : public SymbolIO {
 
  private:
   RangeDecoder& dec_;
-  bool refine_, mix_;
+  bool refine_;
   NibbleRefiner refiner_;
-  std::unique_ptr<NeighbourhoodMixer> mixer_;
+  NeighbourhoodMixer* mixer_;
 };
 
 }  // namespace
@@ -47,6 +46,7 @@ struct Decoder::State {
   Level parent, current;  // level-1 and level (codes of `current` unknown until coded)
   std::vector<uint64_t> dup;
   NeighborCache nbr_cache;  // neighbour table and plan of `parent`
+  std::unique_ptr<NeighbourhoodMixer> mixer;  // versions 5/6: carried from level to level
 };
 
 Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads)
@@ -63,6 +63,7 @@ Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model
     fail(ErrorCode::LimitExceeded, "learned geometry: " + std::to_string(s_->header.point_count) +
                                        " points exceed the decoder limit of " + std::to_string(max_points));
   s_->model = &model;
+  if (s_->header.mixed) s_->mixer.reset(new NeighbourhoodMixer(s_->header.point_count));
   s_->threads = threads;
   s_->current.keys.push_back(0);  // the root
   s_->done = s_->header.point_count == 0;
@@ -113,7 +114,7 @@ void Decoder::feed_chunk(const uint8_t* payload, size_t size) {
       ++s.level;
     }
   } else {
-    DecodeIO io(dec, s.header.refined, s.header.mixed);
+    DecodeIO io(dec, s.header.refined, s.mixer.get());
     code_level_learned(*s.model, s.parent, s.current, io, s.threads, s.nbr_cache);
     dec.check_end("learned geometry level");
     // s.current now carries its codes: it becomes the parent of the next level.

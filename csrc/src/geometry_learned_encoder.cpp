@@ -13,7 +13,8 @@ namespace {
 
 class EncodeIO : public SymbolIO {
  public:
-  EncodeIO(RangeEncoder& e, bool refine, bool mix) : enc_(e), refine_(refine), mix_(mix) {}
+  // mixer: the stream's context mixer (version 5/6), carried from level to level; else null.
+  EncodeIO(RangeEncoder& e, bool refine, NeighbourhoodMixer* mixer) : enc_(e), refine_(refine), mixer_(mixer) {}
   uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
     if (refine_)
       refiner_.encode(enc_, cdf, step, value);
@@ -22,11 +23,10 @@ class EncodeIO : public SymbolIO {
     return value;
   }
   bool begin_level(size_t voxels, size_t parents) override {
-    if (!mix_) return false;
+    if (!mixer_) return false;
     const bool use = mix_level(voxels, parents);
     enc_.encode_bypass(use);
-    if (use) mixer_.reset(new NeighbourhoodMixer(voxels));
-    else refine_ = true;
+    if (!use) refine_ = true;
     return use;
   }
   uint32_t code_with(const uint32_t* cdf, uint32_t value, int step, uint32_t own_low,
@@ -37,9 +37,9 @@ class EncodeIO : public SymbolIO {
 
  private:
   RangeEncoder& enc_;
-  bool refine_, mix_;
-  NibbleRefiner refiner_;  // fresh per level: each level's chunk stands alone
-  std::unique_ptr<NeighbourhoodMixer> mixer_;
+  bool refine_;
+  NibbleRefiner refiner_;  // fresh per level (versions 3/4 and unmixed levels)
+  NeighbourhoodMixer* mixer_;
 };
 
 }  // namespace
@@ -98,9 +98,11 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
     finish_chunk(enc, 1, h.learned_start);
   }
   NeighborCache nbr_cache;
+  std::unique_ptr<NeighbourhoodMixer> mixer;
+  if (h.mixed) mixer.reset(new NeighbourhoodMixer(n));
   for (int L = h.learned_start; L < depth; ++L) {
     RangeEncoder enc;
-    EncodeIO io(enc, h.refined, h.mixed);
+    EncodeIO io(enc, h.refined, mixer.get());
     code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
     finish_chunk(enc, L + 1, L + 1);
   }

@@ -34,6 +34,13 @@ DENSE_MODEL_ID = "occd32-v1"
 #: (measured: redandblack 13.7; Kinect frame 5.1, office scan 2.8; LiDAR at 1 mm, airborne LAS,
 #: splat centres 1.0-1.4).
 DENSE_MIN_POINTS_PER_CELL = 6.0
+#: Shipped model for LiDAR sweeps (trained on spinning LiDAR only), chosen by ``choose_model``
+#: for sparse clouds coded with at least ``LIDAR_MIN_DEPTH`` bits per axis when installed.
+LIDAR_MODEL_ID = "occl32-v1"
+#: Sparse clouds this deep are scanner sweeps at millimetre-to-centimetre precision over tens
+#: of metres (KITTI and nuScenes at 1 mm: 17-18 bits); splat centres, RGB-D frames and room
+#: scans are coded at 10-12 bits, where the universal model is 0.5-0.8 % smaller.
+LIDAR_MIN_DEPTH = 15
 #: Decoder limit on points (as the classic codec): bounds memory on hostile headers.
 DEFAULT_MAX_POINTS = 1 << 27
 #: Threads for the runtime; results are identical for any value.
@@ -71,16 +78,22 @@ def load_model(model=None) -> "_core.LearnedModel":
 
 def choose_model(points: np.ndarray, depth: int) -> str:
     """The shipped model for this cloud: ``DENSE_MODEL_ID`` for dense voxelised surfaces
-    (mean points per occupied 4x4x4 cell >= ``DENSE_MIN_POINTS_PER_CELL``) when it is
-    installed, else ``DEFAULT_MODEL_ID`` (trained on sparse and dense data). The choice is
-    recorded in the stream (model id and hash), so decoders need no rule."""
+    (mean points per occupied 4x4x4 cell >= ``DENSE_MIN_POINTS_PER_CELL``); for sparse clouds
+    ``LIDAR_MODEL_ID`` when ``depth >= LIDAR_MIN_DEPTH``, else ``DEFAULT_MODEL_ID`` (trained
+    on sparse and dense data). A model that is not installed falls back to the default. The
+    choice is recorded in the stream (model id and hash), so decoders need no rule."""
     pts = np.asarray(points)
-    if DENSE_MODEL_ID not in available_models() or depth < 3 or len(pts) == 0:
+    have = available_models()
+    if depth < 3 or len(pts) == 0:
         return DEFAULT_MODEL_ID
     cells = pts.astype(np.int64) >> 2
     key = (cells[:, 0] << 42) | (cells[:, 1] << 21) | cells[:, 2]
     per_cell = len(pts) / len(np.unique(key))
-    return DENSE_MODEL_ID if per_cell >= DENSE_MIN_POINTS_PER_CELL else DEFAULT_MODEL_ID
+    if per_cell >= DENSE_MIN_POINTS_PER_CELL:
+        return DENSE_MODEL_ID if DENSE_MODEL_ID in have else DEFAULT_MODEL_ID
+    if depth >= LIDAR_MIN_DEPTH and LIDAR_MODEL_ID in have:
+        return LIDAR_MODEL_ID
+    return DEFAULT_MODEL_ID
 
 
 def parse_header(header: bytes) -> dict:

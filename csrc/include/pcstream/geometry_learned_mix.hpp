@@ -19,7 +19,7 @@
 // Preconditions: cdf is a 16-symbol CDF with total 2^16 and every symbol
 // frequency >= 1; step in [0, 4); value < 16; own_low is the voxel's decoded
 // low nibble for steps 1 and 3 (ignored for 0 and 2).
-// Thread safety: one mixer per chunk being coded; not shared between threads.
+// Thread safety: one mixer per stream being coded; not shared between threads.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -49,8 +49,9 @@ inline bool mix_level(size_t voxels, size_t parents) { return voxels > parents +
 
 class NeighbourhoodMixer {
  public:
-  // `voxels`: the child voxels of the level (sizes the hashed tables).
-  explicit NeighbourhoodMixer(size_t voxels);
+  // One mixer codes all mixed levels of a stream, in order; `points` (the
+  // header's point count) sizes its hashed tables.
+  explicit NeighbourhoodMixer(uint64_t points);
 
   void encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value, uint32_t own_low,
               const Neighbourhood& nb);
