@@ -2,28 +2,11 @@
 #include <vector>
 
 #include "pcstream/geometry_learned_refine.hpp"
+#include "random_cdf.hpp"
 #include "test_harness.hpp"
 
 using namespace pcstream;
 using namespace pcstream::learned;
-
-namespace {
-
-// A CDF over 16 symbols (total 2^16, every frequency >= 1) from random weights.
-std::vector<uint32_t> random_cdf(std::mt19937& rng) {
-  std::vector<uint32_t> w(16), cdf(17, 0);
-  uint32_t sum = 0;
-  for (auto& v : w) sum += (v = 1 + rng() % 5000);
-  uint32_t acc = 0;
-  for (int s = 0; s < 16; ++s) {
-    acc += 1 + static_cast<uint32_t>(static_cast<uint64_t>(w[s]) * (65536 - 16) / sum);
-    cdf[s + 1] = acc;
-  }
-  cdf[16] = 65536;  // the rounding slack goes to the last symbol
-  return cdf;
-}
-
-}  // namespace
 
 TEST_CASE("geometry_learned_refine/roundtrip_random_cdfs") {
   std::mt19937 rng(7);
