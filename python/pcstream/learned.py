@@ -111,7 +111,7 @@ def encode_geometry(points, depth: int, *, levels=None, model=None, threads: int
     By default the nibbles are coded through the context mixer (header version 5, or 6
     when adapted): the model's probabilities, their adaptive refinement and counters of the
     decoded neighbourhood mixed per bit (about 10 % smaller than version 3 on dense frames,
-    1 % on LiDAR; decoding takes about twice the time). ``mix=False`` writes the refined
+    0.5-1 % on LiDAR; decoding takes about twice the time). ``mix=False`` writes the refined
     version 3/4 stream, ``refine=False`` the version 1/2 stream of the first release.
 
     ``min_learned_voxels`` (testing/benchmarks): levels with fewer voxels use the
