@@ -19,7 +19,6 @@ class DecodeIO : public SymbolIO {
   bool begin_level(size_t, size_t) override {
     if (!mixer_) return false;
     const bool use = dec_.decode_bypass() != 0;
-    if (!use) refine_ = true;
     return use;
   }
   uint32_t code_with(const uint32_t* cdf, uint32_t, int step, uint32_t own_low, const Neighbourhood& nb) override {
@@ -114,7 +113,7 @@ void Decoder::feed_chunk(const uint8_t* payload, size_t size) {
       ++s.level;
     }
   } else {
-    DecodeIO io(dec, s.header.refined, s.mixer.get());
+    DecodeIO io(dec, s.header.refined || s.header.mixed, s.mixer.get());
     code_level_learned(*s.model, s.parent, s.current, io, s.threads, s.nbr_cache);
     dec.check_end("learned geometry level");
     // s.current now carries its codes: it becomes the parent of the next level.

@@ -14,6 +14,7 @@ namespace {
 class EncodeIO : public SymbolIO {
  public:
   // mixer: the stream's context mixer (version 5/6), carried from level to level; else null.
+  // refine: the refiner codes the levels the mixer does not (versions 3-6).
   EncodeIO(RangeEncoder& e, bool refine, NeighbourhoodMixer* mixer) : enc_(e), refine_(refine), mixer_(mixer) {}
   uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
     if (refine_)
@@ -26,7 +27,6 @@ class EncodeIO : public SymbolIO {
     if (!mixer_) return false;
     const bool use = mix_level(voxels, parents);
     enc_.encode_bypass(use);
-    if (!use) refine_ = true;
     return use;
   }
   uint32_t code_with(const uint32_t* cdf, uint32_t value, int step, uint32_t own_low,
@@ -102,7 +102,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   if (h.mixed) mixer.reset(new NeighbourhoodMixer(n));
   for (int L = h.learned_start; L < depth; ++L) {
     RangeEncoder enc;
-    EncodeIO io(enc, h.refined, mixer.get());
+    EncodeIO io(enc, h.refined || h.mixed, mixer.get());
     code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
     finish_chunk(enc, L + 1, L + 1);
   }

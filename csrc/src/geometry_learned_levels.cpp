@@ -123,13 +123,13 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
       for (size_t i = b; i < e; ++i) nn::softmax16_to_cdf(logits.row(i), kCdfBits, cdfs.data() + i * kRow);
     });
   };
-  // What has been coded so far of each child's code (bits and which are known),
-  // for coders that look at the decoded neighbourhood.
+  // Which bits of each child's code are coded so far (child.codes holds them: the
+  // decoder writes each low nibble as soon as it is decoded), for coders that look
+  // at the decoded neighbourhood.
   const bool with_nb = io.begin_level(nc, np);
-  std::vector<uint8_t> seen, known;
+  std::vector<uint8_t> known;
   int cols[27] = {};
   if (with_nb) {
-    seen.assign(nc, 0);
     known.assign(nc, 0);
     const int r = model.kernel() / 2, kw = model.kernel();
     for (int k = 0; k < 27; ++k)
@@ -143,29 +143,25 @@ void code_level_learned(const OccupancyModel& model, const Level& parent, Level&
     for (int k = 0; k < 27; ++k) {
       const int32_t m = t[cols[k]];
       if (m < 0 || k == 13) continue;  // an absent voxel has no children: known empty
-      nb.occupied |= octnb::kNb.block[k][seen[static_cast<size_t>(m)]];
-      nb.unknown |= octnb::kNb.block[k][~known[static_cast<size_t>(m)] & 0xFFu];
+      const uint8_t kn = known[static_cast<size_t>(m)];
+      nb.occupied |= octnb::kNb.block[k][child.codes[static_cast<size_t>(m)] & kn];
+      nb.unknown |= octnb::kNb.block[k][~kn & 0xFFu];
     }
     return nb;
   };
   auto code_one = [&](const uint32_t* cdf, uint32_t value, int step, int32_t row, uint32_t own_low) {
     if (!with_nb) return io.code(cdf, value, step);
     const uint32_t v = io.code_with(cdf, value, step, own_low, neighbourhood(row));
-    const size_t r = static_cast<size_t>(row);
-    if (step & 1) {
-      seen[r] = static_cast<uint8_t>(own_low | v << 4);
-      known[r] = 0xFF;
-    } else {
-      seen[r] = static_cast<uint8_t>(v);
-      known[r] = 0x0F;
-    }
+    known[static_cast<size_t>(row)] = step & 1 ? 0xFF : 0x0F;
     return v;
   };
   auto code_nibbles = [&](int step, const nn::Matrix& feat, const std::vector<int32_t>& rows) {
     std::vector<int32_t> low(rows.size());
     step_cdfs(model.logits(step, feat, {}, threads));
-    for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t i = 0; i < rows.size(); ++i) {
       low[i] = static_cast<int32_t>(code_one(cdfs.data() + i * kRow, child.codes[rows[i]] & 15u, step, rows[i], 0));
+      if (decoding) child.codes[rows[i]] = static_cast<uint8_t>(low[i]);
+    }
     step_cdfs(model.logits(step + 1, feat, low, threads));
     for (size_t i = 0; i < rows.size(); ++i) {
       uint32_t h = code_one(cdfs.data() + i * kRow, child.codes[rows[i]] >> 4, step + 1, rows[i],

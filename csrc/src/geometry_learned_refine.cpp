@@ -6,8 +6,8 @@ namespace pcstream::learned {
 
 NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1,
                                          int* bucket) {
-  // The model's P(bit k = 1 | lower bits): frequencies of the symbols that agree with `prefix`.
-  // The symbols that agree with `prefix` are prefix | t << k; bit k is t's lowest bit.
+  // The model's P(bit k = 1 | lower bits) from the frequencies of the symbols that agree
+  // with `prefix`: prefix | t << k, bit k being t's lowest bit.
   uint32_t all = 0, one = 0;
   for (uint32_t t = 0; t < (16u >> k); ++t) {
     const uint32_t s = prefix | t << k;
@@ -20,7 +20,7 @@ NibbleRefiner::Cell& NibbleRefiner::cell(const uint32_t* cdf, int step, int k, u
   *model_p1 = p;
   int b = (geom::stretch12(static_cast<int>(p >> 4)) + 3072) * kBuckets / 6144;
   b = b < 0 ? 0 : b >= kBuckets ? kBuckets - 1 : b;
-  if (bucket) *bucket = b;
+  *bucket = b;
   return cells_[step & 3][k & 3][b];
 }
 
@@ -40,9 +40,7 @@ void NibbleRefiner::bump(Cell& c, int bit) {
 }
 
 uint32_t NibbleRefiner::probability(const uint32_t* cdf, int step, int k, uint32_t prefix) {
-  uint32_t pm;
-  const Cell& c = cell(cdf, step, k, prefix, &pm);  // sets pm: keep it out of refined()'s argument list
-  return refined(c, pm);
+  return predict(cdf, step, k, prefix).p1;
 }
 
 NibbleRefiner::Decision NibbleRefiner::predict(const uint32_t* cdf, int step, int k, uint32_t prefix) {
@@ -53,24 +51,20 @@ NibbleRefiner::Decision NibbleRefiner::predict(const uint32_t* cdf, int step, in
 }
 
 void NibbleRefiner::encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value) {
-  uint32_t prefix = 0;
   for (int k = 0; k < 4; ++k) {
     const int bit = static_cast<int>(value >> k & 1u);
-    uint32_t pm;
-    Cell& c = cell(cdf, step, k, prefix, &pm);
-    enc.encode_bit_p(bit, refined(c, pm));
-    bump(c, bit);
-    prefix |= static_cast<uint32_t>(bit) << k;
+    const Decision d = predict(cdf, step, k, value & ((1u << k) - 1u));
+    enc.encode_bit_p(bit, d.p1);
+    learn(d, bit);
   }
 }
 
 uint32_t NibbleRefiner::decode(RangeDecoder& dec, const uint32_t* cdf, int step) {
   uint32_t prefix = 0;
   for (int k = 0; k < 4; ++k) {
-    uint32_t pm;
-    Cell& c = cell(cdf, step, k, prefix, &pm);
-    const int bit = dec.decode_bit_p(refined(c, pm));
-    bump(c, bit);
+    const Decision d = predict(cdf, step, k, prefix);
+    const int bit = dec.decode_bit_p(d.p1);
+    learn(d, bit);
     prefix |= static_cast<uint32_t>(bit) << k;
   }
   return prefix;

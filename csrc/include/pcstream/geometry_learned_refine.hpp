@@ -46,7 +46,7 @@ class NibbleRefiner {
   static void learn(const Decision& d, int bit) { bump(*d.cell, bit); }
 
  private:
-  Cell& cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1, int* bucket = nullptr);
+  Cell& cell(const uint32_t* cdf, int step, int k, uint32_t prefix, uint32_t* model_p1, int* bucket);
   static uint32_t refined(const Cell& c, uint32_t model_p1);
   static void bump(Cell& c, int bit);
   Cell cells_[4][4][kBuckets];
