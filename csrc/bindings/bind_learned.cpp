@@ -103,7 +103,7 @@ class PyDecoder {
   PyDecoder(py::bytes header, const PyModel& model, uint64_t max_points, int threads) : model_(model.m) {
     std::string h = header;
     dec_ = std::make_unique<learned::Decoder>(reinterpret_cast<const uint8_t*>(h.data()), h.size(), *model_,
-                                              max_points, threads);
+                                              max_points, threads, model.prior.get());
   }
   void feed(py::bytes payload) {
     std::string p = payload;
@@ -200,11 +200,24 @@ void bind(py::module_& m) {
   });
 
   py::class_<PyModel>(m, "LearnedModel", "A parsed .pcsm occupancy model (immutable, shareable).")
-      .def(py::init([](py::bytes data) {
-        std::string s = data;
-        auto f = nn::parse_model_file(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-        return PyModel{std::make_shared<learned::OccupancyModel>(std::move(f))};
-      }))
+      .def(py::init([](py::bytes data, py::object prior) {
+             std::string s = data;
+             auto f = nn::parse_model_file(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+             PyModel pm{std::make_shared<learned::OccupancyModel>(std::move(f)), nullptr};
+             if (!prior.is_none()) {
+               std::string p = py::bytes(prior);
+               pm.prior = std::make_shared<const learned::ContextPrior>(
+                   learned::parse_context_prior(reinterpret_cast<const uint8_t*>(p.data()), p.size()));
+             }
+             return pm;
+           }),
+           py::arg("data"), py::arg("prior") = py::none(),
+           "data: .pcsm bytes; prior: the model's context prior (.pcsp bytes) or None.")
+      .def_property_readonly("prior_digest",
+                             [](const PyModel& p) -> py::object {
+                               if (!p.prior) return py::none();
+                               return py::bytes(reinterpret_cast<const char*>(p.prior->digest.data()), 32);
+                             })
       .def_property_readonly("id", [](const PyModel& p) { return p.m->id(); })
       .def_property_readonly("hash", [](const PyModel& p) {
         return py::bytes(reinterpret_cast<const char*>(p.m->hash().data()), 32);
@@ -217,14 +230,20 @@ void bind(py::module_& m) {
 
   m.def("learned_encode",
         [](const PyModel& model, const Arr<uint32_t>& points, int depth, int threads, size_t min_learned_voxels,
-           bool refine, bool mix) {
+           bool refine, bool mix, const std::string& prior) {
           if (points.ndim() != 2 || points.shape(1) != 3)
             fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
+          learned::PriorUse use = learned::PriorUse::Auto;
+          if (prior == "never") use = learned::PriorUse::Never;
+          else if (prior == "always") use = learned::PriorUse::Always;
+          else if (prior != "auto") fail(ErrorCode::InvalidArgument, "prior must be 'auto', 'always' or 'never'");
+          if (use == learned::PriorUse::Always && !model.prior)
+            fail(ErrorCode::InvalidArgument, "prior='always': model '" + model.m->id() + "' has no context prior");
           learned::Encoded e;
           {
             py::gil_scoped_release nogil;
             e = learned::encode(points.data(), static_cast<size_t>(points.shape(0)), depth, *model.m, threads,
-                                min_learned_voxels, refine, mix);
+                                min_learned_voxels, refine, mix, model.prior.get(), use);
           }
           py::list chunks;
           for (auto& c : e.chunks) chunks.append(py::make_tuple(c.level_lo, c.level_hi, c.point_count, to_bytes(c.payload)));
@@ -232,7 +251,30 @@ void bind(py::module_& m) {
         },
         py::arg("model"), py::arg("points"), py::arg("depth"), py::arg("threads") = 1,
         py::arg("min_learned_voxels") = learned::kLearnedMinVoxels, py::arg("refine") = true,
-        py::arg("mix") = true, "-> (header, [(level_lo, level_hi, point_count, payload)], order)");
+        py::arg("mix") = true, py::arg("prior") = "auto",
+        "-> (header, [(level_lo, level_hi, point_count, payload)], order). prior: 'auto' (the encoder keeps the\n"
+        "smaller of the streams with and without the model's context prior), 'always' or 'never'.");
+  m.def(
+      "learned_build_prior",
+      [](const PyModel& model, py::list clouds, int threads, int min_count) {
+        std::vector<py::array_t<uint32_t, py::array::c_style | py::array::forcecast>> keep;
+        std::vector<learned::TrainingCloud> tc;
+        for (py::handle item : clouds) {
+          auto t = item.cast<py::tuple>();
+          keep.emplace_back(t[0]);
+          const auto& a = keep.back();
+          if (a.ndim() != 2 || a.shape(1) != 3) fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
+          tc.push_back({a.data(), static_cast<size_t>(a.shape(0)), t[1].cast<int>()});
+        }
+        learned::ContextPrior p;
+        {
+          py::gil_scoped_release nogil;
+          p = learned::build_context_prior(tc, *model.m, threads, min_count);
+        }
+        return to_bytes(learned::write_context_prior(p));
+      },
+      py::arg("model"), py::arg("clouds"), py::arg("threads") = 1, py::arg("min_count") = 2,
+      "The context prior (.pcsp bytes) after coding clouds [(points (N, 3) uint32, depth), ...] in order.");
   // Benchmark anchor only: size and times of the classic codec on the same points.
   m.def("_learned_bench_classic", [](const Arr<uint32_t>& points, int depth) {
     if (points.ndim() != 2 || points.shape(1) != 3) fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
@@ -282,6 +324,8 @@ void bind(py::module_& m) {
     d["refined"] = p.refined;
     d["mixed"] = p.mixed;
     d["adapt_digest"] = py::bytes(reinterpret_cast<const char*>(p.adapt_digest.data()), p.adapted ? 32 : 0);
+    d["prior"] = p.prior;
+    d["prior_digest"] = py::bytes(reinterpret_cast<const char*>(p.prior_digest.data()), p.prior ? 32 : 0);
     return d;
   });
   py::class_<PyDecoder>(m, "LearnedDecoder")

@@ -71,7 +71,7 @@ void bind(py::module_& m) {
       "learned_adapt_model",
       [](const PyModel& base, py::bytes payload) {
         std::string p = payload;
-        return PyModel{learned::adapt_model(*base.m, reinterpret_cast<const uint8_t*>(p.data()), p.size())};
+        return PyModel{learned::adapt_model(*base.m, reinterpret_cast<const uint8_t*>(p.data()), p.size()), base.prior};
       },
       py::arg("base"), py::arg("payload"), "The base model with the WGHT delta payload applied.");
 }

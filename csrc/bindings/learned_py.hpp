@@ -3,12 +3,14 @@
 #pragma once
 #include <memory>
 
+#include "pcstream/geometry_learned_prior.hpp"
 #include "pcstream/learned_model.hpp"
 
 namespace pcstream_py {
 
 struct PyModel {
   std::shared_ptr<pcstream::learned::OccupancyModel> m;
+  std::shared_ptr<const pcstream::learned::ContextPrior> prior;  // the model's context prior, if it ships one
 };
 
 }  // namespace pcstream_py

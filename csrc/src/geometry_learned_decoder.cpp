@@ -45,10 +45,11 @@ struct Decoder::State {
   Level parent, current;  // level-1 and level (codes of `current` unknown until coded)
   std::vector<uint64_t> dup;
   NeighborCache nbr_cache;  // neighbour table and plan of `parent`
-  std::unique_ptr<NeighbourhoodMixer> mixer;  // versions 5/6: carried from level to level
+  std::unique_ptr<NeighbourhoodMixer> mixer;  // versions 5-8: carried from level to level
 };
 
-Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads)
+Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads,
+                 const ContextPrior* prior)
     : s_(new State) {
   s_->header = parse_header(header, size);
   if (s_->header.model_id != model.id() || s_->header.model_hash != model.hash())
@@ -58,11 +59,17 @@ Decoder::Decoder(const uint8_t* header, size_t size, const OccupancyModel& model
     fail(ErrorCode::ModelMismatch, s_->header.adapted
                                        ? "learned geometry was coded with an adapted model: apply its WGHT delta first"
                                        : "learned geometry was coded with the unadapted model; the decoder's is adapted");
+  if (s_->header.prior && (!prior || prior->digest != s_->header.prior_digest))
+    fail(ErrorCode::ModelMismatch, prior ? "learned geometry was coded with a different context prior of model '" +
+                                               model.id() + "'"
+                                         : "learned geometry was coded with a context prior of model '" + model.id() +
+                                               "'; the decoder has none");
   if (s_->header.point_count > max_points)
     fail(ErrorCode::LimitExceeded, "learned geometry: " + std::to_string(s_->header.point_count) +
                                        " points exceed the decoder limit of " + std::to_string(max_points));
   s_->model = &model;
-  if (s_->header.mixed) s_->mixer.reset(new NeighbourhoodMixer(s_->header.point_count));
+  if (s_->header.mixed)
+    s_->mixer.reset(new NeighbourhoodMixer(s_->header.point_count, s_->header.prior ? prior : nullptr));
   s_->threads = threads;
   s_->current.keys.push_back(0);  // the root
   s_->done = s_->header.point_count == 0;

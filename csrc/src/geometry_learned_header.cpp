@@ -8,7 +8,8 @@ namespace pcstream::learned {
 
 std::vector<uint8_t> write_header(const Header& h) {
   ByteWriter w;
-  w.u8(h.mixed     ? (h.adapted ? kHeaderVersionMixedAdapted : kHeaderVersionMixed)
+  w.u8(h.prior     ? (h.adapted ? kHeaderVersionPriorAdapted : kHeaderVersionPrior)
+       : h.mixed   ? (h.adapted ? kHeaderVersionMixedAdapted : kHeaderVersionMixed)
        : h.refined ? (h.adapted ? kHeaderVersionRefinedAdapted : kHeaderVersionRefined)
                    : (h.adapted ? kHeaderVersionAdapted : kHeaderVersion));
   w.u8(static_cast<uint8_t>(h.depth));
@@ -18,13 +19,14 @@ std::vector<uint8_t> write_header(const Header& h) {
   w.bytes(h.model_hash.data(), h.model_hash.size());
   w.varint(h.point_count);
   if (h.adapted) w.bytes(h.adapt_digest.data(), h.adapt_digest.size());
+  if (h.prior) w.bytes(h.prior_digest.data(), h.prior_digest.size());
   return w.bytes();
 }
 
 Header parse_header(const uint8_t* data, size_t size) {
   ByteReader r(data, size);
   uint8_t version = r.u8("learned header version");
-  if (version < kHeaderVersion || version > kHeaderVersionMixedAdapted)
+  if (version < kHeaderVersion || version > kHeaderVersionPriorAdapted)
     fail(ErrorCode::UnsupportedCodec, "learned geometry header version " + std::to_string(version) + " is not supported", 0);
   Header h;
   h.depth = r.u8("depth");
@@ -39,12 +41,14 @@ Header parse_header(const uint8_t* data, size_t size) {
   std::memcpy(h.model_hash.data(), r.take(32, "model hash"), 32);
   h.point_count = r.varint("point count");
   h.refined = version == kHeaderVersionRefined || version == kHeaderVersionRefinedAdapted;
-  h.mixed = version == kHeaderVersionMixed || version == kHeaderVersionMixedAdapted;
+  h.prior = version == kHeaderVersionPrior || version == kHeaderVersionPriorAdapted;
+  h.mixed = h.prior || version == kHeaderVersionMixed || version == kHeaderVersionMixedAdapted;
   // Even versions carry the adaptation digest.
   if (version % 2 == 0) {
     h.adapted = true;
     std::memcpy(h.adapt_digest.data(), r.take(32, "adaptation digest"), 32);
   }
+  if (h.prior) std::memcpy(h.prior_digest.data(), r.take(32, "context prior digest"), 32);
   if (r.remaining() != 0) fail(ErrorCode::BadLength, "learned geometry header: trailing bytes", r.offset());
   return h;
 }

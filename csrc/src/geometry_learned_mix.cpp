@@ -45,7 +45,7 @@ inline int st_of(const Counter& c) { return stretch12(c.p() >> 4); }
 
 }  // namespace
 
-NeighbourhoodMixer::NeighbourhoodMixer(uint64_t points)
+NeighbourhoodMixer::NeighbourhoodMixer(uint64_t points, const ContextPrior* prior)
     : hash_bits_(hash_bits_for(points)),
       faces_(729 * 16 * (kModelBuckets / 2)),
       edges_(8 * 13 * 13 * 9 * 2),
@@ -63,6 +63,40 @@ NeighbourhoodMixer::NeighbourhoodMixer(uint64_t points)
     m->init_input(0, kHalf);
     m->init_input(1, kHalf);
   }
+  if (prior) {
+    geom::CounterTable* tables[ContextPrior::kTables] = {&hood_, &hood_model_, &block_, &lineage_};
+    for (int t = 0; t < ContextPrior::kTables; ++t) {
+      geom::CounterTable& dst = *tables[t];
+      for (const ContextPrior::Entry& e : prior->tables[t]) {
+        size_t lo = e.slot, hi = size_t{e.slot} + 1;
+        if (prior->hash_bits >= hash_bits_) {
+          lo >>= prior->hash_bits - hash_bits_;
+          hi = lo + 1;
+        } else {
+          lo <<= hash_bits_ - prior->hash_bits;
+          hi <<= hash_bits_ - prior->hash_bits;
+        }
+        for (size_t i = lo; i < hi; ++i)
+          if (e.n > dst[i].n) {
+            dst[i].q = e.q;
+            dst[i].n = e.n;
+          }
+      }
+    }
+  }
+}
+
+ContextPrior NeighbourhoodMixer::snapshot(int min_count) const {
+  ContextPrior p;
+  p.hash_bits = hash_bits_;
+  const geom::CounterTable* tables[ContextPrior::kTables] = {&hood_, &hood_model_, &block_, &lineage_};
+  for (int t = 0; t < ContextPrior::kTables; ++t)
+    for (size_t i = 0; i < tables[t]->size(); ++i) {
+      const Counter& c = (*tables[t])[i];
+      if (c.n >= min_count && c.n > 0)
+        p.tables[t].push_back({static_cast<uint32_t>(i), c.q, static_cast<uint8_t>(c.n > 255 ? 255 : c.n)});
+    }
+  return p;
 }
 
 template <class Coder>

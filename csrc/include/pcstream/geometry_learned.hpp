@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "pcstream/geometry_learned_prior.hpp"
 #include "pcstream/learned_model.hpp"
 
 namespace pcstream::learned {
@@ -38,6 +39,10 @@ constexpr uint8_t kHeaderVersionRefinedAdapted = 4;
 // mixer (geometry_learned_mix.hpp): model, refiner and decoded neighbourhood.
 constexpr uint8_t kHeaderVersionMixed = 5;
 constexpr uint8_t kHeaderVersionMixedAdapted = 6;
+// Versions 7 and 8: as 5 and 6, with the mixer's hashed counters started from a
+// context prior (geometry_learned_prior.hpp) whose SHA-256 the header records.
+constexpr uint8_t kHeaderVersionPrior = 7;
+constexpr uint8_t kHeaderVersionPriorAdapted = 8;
 constexpr int kMaxDepth = 21;
 constexpr size_t kLearnedMinVoxels = 64;
 
@@ -50,7 +55,9 @@ struct Header {
   bool adapted = false;      // version 2: the model was adapted by a WGHT delta
   std::array<uint8_t, 32> adapt_digest{};  // SHA-256 of that WGHT payload
   bool refined = false;      // versions 3 and 4: nibbles coded through NibbleRefiner
-  bool mixed = false;        // versions 5 and 6: nibbles coded through NeighbourhoodMixer
+  bool mixed = false;        // versions 5-8: nibbles coded through NeighbourhoodMixer
+  bool prior = false;        // versions 7 and 8: the mixer starts from a context prior
+  std::array<uint8_t, 32> prior_digest{};  // its SHA-256
 };
 std::vector<uint8_t> write_header(const Header& h);
 Header parse_header(const uint8_t* data, size_t size);
@@ -74,13 +81,31 @@ struct Encoded {
 // probabilities: smaller, a little slower); false writes version 1/2.
 // `mix` (with refine) writes version 5/6: the refinement mixed with contexts of
 // the decoded neighbourhood (smaller again, slower).
+// `prior` (with mix): a context prior for the mixer. PriorUse::Auto codes every
+// level but the last both with and without it (the model runs once) and keeps
+// the smaller (version 7/8 or 5/6); Always writes version 7/8.
+enum class PriorUse { Never, Auto, Always };
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
-               size_t min_learned_voxels = kLearnedMinVoxels, bool refine = true, bool mix = true);
+               size_t min_learned_voxels = kLearnedMinVoxels, bool refine = true, bool mix = true,
+               const ContextPrior* prior = nullptr, PriorUse use_prior = PriorUse::Auto);
+
+// The context prior of the mixer after coding `clouds` in order with one mixer
+// (each cloud: xyz rows, count, depth), keeping counters that saw at least
+// `min_count` decisions. The tables have 2^22 slots (the mixer's largest).
+struct TrainingCloud {
+  const uint32_t* xyz;
+  size_t n;
+  int depth;
+};
+ContextPrior build_context_prior(const std::vector<TrainingCloud>& clouds, const OccupancyModel& model, int threads,
+                                 int min_count);
 
 class Decoder {
  public:
-  // Checks the header against `model` and `max_points` immediately.
-  Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads);
+  // Checks the header against `model`, `prior` (versions 7/8 need the one
+  // whose digest they record; may be null otherwise) and `max_points` immediately.
+  Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads,
+          const ContextPrior* prior = nullptr);
   ~Decoder();
   // The next chunk payload, in order. After an error the decoder refuses
   // further chunks (InvalidArgument); points() still gives the last complete level.

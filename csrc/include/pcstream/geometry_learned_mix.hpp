@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pcstream/geometry_learned_prior.hpp"
 #include "pcstream/geometry_learned_refine.hpp"
 #include "pcstream/geometry_model.hpp"
 #include "pcstream/range_coder.hpp"
@@ -50,8 +51,16 @@ inline bool mix_level(size_t voxels, size_t parents) { return voxels > parents +
 class NeighbourhoodMixer {
  public:
   // One mixer codes all mixed levels of a stream, in order; `points` (the
-  // header's point count) sizes its hashed tables.
-  explicit NeighbourhoodMixer(uint64_t points);
+  // header's point count) sizes its hashed tables. With a prior (versions 7
+  // and 8) the hashed tables start from it: a prior slot s of 2^P slots goes
+  // to slot s >> (P - hb) of the 2^hb here (the larger count wins a
+  // collision; equal counts keep the first), or to the 2^(hb - P) slots s << (hb - P) ...
+  // when hb > P.
+  explicit NeighbourhoodMixer(uint64_t points, const ContextPrior* prior = nullptr);
+
+  // The hashed counters that have seen at least `min_count` decisions, as a
+  // prior (for building one from training clouds).
+  ContextPrior snapshot(int min_count) const;
 
   void encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value, uint32_t own_low,
               const Neighbourhood& nb);
