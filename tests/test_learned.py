@@ -364,7 +364,7 @@ def test_mixed_streams_with_a_5x5x5_kernel_model():
 def test_unknown_header_version_is_unsupported():
     header, payloads = unpack_stream(GOLDEN_MIXED.read_bytes())
     with pytest.raises(errors.UnsupportedError):
-        learned.decode_geometry(b"\x07" + header[1:], payloads, model=GOLDEN_MODEL.read_bytes())
+        learned.decode_geometry(b"\x09" + header[1:], payloads, model=GOLDEN_MODEL.read_bytes())
 
 
 @pytest.mark.parametrize("refine,mix", [(False, False), (True, False), (True, True)])

@@ -1,6 +1,7 @@
 // Python bindings of the learned geometry codec: neighbour maps for training,
 // runtime layers (for tests against torch), the occupancy model, encoder and
 // decoder.
+#include <array>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -100,7 +101,8 @@ py::dict model_logits(const PyModel& pm, const Arr<int32_t>& parent_xyz, const A
 
 class PyDecoder {
  public:
-  PyDecoder(py::bytes header, const PyModel& model, uint64_t max_points, int threads) : model_(model.m) {
+  PyDecoder(py::bytes header, const PyModel& model, uint64_t max_points, int threads)
+      : model_(model.m), prior_(model.prior) {
     std::string h = header;
     dec_ = std::make_unique<learned::Decoder>(reinterpret_cast<const uint8_t*>(h.data()), h.size(), *model_,
                                               max_points, threads, model.prior.get());
@@ -115,6 +117,7 @@ class PyDecoder {
     return to_array(v, {static_cast<py::ssize_t>(v.size() / 3), 3});
   }
   std::shared_ptr<learned::OccupancyModel> model_;
+  std::shared_ptr<const learned::ContextPrior> prior_;  // outlives dec_ (declared before it)
   std::unique_ptr<learned::Decoder> dec_;
 };
 
@@ -230,20 +233,14 @@ void bind(py::module_& m) {
 
   m.def("learned_encode",
         [](const PyModel& model, const Arr<uint32_t>& points, int depth, int threads, size_t min_learned_voxels,
-           bool refine, bool mix, const std::string& prior) {
+           bool refine, bool mix, bool prior) {
           if (points.ndim() != 2 || points.shape(1) != 3)
             fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");
-          learned::PriorUse use = learned::PriorUse::Auto;
-          if (prior == "never") use = learned::PriorUse::Never;
-          else if (prior == "always") use = learned::PriorUse::Always;
-          else if (prior != "auto") fail(ErrorCode::InvalidArgument, "prior must be 'auto', 'always' or 'never'");
-          if (use == learned::PriorUse::Always && !model.prior)
-            fail(ErrorCode::InvalidArgument, "prior='always': model '" + model.m->id() + "' has no context prior");
           learned::Encoded e;
           {
             py::gil_scoped_release nogil;
             e = learned::encode(points.data(), static_cast<size_t>(points.shape(0)), depth, *model.m, threads,
-                                min_learned_voxels, refine, mix, model.prior.get(), use);
+                                min_learned_voxels, refine, mix, prior ? model.prior.get() : nullptr);
           }
           py::list chunks;
           for (auto& c : e.chunks) chunks.append(py::make_tuple(c.level_lo, c.level_hi, c.point_count, to_bytes(c.payload)));
@@ -251,12 +248,12 @@ void bind(py::module_& m) {
         },
         py::arg("model"), py::arg("points"), py::arg("depth"), py::arg("threads") = 1,
         py::arg("min_learned_voxels") = learned::kLearnedMinVoxels, py::arg("refine") = true,
-        py::arg("mix") = true, py::arg("prior") = "auto",
-        "-> (header, [(level_lo, level_hi, point_count, payload)], order). prior: 'auto' (the encoder keeps the\n"
-        "smaller of the streams with and without the model's context prior), 'always' or 'never'.");
+        py::arg("mix") = true, py::arg("prior") = true,
+        "-> (header, [(level_lo, level_hi, point_count, payload)], order). prior: use the model's context\n"
+        "prior when it has one (with mix: header version 7/8).");
   m.def(
       "learned_build_prior",
-      [](const PyModel& model, py::list clouds, int threads, int min_count) {
+      [](const PyModel& model, py::list clouds, int threads, std::array<int, learned::ContextPrior::kTables> min_count) {
         std::vector<py::array_t<uint32_t, py::array::c_style | py::array::forcecast>> keep;
         std::vector<learned::TrainingCloud> tc;
         for (py::handle item : clouds) {
@@ -269,12 +266,16 @@ void bind(py::module_& m) {
         learned::ContextPrior p;
         {
           py::gil_scoped_release nogil;
-          p = learned::build_context_prior(tc, *model.m, threads, min_count);
+          int mc[learned::ContextPrior::kTables];
+          for (int t = 0; t < learned::ContextPrior::kTables; ++t) mc[t] = min_count[static_cast<size_t>(t)];
+          p = learned::build_context_prior(tc, *model.m, threads, mc);
         }
         return to_bytes(learned::write_context_prior(p));
       },
-      py::arg("model"), py::arg("clouds"), py::arg("threads") = 1, py::arg("min_count") = 2,
-      "The context prior (.pcsp bytes) after coding clouds [(points (N, 3) uint32, depth), ...] in order.");
+      py::arg("model"), py::arg("clouds"), py::arg("threads") = 1, py::arg("min_count") = std::array<int, 4>{2, 2, 8, 2},
+      "The context prior (.pcsp bytes) after coding clouds [(points (N, 3) uint32, depth), ...] in order,\n"
+      "keeping the counters of hashed table t (neighbourhood, with model confidence, block, lineage)\n"
+      "that saw at least min_count[t] decisions.");
   // Benchmark anchor only: size and times of the classic codec on the same points.
   m.def("_learned_bench_classic", [](const Arr<uint32_t>& points, int depth) {
     if (points.ndim() != 2 || points.shape(1) != 3) fail(ErrorCode::InvalidArgument, "points must have shape (N, 3)");

@@ -13,7 +13,7 @@ namespace {
 
 class EncodeIO : public SymbolIO {
  public:
-  // mixer: the stream's context mixer (version 5/6), carried from level to level; else null.
+  // mixer: the stream's context mixer (versions 5-8), carried from level to level; else null.
   // refine: the refiner codes the levels the mixer does not (versions 3-6).
   EncodeIO(RangeEncoder& e, bool refine, NeighbourhoodMixer* mixer) : enc_(e), refine_(refine), mixer_(mixer) {}
   uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
@@ -40,29 +40,6 @@ class EncodeIO : public SymbolIO {
   bool refine_;
   NibbleRefiner refiner_;  // fresh per level (versions 3/4 and unmixed levels)
   NeighbourhoodMixer* mixer_;
-};
-
-// Fans one level out to two coders (the model runs once): the stream with and
-// the stream without the context prior, while the encoder has not chosen yet.
-class FanoutIO : public SymbolIO {
- public:
-  FanoutIO(SymbolIO& a, SymbolIO& b) : a_(a), b_(b) {}
-  uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
-    a_.code(cdf, value, step);
-    return b_.code(cdf, value, step);
-  }
-  bool begin_level(size_t voxels, size_t parents) override {
-    const bool use = a_.begin_level(voxels, parents);
-    return b_.begin_level(voxels, parents) && use;
-  }
-  uint32_t code_with(const uint32_t* cdf, uint32_t value, int step, uint32_t own_low,
-                     const Neighbourhood& nb) override {
-    a_.code_with(cdf, value, step, own_low, nb);
-    return b_.code_with(cdf, value, step, own_low, nb);
-  }
-
- private:
-  SymbolIO &a_, &b_;
 };
 
 // The levels of one cloud, leaf keys sorted, with duplicate counts.
@@ -98,7 +75,7 @@ int learned_start_level(const Octree& t, int depth, size_t min_learned_voxels) {
 }  // namespace
 
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
-               size_t min_learned_voxels, bool refine, bool mix, const ContextPrior* prior, PriorUse use_prior) {
+               size_t min_learned_voxels, bool refine, bool mix, const ContextPrior* prior) {
   Octree tree = build_octree(xyz, n, depth, "learned encode");
   std::vector<Level>& levels = tree.levels;
   Encoded out;
@@ -114,18 +91,12 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
   h.adapt_digest = model.adapt_digest();
   h.refined = refine && !mix;
   h.mixed = refine && mix;
-  if (!h.mixed || !prior) use_prior = PriorUse::Never;
-  // Auto needs a level to judge by before the last one; without one it codes no prior.
-  if (use_prior == PriorUse::Auto && h.learned_start >= depth - 1) use_prior = PriorUse::Never;
-  if (use_prior == PriorUse::Always) h.prior = true;
-  if (prior) h.prior_digest = prior->digest;
-  if (n == 0) {
-    h.prior = false;
-    out.header = write_header(h);
-    return out;
-  }
+  h.prior = h.mixed && prior;
+  if (h.prior) h.prior_digest = prior->digest;
+  out.header = write_header(h);
+  if (n == 0) return out;
 
-  auto make_chunk = [&](RangeEncoder& enc, int lo, int hi) {
+  auto finish_chunk = [&](RangeEncoder& enc, int lo, int hi) {
     if (hi == depth) {
       DupContexts dc;
       for (uint64_t d : tree.dup) encode_dup(enc, dc, d);
@@ -135,55 +106,29 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
     c.level_hi = hi;
     c.point_count = hi == depth ? n : levels[hi].keys.size();
     c.payload = enc.finish();
-    return c;
+    out.chunks.push_back(std::move(c));
   };
   {
     RangeEncoder enc;
     CoarseContexts cc;
     for (int L = 0; L < h.learned_start; ++L)
       for (uint8_t code : levels[L].codes) encode_code_coarse(enc, cc, code);
-    out.chunks.push_back(make_chunk(enc, 1, h.learned_start));
+    finish_chunk(enc, 1, h.learned_start);
   }
   NeighborCache nbr_cache;
-  // Stream 0 without the prior, stream 1 with it; Auto codes both until the last level.
-  std::unique_ptr<NeighbourhoodMixer> mixers[2];
-  std::vector<Chunk> chunks[2];
-  const bool both = use_prior == PriorUse::Auto;
-  if (h.mixed) {
-    if (use_prior != PriorUse::Always) mixers[0].reset(new NeighbourhoodMixer(n));
-    if (use_prior != PriorUse::Never) mixers[1].reset(new NeighbourhoodMixer(n, prior));
-  }
-  int pick = h.prior ? 1 : 0;
+  std::unique_ptr<NeighbourhoodMixer> mixer;
+  if (h.mixed) mixer.reset(new NeighbourhoodMixer(n, h.prior ? prior : nullptr));
   for (int L = h.learned_start; L < depth; ++L) {
-    const bool last = L == depth - 1;
-    if (both && !last) {
-      RangeEncoder enc0, enc1;
-      EncodeIO io0(enc0, true, mixers[0].get()), io1(enc1, true, mixers[1].get());
-      FanoutIO io(io0, io1);
-      code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
-      chunks[0].push_back(make_chunk(enc0, L + 1, L + 1));
-      chunks[1].push_back(make_chunk(enc1, L + 1, L + 1));
-      continue;
-    }
-    if (both) {  // the last level: keep the stream that is smaller so far
-      size_t size[2] = {0, 0};
-      for (int s = 0; s < 2; ++s)
-        for (const Chunk& c : chunks[s]) size[s] += c.payload.size();
-      pick = size[1] < size[0] ? 1 : 0;
-      h.prior = pick == 1;
-    }
     RangeEncoder enc;
-    EncodeIO io(enc, h.refined || h.mixed, mixers[pick].get());
+    EncodeIO io(enc, h.refined || h.mixed, mixer.get());
     code_level_learned(model, levels[L - 1], levels[L], io, threads, nbr_cache);
-    chunks[pick].push_back(make_chunk(enc, L + 1, L + 1));
+    finish_chunk(enc, L + 1, L + 1);
   }
-  for (Chunk& c : chunks[pick]) out.chunks.push_back(std::move(c));
-  out.header = write_header(h);
   return out;
 }
 
 ContextPrior build_context_prior(const std::vector<TrainingCloud>& clouds, const OccupancyModel& model, int threads,
-                                 int min_count) {
+                                 const int (&min_count)[ContextPrior::kTables]) {
   NeighbourhoodMixer mixer(uint64_t{1} << 40);  // the largest tables
   for (const TrainingCloud& c : clouds) {
     Octree tree = build_octree(c.xyz, c.n, c.depth, "context prior");

@@ -1,6 +1,7 @@
 #include "pcstream/geometry_learned_mix.hpp"
 
 #include "octree_neighbourhood.hpp"
+#include "pcstream/error.hpp"
 
 namespace pcstream::learned {
 namespace {
@@ -11,7 +12,7 @@ using octnb::kNb;
 using octnb::kTern6;
 using octnb::popcount64;
 
-constexpr int kInputs = 10;
+constexpr int kInputs = 14;  // 10, and 4 from the context prior (0 without one)
 constexpr int kModelBuckets = 12;  // coarse confidence of the model: mixer sets and contexts
 constexpr int kLimit = 255;        // counter adaptation: 1/(n + 1.5) down to 1/256.5
 constexpr int kMixerRate = 6;
@@ -20,9 +21,10 @@ constexpr int kHalf = 1 << 15;     // mixer weight 0.5 (16.16 fixed point)
 // 2^12 .. 2^22 slots per table, about 4 per point of the stream (its levels share
 // the tables; 8 measured the same on a dense frame and 0.02 % smaller on LiDAR).
 constexpr uint64_t kSlotsPerPoint = 4;
+constexpr int kMaxHashBits = 22;
 int hash_bits_for(uint64_t points) {
   int hb = 12;
-  while (hb < 22 && (uint64_t{1} << hb) < points * kSlotsPerPoint) ++hb;
+  while (hb < kMaxHashBits && (uint64_t{1} << hb) < points * kSlotsPerPoint) ++hb;
   return hb;
 }
 
@@ -47,6 +49,7 @@ inline int st_of(const Counter& c) { return stretch12(c.p() >> 4); }
 
 NeighbourhoodMixer::NeighbourhoodMixer(uint64_t points, const ContextPrior* prior)
     : hash_bits_(hash_bits_for(points)),
+      prior_(prior),
       faces_(729 * 16 * (kModelBuckets / 2)),
       edges_(8 * 13 * 13 * 9 * 2),
       siblings_(256 * 27 * 2),
@@ -63,39 +66,23 @@ NeighbourhoodMixer::NeighbourhoodMixer(uint64_t points, const ContextPrior* prio
     m->init_input(0, kHalf);
     m->init_input(1, kHalf);
   }
-  if (prior) {
-    geom::CounterTable* tables[ContextPrior::kTables] = {&hood_, &hood_model_, &block_, &lineage_};
-    for (int t = 0; t < ContextPrior::kTables; ++t) {
-      geom::CounterTable& dst = *tables[t];
-      for (const ContextPrior::Entry& e : prior->tables[t]) {
-        size_t lo = e.slot, hi = size_t{e.slot} + 1;
-        if (prior->hash_bits >= hash_bits_) {
-          lo >>= prior->hash_bits - hash_bits_;
-          hi = lo + 1;
-        } else {
-          lo <<= hash_bits_ - prior->hash_bits;
-          hi <<= hash_bits_ - prior->hash_bits;
-        }
-        for (size_t i = lo; i < hi; ++i)
-          if (e.n > dst[i].n) {
-            dst[i].q = e.q;
-            dst[i].n = e.n;
-          }
-      }
-    }
-  }
 }
 
-ContextPrior NeighbourhoodMixer::snapshot(int min_count) const {
+ContextPrior NeighbourhoodMixer::snapshot(const int (&min_count)[ContextPrior::kTables]) const {
+  if (hash_bits_ != kMaxHashBits) fail(ErrorCode::InvalidArgument, "context prior snapshot: tables are too small");
   ContextPrior p;
   p.hash_bits = hash_bits_;
   const geom::CounterTable* tables[ContextPrior::kTables] = {&hood_, &hood_model_, &block_, &lineage_};
-  for (int t = 0; t < ContextPrior::kTables; ++t)
+  for (int t = 0; t < ContextPrior::kTables; ++t) {
+    p.st[t].assign(tables[t]->size(), 0);
     for (size_t i = 0; i < tables[t]->size(); ++i) {
       const Counter& c = (*tables[t])[i];
-      if (c.n >= min_count && c.n > 0)
-        p.tables[t].push_back({static_cast<uint32_t>(i), c.q, static_cast<uint8_t>(c.n > 255 ? 255 : c.n)});
+      if (c.n == 0 || c.n < min_count[t]) continue;
+      const int st = st_of(c);  // [-2047, 2047]
+      const int v = (st >= 0 ? st + ContextPrior::kStScale / 2 : st - ContextPrior::kStScale / 2) / ContextPrior::kStScale;
+      p.st[t][i] = static_cast<int8_t>(v > 127 ? 127 : v < -127 ? -127 : v);
     }
+  }
   return p;
 }
 
@@ -160,8 +147,16 @@ uint32_t NeighbourhoodMixer::code(Coder& coder, const uint32_t* cdf, int step, u
     hl *= 0xC2B2AE3D27D4EB4Full;
     Counter& c_lin = lineage_[static_cast<size_t>(hl >> shift)];
 
-    const int in[kInputs] = {st16(d.model_p1), st16(d.p1), st_of(c_face),  st_of(c_edge), st_of(c_hood),
-                             st_of(c_hm),      st_of(c_sib), st_of(c_block), st_of(c_lin), 256};
+    int from_prior[ContextPrior::kTables] = {0, 0, 0, 0};
+    if (prior_) {
+      const int ps = 64 - prior_->hash_bits;
+      const uint64_t keys[ContextPrior::kTables] = {hh, hm, hb, hl};
+      for (int t = 0; t < ContextPrior::kTables; ++t)
+        from_prior[t] = ContextPrior::kStScale * prior_->st[t][static_cast<size_t>(keys[t] >> ps)];
+    }
+    const int in[kInputs] = {st16(d.model_p1), st16(d.p1),   st_of(c_face),  st_of(c_edge), st_of(c_hood),
+                             st_of(c_hm),      st_of(c_sib), st_of(c_block), st_of(c_lin),  256,
+                             from_prior[0],    from_prior[1], from_prior[2], from_prior[3]};
     for (int i = 0; i < kInputs; ++i) {
       by_model_.add(in[i]);
       by_faces_.add(in[i]);

@@ -13,28 +13,31 @@ constexpr uint8_t kVersion = 1;
 constexpr int kMinHashBits = 12, kMaxHashBits = 22;
 }  // namespace
 
-// Layout: magic, version, hash bits, table count; per table the entry count,
-// then the slot gaps (varints), the probabilities (u16) and the counts (u8) as
-// three runs, which general-purpose compressors shrink well.
+// Layout: magic, version, hash bits, table count; per table the count of
+// nonzero slots, their slot gaps (varints), then their values (int8), two
+// runs that general-purpose compressors shrink well.
 std::vector<uint8_t> write_context_prior(ContextPrior& p) {
   if (p.hash_bits < kMinHashBits || p.hash_bits > kMaxHashBits)
     fail(ErrorCode::InvalidArgument, "context prior: hash bits must be in [12, 22]");
+  const size_t slots = size_t{1} << p.hash_bits;
   ByteWriter w;
   w.bytes(kMagic, 4);
   w.u8(kVersion);
   w.u8(static_cast<uint8_t>(p.hash_bits));
   w.u8(ContextPrior::kTables);
-  for (const auto& t : p.tables) {
-    w.varint(t.size());
-    uint64_t next = 0;
-    for (const auto& e : t) {
-      if (e.slot < next || e.slot >> p.hash_bits)
-        fail(ErrorCode::InvalidArgument, "context prior: slots must increase and fit the hash bits");
-      w.varint(e.slot - next);
-      next = uint64_t{e.slot} + 1;
-    }
-    for (const auto& e : t) w.u16(e.q);
-    for (const auto& e : t) w.u8(e.n);
+  for (const auto& t : p.st) {
+    if (t.size() != slots) fail(ErrorCode::InvalidArgument, "context prior: a table has the wrong size");
+    size_t count = 0;
+    for (int8_t v : t) count += v != 0;
+    w.varint(count);
+    size_t next = 0;
+    for (size_t i = 0; i < slots; ++i)
+      if (t[i] != 0) {
+        w.varint(i - next);
+        next = i + 1;
+      }
+    for (int8_t v : t)
+      if (v != 0) w.u8(static_cast<uint8_t>(v));
   }
   std::vector<uint8_t> out = w.bytes();
   p.digest = sha256(out.data(), out.size());
@@ -56,21 +59,22 @@ ContextPrior parse_context_prior(const uint8_t* data, size_t size) {
   if (r.u8("context prior table count") != ContextPrior::kTables)
     fail(ErrorCode::CorruptPayload, "context prior: wrong table count", 6);
   const uint64_t slots = uint64_t{1} << p.hash_bits;
-  for (auto& t : p.tables) {
-    // Each entry takes at least 4 bytes (gap, q, n); no more entries than slots.
-    const uint64_t count = r.checked_count(r.varint("context prior entry count"), 4, "context prior entries");
-    if (count > slots) fail(ErrorCode::BadLength, "context prior: more entries than slots", r.offset());
-    t.resize(count);
+  std::vector<uint32_t> where;
+  for (auto& t : p.st) {
+    // Each nonzero slot takes at least 2 bytes (gap, value); no more of them than slots.
+    const uint64_t count = r.checked_count(r.varint("context prior slot count"), 2, "context prior slots");
+    if (count > slots) fail(ErrorCode::BadLength, "context prior: more values than slots", r.offset());
+    where.resize(count);
     uint64_t next = 0;
-    for (auto& e : t) {
+    for (auto& s : where) {
       const uint64_t slot = next + r.varint("context prior slot gap");
       if (slot >= slots) fail(ErrorCode::CorruptPayload, "context prior: slot out of range", r.offset());
-      e.slot = static_cast<uint32_t>(slot);
+      s = static_cast<uint32_t>(slot);
       next = slot + 1;
     }
-    r.require(3 * count, "context prior counters");
-    for (auto& e : t) e.q = r.u16();
-    for (auto& e : t) e.n = r.u8();
+    const uint8_t* v = r.take(count, "context prior values");
+    t.assign(slots, 0);
+    for (size_t i = 0; i < count; ++i) t[where[i]] = static_cast<int8_t>(v[i]);
   }
   if (r.remaining() != 0) fail(ErrorCode::BadLength, "context prior: trailing bytes", r.offset());
   p.digest = sha256(data, size);

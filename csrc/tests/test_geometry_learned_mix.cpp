@@ -99,7 +99,15 @@ TEST_CASE("geometry_learned_mix/header_versions") {
     CHECK(b[0] == (adapted ? kHeaderVersionMixedAdapted : kHeaderVersionMixed));
     Header p = parse_header(b.data(), b.size());
     CHECK(p.mixed && !p.refined && p.adapted == h.adapted && p.point_count == 77);
-    b[0] = 7;  // the next version: not supported
+    h.prior = true;
+    h.prior_digest.fill(0xAB);
+    b = write_header(h);
+    CHECK(b[0] == (adapted ? kHeaderVersionPriorAdapted : kHeaderVersionPrior));
+    p = parse_header(b.data(), b.size());
+    CHECK(p.mixed && p.prior && p.prior_digest == h.prior_digest && p.adapted == h.adapted);
+    CHECK_THROWS_CODE(parse_header(b.data(), b.size() - 1), ErrorCode::Truncated);
+    h.prior = false;
+    b[0] = 9;  // the next version: not supported
     CHECK_THROWS_CODE(parse_header(b.data(), b.size()), ErrorCode::UnsupportedCodec);
   }
 }

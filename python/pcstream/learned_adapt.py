@@ -220,7 +220,7 @@ def _size(header: bytes, chunks) -> int:
 def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: int, min_learned_voxels: int,
                             steps: int | None = None, layers=None, max_rows: int | None = None,
                             l1_bits: float | None = None, progress=None, refine: bool = True,
-                            mix: bool = True) -> AdaptedGeometry:
+                            mix: bool = True, prior: bool = True) -> AdaptedGeometry:
     """Encode with adaptation; keeps the adapted stream only if it is smaller (see module doc).
     ``points``: (N,3) uint32, already validated. ``layers``: the layers to tune, or None
     for the default: both layers of every head, then, if that does not pay, ``fc2`` alone
@@ -231,7 +231,7 @@ def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: i
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
     if steps < 0:
         raise InvalidArgumentError(f"adapt steps must be >= 0, got {steps}")
-    plain = _core.learned_encode(model, points, int(depth), threads, min_learned_voxels, refine, mix)
+    plain = _core.learned_encode(model, points, int(depth), threads, min_learned_voxels, refine, mix, prior)
     report = AdaptReport(model_id=model.id, kept=False, steps=steps, layers=tuple(candidates[0]),
                          geometry_bytes_unadapted=_size(plain[0], plain[1]))
     best, payload = plain, None
@@ -244,7 +244,7 @@ def encode_geometry_adapted(points: np.ndarray, depth: int, model, *, threads: i
         if not delta:
             continue
         trial = _core.learned_adapt_model(model, delta_payload(delta))
-        enc = _core.learned_encode(trial, points, int(depth), threads, min_learned_voxels, refine, mix)
+        enc = _core.learned_encode(trial, points, int(depth), threads, min_learned_voxels, refine, mix, prior)
         wbytes, gbytes = len(delta_payload(delta)), _size(enc[0], enc[1])
         if report.weight_bytes and wbytes + gbytes >= report.weight_bytes + report.geometry_bytes:
             continue                                  # an earlier candidate was smaller

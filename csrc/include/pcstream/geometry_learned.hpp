@@ -81,29 +81,29 @@ struct Encoded {
 // probabilities: smaller, a little slower); false writes version 1/2.
 // `mix` (with refine) writes version 5/6: the refinement mixed with contexts of
 // the decoded neighbourhood (smaller again, slower).
-// `prior` (with mix): a context prior for the mixer. PriorUse::Auto codes every
-// level but the last both with and without it (the model runs once) and keeps
-// the smaller (version 7/8 or 5/6); Always writes version 7/8.
-enum class PriorUse { Never, Auto, Always };
+// `prior` (with mix; may be null): the model's context prior, which the
+// mixer reads beside its own counters; writes version 7/8.
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
                size_t min_learned_voxels = kLearnedMinVoxels, bool refine = true, bool mix = true,
-               const ContextPrior* prior = nullptr, PriorUse use_prior = PriorUse::Auto);
+               const ContextPrior* prior = nullptr);
 
-// The context prior of the mixer after coding `clouds` in order with one mixer
-// (each cloud: xyz rows, count, depth), keeping counters that saw at least
-// `min_count` decisions. The tables have 2^22 slots (the mixer's largest).
+// The context prior of the mixer after coding `clouds` in order with one
+// mixer (each cloud: xyz rows, count, depth; coordinates checked as in
+// encode), keeping the counters of table t that saw at least min_count[t]
+// decisions. The tables have 2^22 slots (the mixer's largest).
 struct TrainingCloud {
   const uint32_t* xyz;
   size_t n;
   int depth;
 };
 ContextPrior build_context_prior(const std::vector<TrainingCloud>& clouds, const OccupancyModel& model, int threads,
-                                 int min_count);
+                                 const int (&min_count)[ContextPrior::kTables]);
 
 class Decoder {
  public:
   // Checks the header against `model`, `prior` (versions 7/8 need the one
-  // whose digest they record; may be null otherwise) and `max_points` immediately.
+  // whose digest they record; may be null otherwise; must outlive the
+  // decoder) and `max_points` immediately.
   Decoder(const uint8_t* header, size_t size, const OccupancyModel& model, uint64_t max_points, int threads,
           const ContextPrior* prior = nullptr);
   ~Decoder();

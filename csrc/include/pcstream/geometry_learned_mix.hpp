@@ -9,7 +9,9 @@
 // occupancy already decoded around the grandchild voxel being predicted (its
 // six face neighbours; edge and corner counts; its siblings; hashes of its
 // 26 neighbours alone and with the model's confidence, of the whole 4x4x4
-// block, and of the parent's code). An adaptive probability map on the face
+// block, and of the parent's code). With a context prior (versions 7 and 8,
+// geometry_learned_prior.hpp) the mixer also sees what the prior says of the
+// same four hashed contexts. An adaptive probability map on the face
 // states refines the mix. The model sees the
 // decoded group-1 codes only through its context convolution; the
 // counters see every code decoded so far, in coding order, including the
@@ -51,16 +53,15 @@ inline bool mix_level(size_t voxels, size_t parents) { return voxels > parents +
 class NeighbourhoodMixer {
  public:
   // One mixer codes all mixed levels of a stream, in order; `points` (the
-  // header's point count) sizes its hashed tables. With a prior (versions 7
-  // and 8) the hashed tables start from it: a prior slot s of 2^P slots goes
-  // to slot s >> (P - hb) of the 2^hb here (the larger count wins a
-  // collision; equal counts keep the first), or to the 2^(hb - P) slots s << (hb - P) ...
-  // when hb > P.
+  // header's point count) sizes its hashed tables. `prior` (may be null) must
+  // outlive the mixer.
   explicit NeighbourhoodMixer(uint64_t points, const ContextPrior* prior = nullptr);
 
-  // The hashed counters that have seen at least `min_count` decisions, as a
-  // prior (for building one from training clouds).
-  ContextPrior snapshot(int min_count) const;
+  // What the hashed counters have learned, as a context prior of 2^22 slots
+  // per table: the counters of table t that saw at least min_count[t]
+  // decisions (for building a prior from training clouds). Precondition: the
+  // mixer was made with points >= 2^20, so that its tables have 2^22 slots.
+  ContextPrior snapshot(const int (&min_count)[ContextPrior::kTables]) const;
 
   void encode(RangeEncoder& enc, const uint32_t* cdf, int step, uint32_t value, uint32_t own_low,
               const Neighbourhood& nb);
@@ -71,6 +72,7 @@ class NeighbourhoodMixer {
   uint32_t code(Coder& coder, const uint32_t* cdf, int step, uint32_t own_low, const Neighbourhood& nb);
 
   int hash_bits_;
+  const ContextPrior* prior_;
   NibbleRefiner refiner_;
   geom::CounterTable faces_, edges_, siblings_, hood_, hood_model_, block_, lineage_;
   geom::Mixer by_model_, by_faces_;

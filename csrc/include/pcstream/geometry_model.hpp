@@ -92,7 +92,7 @@ inline void Counter::update(int bit, int limit) {
 // chosen by a small selector context. Weights are 16.16 fixed point.
 class Mixer {
  public:
-  static constexpr int kMaxInputs = 12;
+  static constexpr int kMaxInputs = 16;
   Mixer() = default;
   Mixer(int n_inputs, int n_sets, int lr, int init_weight);
   // Starts input i at weight w (16.16) in every set, e.g. to trust one input at first.
