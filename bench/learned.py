@@ -10,8 +10,10 @@ across runtime changes); writes bench/results/learned_speed.json.
 
 Without --model each file is coded with the shipped model ``learned.choose_model`` picks
 by density (what ``pack --codec learned`` does). --compare adds the size of the same
-model's version 1 stream (plain model CDFs) and version 3 stream (refined, no context
-mixing), and of the default stream of the universal model occ16-v1.
+model's version 1 stream (plain model CDFs), version 3 stream (refined, no context
+mixing) and mixed stream without the model's context prior (version 5; the same as
+the default where the model ships no prior), and of the default stream of the
+universal model occ16-v1.
 
 Bits per input point (header + all chunks), encode/decode wall seconds (and decode CPU
 seconds of this process, all threads: the shared machine makes wall time noisy), ratios to G-PCC
@@ -123,6 +125,8 @@ def main(argv=None) -> None:
                                                                       refine=False)) / n
             extra["bpp_refined"] = 8 * size(learned.encode_geometry(pts, depth, model=model, threads=a.threads,
                                                                     mix=False)) / n
+            extra["bpp_no_prior"] = 8 * size(learned.encode_geometry(pts, depth, model=model, threads=a.threads,
+                                                                     prior=False)) / n
             extra["bpp_universal_model"] = 8 * size(learned.encode_geometry(
                 pts, depth, model=learned.DEFAULT_MODEL_ID, threads=a.threads)) / n
         rows.append({
@@ -132,12 +136,13 @@ def main(argv=None) -> None:
             "classic_dec_s": cdec, "gpcc_bpp": g, "ratio_gpcc": bpp / g if g else None, "ratio_classic": bpp / cbpp,
         })
     hdr = (f"{'file':36} {'model':10} {'points':>8} {'bpp':>8} {'enc s':>7} {'dec s':>7} {'dec cpu':>7} {'classic':>8} "
-           f"{'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}" + ("  v1 plain  v3 refined  universal" if a.compare else ""))
+           f"{'cl.dec':>7} {'G-PCC':>7} {'/G-PCC':>7} {'/classic':>8}" + ("  v1 plain  v3 refined  no prior  universal" if a.compare else ""))
     print(hdr)
     for r in rows:
         g = f"{r['gpcc_bpp']:.3f}" if r["gpcc_bpp"] else "-"
         rg = f"{r['ratio_gpcc']:.3f}" if r["ratio_gpcc"] else "-"
-        cmp = (f"  {r['bpp_unrefined']:8.3f}  {r['bpp_refined']:10.3f}  {r['bpp_universal_model']:9.3f}"
+        cmp = (f"  {r['bpp_unrefined']:8.3f}  {r['bpp_refined']:10.3f}  {r['bpp_no_prior']:8.3f}"
+               f"  {r['bpp_universal_model']:9.3f}"
                if a.compare else "")
         print(f"{r['file']:36} {r['model']:10} {r['points']:8d} {r['bpp']:8.3f} {r['enc_s']:7.2f} {r['dec_s']:7.2f} "
               f"{r['dec_cpu_s']:7.2f} {r['classic_bpp']:8.3f} {r['classic_dec_s']:7.2f} {g:>7} {rg:>7} "

@@ -120,6 +120,15 @@ def test_geometry_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
     _replay(build, cxx, "fuzz_geometry", seeds, 400)
 
 
+def test_context_prior_fuzz_target_replay_under_asan_ubsan(sanitize_build):
+    """csrc/fuzz/fuzz_context_prior.cpp (the learned codec's .pcsp parser) seeded with the
+    golden prior, then 2000 mutations."""
+    if not (ROOT / "csrc" / "fuzz" / "fuzz_context_prior.cpp").exists():
+        pytest.skip("no context prior fuzz target in this tree")
+    build, cxx = sanitize_build
+    _replay(build, cxx, "fuzz_context_prior", [VECTORS / "learned-v7.0-prior-rand4.pcsp"], 2000)
+
+
 def test_scan_order_fuzz_target_replay_under_asan_ubsan(sanitize_build, tmp_path):
     """csrc/fuzz/fuzz_scan_order.cpp (GEOM codec 8 and ATTR codec 9 decoders) seeded with
     payloads of every z mode and attribute model (tests/fuzz/scan_order_corpus.py), then

@@ -157,7 +157,9 @@ uint32_t NeighbourhoodMixer::code(Coder& coder, const uint32_t* cdf, int step, u
     const int in[kInputs] = {st16(d.model_p1), st16(d.p1),   st_of(c_face),  st_of(c_edge), st_of(c_hood),
                              st_of(c_hm),      st_of(c_sib), st_of(c_block), st_of(c_lin),  256,
                              from_prior[0],    from_prior[1], from_prior[2], from_prior[3]};
-    for (int i = 0; i < kInputs; ++i) {
+    // Without a prior its inputs are 0 and keep weight 0: leaving them out gives the same sums.
+    const int n_in = prior_ ? kInputs : kInputs - ContextPrior::kTables;
+    for (int i = 0; i < n_in; ++i) {
       by_model_.add(in[i]);
       by_faces_.add(in[i]);
     }

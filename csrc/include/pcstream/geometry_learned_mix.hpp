@@ -1,5 +1,5 @@
 // Context mixing of the learned model's nibble probabilities with the decoded
-// child-level neighbourhood (learned geometry header versions 5 and 6,
+// child-level neighbourhood (learned geometry header versions 5 to 8,
 // formats/learned-geometry.md).
 //
 // Each nibble is coded as four binary decisions, lowest bit first, as in the
@@ -43,7 +43,7 @@ struct Neighbourhood {
   uint32_t lineage = 0;  // the parent's code << 3 | the voxel's octant in it
 };
 
-// The encoder's choice for one level of a version 5/6 stream (signalled in the
+// The encoder's choice for one level of a version 5-8 stream (signalled in the
 // stream, so decoders do not depend on it): mix where the child level grew
 // from its parent by more than 1/256. Where every voxel has a single child
 // (LiDAR at millimetre depths) the octants are near-uniform and the mixer
