@@ -14,7 +14,7 @@ namespace {
 class EncodeIO : public SymbolIO {
  public:
   // mixer: the stream's context mixer (versions 5-8), carried from level to level; else null.
-  // refine: the refiner codes the levels the mixer does not (versions 3-6).
+  // refine: the refiner codes the levels the mixer does not (versions 3-8).
   EncodeIO(RangeEncoder& e, bool refine, NeighbourhoodMixer* mixer) : enc_(e), refine_(refine), mixer_(mixer) {}
   uint32_t code(const uint32_t* cdf, uint32_t value, int step) override {
     if (refine_)

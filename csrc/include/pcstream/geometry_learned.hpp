@@ -10,7 +10,8 @@
 //
 // Errors: encode raises InvalidArgument for coordinates outside [0, 2^depth)
 // or depth outside [1, 21]. Decode raises ModelMismatch when the header's
-// model id or hash differs from the model given, LimitExceeded past
+// model id or hash differs from the model given (or, versions 7/8, its
+// context prior digest from the prior given), LimitExceeded past
 // max_points, CorruptPayload/Truncated/BadLength for damaged data; it never
 // allocates more than the header's (limit-checked) point count allows.
 // Thread safety: encoder function is reentrant; a decoder is used by one thread.
