@@ -1,11 +1,11 @@
 // Python bindings of the learned geometry codec: neighbour maps for training,
 // runtime layers (for tests against torch), the occupancy model, encoder and
 // decoder.
-#include <array>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>

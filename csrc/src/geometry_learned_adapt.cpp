@@ -2,7 +2,6 @@
 // encoder's fit and the application of a WGHT delta to a model.
 #include "pcstream/geometry_learned_adapt.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 #include "pcstream/error.hpp"
@@ -13,17 +12,6 @@
 
 namespace pcstream::learned {
 namespace {
-
-// Levels 0..depth with their occupancy codes (the leaf level has none), as the encoder builds them.
-std::vector<Level> build_levels(const uint32_t* xyz, size_t n, int depth) {
-  std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, "learned adapt");
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  std::vector<Level> levels(static_cast<size_t>(depth) + 1);
-  levels[depth].keys = std::move(keys);
-  build_parent_levels(levels, depth);
-  return levels;
-}
 
 void append_rows(HeadSamples& s, size_t& counter, int step, int level, const nn::Matrix& a, const nn::Matrix& b,
                  const std::vector<uint8_t>& codes, const std::vector<int32_t>& rows) {
@@ -52,13 +40,11 @@ std::vector<std::string> adaptable_tensors() {
 
 HeadSamples collect_head_samples(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
                                  size_t min_learned_voxels, size_t max_rows) {
-  std::vector<Level> levels = build_levels(xyz, n, depth);
+  const std::vector<Level> levels = build_octree(xyz, n, depth, "learned adapt").levels;
   HeadSamples s;
   s.channels = static_cast<size_t>(model.channels());
   if (n == 0) return s;
-  int start = depth;  // the encoder's rule for the first model-coded level
-  for (int L = 1; L < depth; ++L)
-    if (levels[L].keys.size() >= min_learned_voxels) { start = L; break; }
+  const int start = learned_start_level(levels, depth, min_learned_voxels);
   for (int L = start; L < depth; ++L) s.total += 2 * levels[L].keys.size();
   s.stride = max_rows == 0 || s.total <= max_rows ? 1 : (s.total + max_rows - 1) / max_rows;
   size_t counter = 0;

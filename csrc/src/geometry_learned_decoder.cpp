@@ -17,9 +17,7 @@ class DecodeIO : public SymbolIO {
     return static_cast<uint32_t>(decode_symbol(dec_, cdf, kNibble, kCdfBits));
   }
   bool begin_level(size_t, size_t) override {
-    if (!mixer_) return false;
-    const bool use = dec_.decode_bypass() != 0;
-    return use;
+    return mixer_ && dec_.decode_bypass() != 0;
   }
   uint32_t code_with(const uint32_t* cdf, uint32_t, int step, uint32_t own_low, const Neighbourhood& nb) override {
     return mixer_->decode(dec_, cdf, step, own_low, nb);

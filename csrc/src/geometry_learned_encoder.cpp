@@ -1,6 +1,4 @@
-#include <algorithm>
 #include <memory>
-#include <numeric>
 
 #include "pcstream/error.hpp"
 #include "pcstream/geometry_learned.hpp"
@@ -42,36 +40,6 @@ class EncodeIO : public SymbolIO {
   NeighbourhoodMixer* mixer_;
 };
 
-// The levels of one cloud, leaf keys sorted, with duplicate counts.
-struct Octree {
-  std::vector<Level> levels;  // levels[L]: voxels of level L with their codes (leaf level: no codes)
-  std::vector<uint64_t> dup;  // count - 1 per leaf
-  std::vector<int64_t> order;
-};
-
-Octree build_octree(const uint32_t* xyz, size_t n, int depth, const char* who) {
-  std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, who);
-  Octree t;
-  t.order.resize(n);
-  std::iota(t.order.begin(), t.order.end(), int64_t{0});
-  std::stable_sort(t.order.begin(), t.order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
-  t.levels.resize(static_cast<size_t>(depth) + 1);
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t k = keys[t.order[i]];
-    if (!t.levels[depth].keys.empty() && t.levels[depth].keys.back() == k) { ++t.dup.back(); continue; }
-    t.levels[depth].keys.push_back(k);
-    t.dup.push_back(0);
-  }
-  build_parent_levels(t.levels, depth);
-  return t;
-}
-
-int learned_start_level(const Octree& t, int depth, size_t min_learned_voxels) {
-  for (int L = 1; L < depth; ++L)
-    if (t.levels[L].keys.size() >= min_learned_voxels) return L;
-  return depth;
-}
-
 }  // namespace
 
 Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& model, int threads,
@@ -83,7 +51,7 @@ Encoded encode(const uint32_t* xyz, size_t n, int depth, const OccupancyModel& m
 
   Header h;
   h.depth = depth;
-  h.learned_start = learned_start_level(tree, depth, min_learned_voxels);
+  h.learned_start = learned_start_level(tree.levels, depth, min_learned_voxels);
   h.model_id = model.id();
   h.model_hash = model.hash();
   h.point_count = n;
@@ -131,9 +99,9 @@ ContextPrior build_context_prior(const std::vector<TrainingCloud>& clouds, const
                                  const int (&min_count)[ContextPrior::kTables]) {
   NeighbourhoodMixer mixer(uint64_t{1} << 40);  // the largest tables
   for (const TrainingCloud& c : clouds) {
-    Octree tree = build_octree(c.xyz, c.n, c.depth, "context prior");
     if (c.n == 0) continue;
-    const int start = learned_start_level(tree, c.depth, kLearnedMinVoxels);
+    Octree tree = build_octree(c.xyz, c.n, c.depth, "context prior");
+    const int start = learned_start_level(tree.levels, c.depth, kLearnedMinVoxels);
     NeighborCache nbr_cache;
     for (int L = start; L < c.depth; ++L) {
       RangeEncoder enc;

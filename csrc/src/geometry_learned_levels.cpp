@@ -1,5 +1,7 @@
 #include "pcstream/geometry_learned_levels.hpp"
 
+#include <algorithm>
+#include <numeric>
 #include <string>
 
 #include "pcstream/error.hpp"
@@ -51,6 +53,33 @@ void build_parent_levels(std::vector<Level>& levels, int depth) {
       up.codes.back() = static_cast<uint8_t>(up.codes.back() | (1u << (k & 7)));
     }
   }
+}
+
+Octree build_octree(const uint32_t* xyz, size_t n, int depth, const char* who) {
+  std::vector<uint64_t> keys = leaf_keys(xyz, n, depth, who);
+  Octree t;
+  t.order.resize(n);
+  std::iota(t.order.begin(), t.order.end(), int64_t{0});
+  std::stable_sort(t.order.begin(), t.order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+  t.levels.resize(static_cast<size_t>(depth) + 1);
+  std::vector<uint64_t>& leaves = t.levels[static_cast<size_t>(depth)].keys;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t k = keys[static_cast<size_t>(t.order[i])];
+    if (!leaves.empty() && leaves.back() == k) {
+      ++t.dup.back();
+      continue;
+    }
+    leaves.push_back(k);
+    t.dup.push_back(0);
+  }
+  build_parent_levels(t.levels, depth);
+  return t;
+}
+
+int learned_start_level(const std::vector<Level>& levels, int depth, size_t min_learned_voxels) {
+  for (int L = 1; L < depth; ++L)
+    if (levels[static_cast<size_t>(L)].keys.size() >= min_learned_voxels) return L;
+  return depth;
 }
 
 Level children_of(const Level& parent, std::vector<int32_t>* child_parent, std::vector<uint8_t>* octant) {

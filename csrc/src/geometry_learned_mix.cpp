@@ -77,7 +77,7 @@ ContextPrior NeighbourhoodMixer::snapshot(const int (&min_count)[ContextPrior::k
     p.st[t].assign(tables[t]->size(), 0);
     for (size_t i = 0; i < tables[t]->size(); ++i) {
       const Counter& c = (*tables[t])[i];
-      if (c.n == 0 || c.n < min_count[t]) continue;
+      if (c.n == 0 || c.n < min_count[t]) continue;  // n == 0: never seen (min_count may be 0)
       const int st = st_of(c);  // [-2047, 2047]
       const int v = (st >= 0 ? st + ContextPrior::kStScale / 2 : st - ContextPrior::kStScale / 2) / ContextPrior::kStScale;
       p.st[t][i] = static_cast<int8_t>(v > 127 ? 127 : v < -127 ? -127 : v);

@@ -173,11 +173,6 @@ class LearnedGeometryDecoder(_CoreDecoderView):
                 f"the stream was coded with learned model {info['model_id']!r} "
                 f"(sha256 {info['model_hash'].hex()[:16]}...), the decoder has {m.id!r} "
                 f"(sha256 {m.hash.hex()[:16]}...)")
-        if info.get("prior") and m.prior_digest != info["prior_digest"]:
-            raise ModelMismatchError(
-                f"the stream was coded with a context prior of learned model {info['model_id']!r} "
-                f"(sha256 {info['prior_digest'].hex()[:16]}...); the decoder's model has "
-                + ("none" if m.prior_digest is None else f"another (sha256 {m.prior_digest.hex()[:16]}...)"))
         t = DEFAULT_THREADS if threads is None else int(threads)
         self._header, self._model, self._max_points, self._threads = bytes(header), m, int(max_points), t
         self.adapted = bool(info.get("adapted"))

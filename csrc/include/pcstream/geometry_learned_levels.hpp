@@ -35,6 +35,21 @@ std::vector<uint64_t> leaf_keys(const uint32_t* xyz, size_t n, int depth, const 
 // levels[depth].keys (sorted, unique). Precondition: levels.size() == depth + 1.
 void build_parent_levels(std::vector<Level>& levels, int depth);
 
+// The octree of n points as the encoder codes it: levels 0..depth with their
+// codes (the leaf level has none), the count - 1 of each leaf voxel, and the
+// point order (leaf order, stable: decoded point i is input point order[i]).
+// Throws as leaf_keys.
+struct Octree {
+  std::vector<Level> levels;
+  std::vector<uint64_t> dup;
+  std::vector<int64_t> order;
+};
+Octree build_octree(const uint32_t* xyz, size_t n, int depth, const char* who);
+
+// The first level the model codes: the first of levels[1..depth-1] with at
+// least min_learned_voxels voxels, else depth (everything coarse-coded).
+int learned_start_level(const std::vector<Level>& levels, int depth, size_t min_learned_voxels);
+
 // The children of `parent` (whose codes are known): keys, parent row, octant.
 Level children_of(const Level& parent, std::vector<int32_t>* child_parent = nullptr,
                   std::vector<uint8_t>* octant = nullptr);
